@@ -1,0 +1,224 @@
+//! The federation file: tenants, their queues and the identity-provider
+//! group → role mapping. Applied idempotently at start and by
+//! `logbuch admin apply FILE`.
+
+use crate::ConfigError;
+use logbuch_domain::{Priority, Role, TenantCode};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// The embedded example describing the whole federation (Bund + 16 LVs).
+pub const EMBEDDED_FEDERATION: &str = include_str!("../federation.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Federation {
+    #[serde(rename = "tenant")]
+    pub tenants: Vec<TenantSpec>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupMapping>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    pub code: TenantCode,
+    pub name: String,
+    /// Slug of the queue that takes mail no other queue claims.
+    pub default_queue: String,
+    #[serde(rename = "queue")]
+    pub queues: Vec<QueueSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default = "default_priority")]
+    pub default_priority: Priority,
+    /// First response due after this long, e.g. `4h`, `2d`.
+    pub first_response: Option<String>,
+    /// Resolution due after this long.
+    pub resolution: Option<String>,
+    /// While a ticket waits, its priority rises one step per this long.
+    pub escalation_step: Option<String>,
+}
+
+fn default_priority() -> Priority {
+    Priority::Normal
+}
+
+/// Members of `group` at the identity provider hold `role` in `tenant`
+/// (all of it, or only `queues`). Federal roles take no tenant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMapping {
+    pub group: String,
+    pub role: Role,
+    pub tenant: Option<TenantCode>,
+    #[serde(default)]
+    pub queues: Vec<String>,
+}
+
+impl Federation {
+    pub fn embedded() -> Result<Self, ConfigError> {
+        Self::parse(EMBEDDED_FEDERATION, "embedded federation file")
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates; every problem names the tenant and queue.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { origin: origin.to_owned(), message };
+        let fed: Federation = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut codes = HashSet::new();
+        let mut addresses = HashSet::new();
+        for t in &fed.tenants {
+            if !codes.insert(t.code.clone()) {
+                return Err(invalid(format!("tenant {} is listed twice", t.code)));
+            }
+            let mut slugs = HashSet::new();
+            for q in &t.queues {
+                if !valid_slug(&q.slug) {
+                    return Err(invalid(format!(
+                        "tenant {}: queue slug „{}“ must be lower-case letters, digits and dashes",
+                        t.code, q.slug
+                    )));
+                }
+                if !slugs.insert(q.slug.as_str()) {
+                    return Err(invalid(format!("tenant {}: queue {} is listed twice", t.code, q.slug)));
+                }
+                for d in [&q.first_response, &q.resolution, &q.escalation_step].into_iter().flatten() {
+                    parse_duration(d).map_err(|m| invalid(format!("tenant {} queue {}: {m}", t.code, q.slug)))?;
+                }
+                for a in &q.addresses {
+                    let a = a.to_ascii_lowercase();
+                    if !a.contains('@') {
+                        return Err(invalid(format!("tenant {} queue {}: „{a}“ is no mail address", t.code, q.slug)));
+                    }
+                    if !addresses.insert(a.clone()) {
+                        return Err(invalid(format!("address {a} belongs to two queues")));
+                    }
+                }
+            }
+            if !slugs.contains(t.default_queue.as_str()) {
+                return Err(invalid(format!("tenant {}: default_queue {} is not one of its queues", t.code, t.default_queue)));
+            }
+        }
+        if !codes.contains(&TenantCode::bund()) {
+            return Err(invalid("the federation needs the tenant „bund“".into()));
+        }
+        for g in &fed.groups {
+            match (&g.tenant, g.role.is_global()) {
+                (Some(_), true) => {
+                    return Err(invalid(format!("group {}: role {} holds everywhere and takes no tenant", g.group, g.role)));
+                }
+                (None, false) => {
+                    return Err(invalid(format!("group {}: role {} needs a tenant", g.group, g.role)));
+                }
+                (Some(code), false) => {
+                    let Some(t) = fed.tenants.iter().find(|t| &t.code == code) else {
+                        return Err(invalid(format!("group {}: unknown tenant {code}", g.group)));
+                    };
+                    if let Some(q) = g.queues.iter().find(|q| !t.queues.iter().any(|tq| &tq.slug == *q)) {
+                        return Err(invalid(format!("group {}: tenant {code} has no queue {q}", g.group)));
+                    }
+                }
+                (None, true) => {}
+            }
+        }
+        Ok(fed)
+    }
+}
+
+fn valid_slug(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Parses `90m`, `4h`, `2d`, `1w` (one number and one unit).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("„{s}“ is no duration (like 90m, 4h, 2d, 1w)"))?;
+    let minutes = match unit {
+        "m" => n,
+        "h" => n * 60,
+        "d" => n * 60 * 24,
+        "w" => n * 60 * 24 * 7,
+        _ => return Err(format!("„{s}“ is no duration (like 90m, 4h, 2d, 1w)")),
+    };
+    if minutes == 0 {
+        return Err(format!("„{s}“ must be longer than zero"));
+    }
+    Ok(Duration::from_secs(minutes * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_file_describes_the_whole_federation() {
+        let fed = Federation::embedded().unwrap();
+        assert_eq!(fed.tenants.len(), 17);
+        for code in ["bund", "bw", "by", "be", "bb", "hb", "hh", "he", "mv", "ni", "nw", "rp", "sl", "sn", "st", "sh", "th"] {
+            assert!(fed.tenants.iter().any(|t| t.code.as_str() == code), "{code} missing");
+        }
+        let bund = fed.tenants.iter().find(|t| t.code.is_bund()).unwrap();
+        let triage = bund.queues.iter().find(|q| q.slug == bund.default_queue).unwrap();
+        assert!(triage.addresses.iter().any(|a| a.starts_with("mitglieder@")));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("4h"), Ok(Duration::from_secs(4 * 3600)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86400)));
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("4 Stunden").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let two = r#"
+[[tenant]]
+code = "bund"
+name = "Bund"
+default_queue = "a"
+[[tenant.queue]]
+slug = "a"
+name = "A"
+addresses = ["x@example.org"]
+[[tenant.queue]]
+slug = "b"
+name = "B"
+addresses = ["X@example.org"]
+"#;
+        let err = Federation::parse(two, "t").unwrap_err().to_string();
+        assert!(err.contains("x@example.org"), "{err}");
+        let global_with_tenant = r#"
+[[tenant]]
+code = "bund"
+name = "Bund"
+default_queue = "a"
+[[tenant.queue]]
+slug = "a"
+name = "A"
+[[group]]
+group = "g"
+role = "federal_officer"
+tenant = "bund"
+"#;
+        let err = Federation::parse(global_with_tenant, "t").unwrap_err().to_string();
+        assert!(err.contains("takes no tenant"), "{err}");
+    }
+}

@@ -1,0 +1,19 @@
+//! Configuration: defaults in code → optional TOML file → `LOGBUCH__…`
+//! environment variables; and the declarative federation file.
+//!
+//! Unknown keys are an error so a typo never silently falls back to a default.
+
+mod federation;
+mod settings;
+
+pub use federation::{Federation, GroupMapping, QueueSpec, TenantSpec, parse_duration};
+pub use settings::{DatabaseSettings, LimitSettings, ServerSettings, Settings};
+
+/// Configuration could not be read; the message names the file and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid configuration in {origin}: {message}")]
+    Invalid { origin: String, message: String },
+}

@@ -1,0 +1,211 @@
+//! Runtime settings of a Logbuch process.
+
+use crate::ConfigError;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Everything a process needs to know; travels in the app state, never a global.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the embedded default keeps its SQLite file.
+    pub data_dir: PathBuf,
+    /// The federation file; the embedded example is used when unset.
+    pub federation_file: Option<PathBuf>,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: String,
+    /// Base URL people reach Logbuch at, used in links.
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`; unset means the SQLite file in `data_dir`.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Largest request body the API accepts, in bytes.
+    pub max_request_bytes: usize,
+    /// Largest single attachment, in bytes (default 25 MB).
+    pub max_attachment_bytes: usize,
+    /// Longest ticket subject, in characters.
+    pub max_subject_chars: usize,
+    /// Longest message body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            federation_file: None,
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            limits: LimitSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 16 }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 36 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1000 * 1000,
+            max_subject_chars: 500,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+const ENV_PREFIX: &str = "LOGBUCH__";
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`], with the environment given (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let (mut table, origin) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    origin: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                (table, path.display().to_string())
+            }
+            None => (toml::Table::new(), "defaults".to_owned()),
+        };
+        let mut from_env = false;
+        for (key, value) in env {
+            if let Some(rest) = key.strip_prefix(ENV_PREFIX) {
+                from_env = true;
+                let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+                insert_path(&mut table, &path, env_value(&value));
+            }
+        }
+        let origin = if from_env { format!("{origin} + LOGBUCH__* environment") } else { origin };
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid { origin, message: e.to_string() })
+    }
+
+    /// The database URL to use: the configured one or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("logbuch.sqlite").display()),
+        }
+    }
+
+    /// True when running on the embedded default (no external database).
+    pub fn is_embedded(&self) -> bool {
+        self.database.url.is_none()
+    }
+}
+
+/// Environment values are typed like TOML scalars where they parse as such.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_sqlite() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert!(s.is_embedded());
+        assert_eq!(s.server.listen, "127.0.0.1:8080");
+        assert!(s.database_url().starts_with("sqlite://data/logbuch.sqlite"));
+    }
+
+    #[test]
+    fn env_overrides_nested_keys() {
+        let s = Settings::load_from(
+            None,
+            env(&[("LOGBUCH__DATABASE__URL", "postgres://x@y/z"), ("LOGBUCH__DATABASE__MAX_CONNECTIONS", "3")]),
+        )
+        .unwrap();
+        assert_eq!(s.database_url(), "postgres://x@y/z");
+        assert_eq!(s.database.max_connections, 3);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Settings::load_from(None, env(&[("LOGBUCH__DATABSE__URL", "x")])).unwrap_err();
+        assert!(err.to_string().contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = std::env::temp_dir().join(format!("logbuch-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[limits]\nmax_subject_chars = 10\n").unwrap();
+        let s = Settings::load_from(Some(&file), env(&[("LOGBUCH__SERVER__LISTEN", "127.0.0.1:1")])).unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:1");
+        assert_eq!(s.limits.max_subject_chars, 10);
+    }
+}

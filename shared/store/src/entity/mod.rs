@@ -1,0 +1,16 @@
+//! sea-orm entities, one per table (schema in `migrations/`).
+
+pub mod access_log;
+pub mod api_token;
+pub mod attachment;
+pub mod blob;
+pub mod group_mapping;
+pub mod history;
+pub mod message;
+pub mod queue;
+pub mod queue_address;
+pub mod role_assignment;
+pub mod tenant;
+pub mod ticket;
+pub mod ticket_watcher;
+pub mod user;
