@@ -1,1 +1,56 @@
-//! placeholder
+//! The use-case layer: every operation on Logbuch, with its authorization
+//! check first. The API, the staff interface, the workers and the CLI all
+//! call these and nothing below them.
+
+pub mod admin;
+pub mod auth;
+mod error;
+pub mod tickets;
+pub mod views;
+
+pub use error::{AppError, AppResult};
+pub use logbuch_authz::Principal;
+
+use anyhow::Context;
+use logbuch_authz::Authz;
+use logbuch_config::{Federation, Settings};
+use logbuch_store::{Store, tenants};
+use std::sync::Arc;
+
+/// The application: database, authorization and settings. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Logbuch {
+    pub store: Store,
+    pub authz: Arc<Authz>,
+    pub settings: Arc<Settings>,
+}
+
+impl Logbuch {
+    /// Connects to the configured database and loads the policy.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        if settings.is_embedded() {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+        }
+        let store = Store::connect(&settings.database_url(), settings.database.max_connections)
+            .await
+            .context("cannot connect to the database")?;
+        let authz = Authz::new().await.context("cannot load the authorization policy")?;
+        Ok(Self { store, authz: Arc::new(authz), settings: Arc::new(settings) })
+    }
+
+    /// Migrates the schema and applies the federation file (idempotent).
+    pub async fn prepare(&self) -> anyhow::Result<tenants::ApplyReport> {
+        self.store.migrate().await.context("database migration failed")?;
+        let fed = self.federation()?;
+        Ok(admin::apply_federation(self, &fed).await?)
+    }
+
+    /// The configured federation file, or the embedded example.
+    pub fn federation(&self) -> anyhow::Result<Federation> {
+        Ok(match &self.settings.federation_file {
+            Some(path) => Federation::load(path)?,
+            None => Federation::embedded()?,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! Administration for the CLI (`logbuch admin …`) and start-up: federation
+//! file, people, role assignments, tokens, the bootstrap admin.
+//!
+//! These run with the operator's authority (whoever can run the binary
+//! against the database); the API's admin operations come with the staff
+//! interface and check `users.manage` like every other use case.
+
+use crate::{AppError, AppResult, Logbuch, auth};
+use logbuch_config::Federation;
+use logbuch_domain::Role;
+use logbuch_store::{entity::user, tenants, users};
+use sea_orm::TransactionTrait;
+
+/// The bootstrap admin's address on the embedded default.
+pub const BOOTSTRAP_EMAIL: &str = "admin@logbuch.local";
+
+pub async fn apply_federation(app: &Logbuch, fed: &Federation) -> AppResult<tenants::ApplyReport> {
+    let txn = app.store.db.begin().await?;
+    let report = tenants::apply_federation(&txn, fed).await?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+pub async fn create_user(app: &Logbuch, email: &str, name: &str) -> AppResult<user::Model> {
+    let email = crate::tickets::validate_address("email", email)?;
+    if users::find_user_by_email(&app.store.db, &email).await?.is_some() {
+        return Err(AppError::Conflict(format!("{email} gibt es schon.")));
+    }
+    let name = if name.trim().is_empty() { email.as_str() } else { name };
+    Ok(users::insert_user(&app.store.db, &email, name, None).await?)
+}
+
+async fn user_by_email(app: &Logbuch, email: &str) -> AppResult<user::Model> {
+    users::find_user_by_email(&app.store.db, email)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("Eine Person „{email}“ gibt es nicht (erst `logbuch admin user create`).")))
+}
+
+/// Resolves `tenant` and `queue` for a role; federal roles take neither.
+async fn role_target(app: &Logbuch, role: Role, tenant: Option<&str>, queue: Option<&str>) -> AppResult<(Option<i64>, Option<i64>)> {
+    match (role.is_global(), tenant) {
+        (true, _) if queue.is_some() => {
+            Err(AppError::validation("queue", format!("Die Rolle {role} gilt überall und nimmt keine Queue.")))
+        }
+        (true, Some(_)) => Err(AppError::validation("tenant", format!("Die Rolle {role} gilt überall und nimmt keinen Verband."))),
+        (true, None) => Ok((None, None)),
+        (false, None) => Err(AppError::validation("tenant", format!("Die Rolle {role} braucht einen Verband (--tenant)."))),
+        (false, Some(code)) => {
+            let dir = crate::tickets::Directory::load(&app.store.db).await?;
+            let t = dir.tenant_by_code("tenant", code)?;
+            let q = match queue {
+                Some(slug) => Some(dir.queue_in("queue", t, Some(slug))?.id),
+                None => None,
+            };
+            Ok((Some(t.id), q))
+        }
+    }
+}
+
+pub async fn grant_role(app: &Logbuch, email: &str, role: Role, tenant: Option<&str>, queue: Option<&str>) -> AppResult<bool> {
+    let u = user_by_email(app, email).await?;
+    let (t, q) = role_target(app, role, tenant, queue).await?;
+    Ok(users::grant_role(&app.store.db, u.id, role.as_str(), t, q, "manual").await?)
+}
+
+pub async fn revoke_role(app: &Logbuch, email: &str, role: Role, tenant: Option<&str>, queue: Option<&str>) -> AppResult<u64> {
+    let u = user_by_email(app, email).await?;
+    let (t, q) = role_target(app, role, tenant, queue).await?;
+    Ok(users::revoke_role(&app.store.db, u.id, role.as_str(), t, q).await?)
+}
+
+/// Creates a personal API token; the clear text is returned once and never stored.
+pub async fn create_token(app: &Logbuch, email: &str, name: &str) -> AppResult<String> {
+    let u = user_by_email(app, email).await?;
+    let token = auth::generate_token();
+    users::insert_token(&app.store.db, u.id, name, &auth::hash_token(&token)).await?;
+    Ok(token)
+}
+
+/// On a database without any admin: creates the bootstrap admin and returns a
+/// fresh token for them. `None` when an admin exists already.
+pub async fn bootstrap_admin(app: &Logbuch) -> AppResult<Option<String>> {
+    let txn = app.store.db.begin().await?;
+    let any_admin = users::any_admin(&txn).await?;
+    if any_admin {
+        return Ok(None);
+    }
+    let u = match users::find_user_by_email(&txn, BOOTSTRAP_EMAIL).await? {
+        Some(u) => u,
+        None => users::insert_user(&txn, BOOTSTRAP_EMAIL, "Logbuch-Admin", None).await?,
+    };
+    users::grant_role(&txn, u.id, Role::Admin.as_str(), None, None, "bootstrap").await?;
+    let token = auth::generate_token();
+    users::insert_token(&txn, u.id, "bootstrap", &auth::hash_token(&token)).await?;
+    txn.commit().await?;
+    Ok(Some(token))
+}

@@ -1,0 +1,87 @@
+//! Tenants and queues by id, loaded once per use case to name things.
+
+use crate::{AppError, AppResult};
+use logbuch_authz::TenantRef;
+use logbuch_domain::{TenantCode, TenantId};
+use logbuch_store::entity::{queue, tenant};
+use logbuch_store::tenants;
+use sea_orm::ConnectionTrait;
+use std::collections::HashMap;
+
+pub(crate) struct Directory {
+    tenants: HashMap<i64, tenant::Model>,
+    queues: HashMap<i64, queue::Model>,
+}
+
+impl Directory {
+    pub(crate) async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
+        let tenants = tenants::list_tenants(db).await?.into_iter().map(|t| (t.id, t)).collect();
+        let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
+        Ok(Self { tenants, queues })
+    }
+
+    pub(crate) fn tenant_refs(&self) -> Vec<TenantRef> {
+        let mut v: Vec<TenantRef> = self
+            .tenants
+            .values()
+            .filter_map(|t| TenantCode::parse(&t.code).ok().map(|code| TenantRef { id: TenantId(t.id), code }))
+            .collect();
+        v.sort_by_key(|t| t.id);
+        v
+    }
+
+    pub(crate) fn tenant_ref(&self, id: i64) -> AppResult<TenantRef> {
+        let t = self.tenant(id)?;
+        let code = TenantCode::parse(&t.code).map_err(|e| AppError::Internal(anyhow::anyhow!("tenant {id}: {e}")))?;
+        Ok(TenantRef { id: TenantId(id), code })
+    }
+
+    pub(crate) fn tenant(&self, id: i64) -> AppResult<&tenant::Model> {
+        self.tenants.get(&id).ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant {id} vanished")))
+    }
+
+    pub(crate) fn queue(&self, id: i64) -> AppResult<&queue::Model> {
+        self.queues.get(&id).ok_or_else(|| AppError::Internal(anyhow::anyhow!("queue {id} vanished")))
+    }
+
+    pub(crate) fn tenants(&self) -> impl Iterator<Item = &tenant::Model> {
+        self.tenants.values()
+    }
+
+    pub(crate) fn queues(&self) -> impl Iterator<Item = &queue::Model> {
+        self.queues.values()
+    }
+
+    /// A tenant by code; unknown codes are a validation error naming the field.
+    pub(crate) fn tenant_by_code(&self, field: &str, code: &str) -> AppResult<&tenant::Model> {
+        let code = TenantCode::parse(code).map_err(|e| AppError::validation(field, e.message))?;
+        self.tenants
+            .values()
+            .find(|t| t.code == code.as_str())
+            .ok_or_else(|| AppError::validation(field, format!("Den Verband „{code}“ gibt es nicht.")))
+    }
+
+    /// A queue of a tenant by slug, or the tenant's default queue when none is given.
+    pub(crate) fn queue_in(&self, field: &str, tenant: &tenant::Model, slug: Option<&str>) -> AppResult<&queue::Model> {
+        match slug.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(slug) => self.queues.values().find(|q| q.tenant_id == tenant.id && q.slug == slug).ok_or_else(|| {
+                AppError::validation(field, format!("Verband {} hat keine Queue „{slug}“.", tenant.code))
+            }),
+            None => tenant
+                .default_queue_id
+                .and_then(|id| self.queues.get(&id))
+                .ok_or_else(|| AppError::validation(field, format!("Verband {} hat keine Standard-Queue; bitte eine Queue angeben.", tenant.code))),
+        }
+    }
+
+    /// `nw/presse` — how history names a queue.
+    pub(crate) fn queue_path(&self, queue_id: i64) -> String {
+        match self.queues.get(&queue_id) {
+            Some(q) => {
+                let t = self.tenants.get(&q.tenant_id).map(|t| t.code.as_str()).unwrap_or("?");
+                format!("{t}/{}", q.slug)
+            }
+            None => format!("?/{queue_id}"),
+        }
+    }
+}

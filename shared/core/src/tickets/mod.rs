@@ -1,0 +1,103 @@
+//! Ticket use cases. Each public method checks authorization first (through
+//! [`Logbuch::load_ticket`] or a scope), changes the ticket in one
+//! transaction, and writes a history entry for every field it changes.
+
+mod create;
+mod directory;
+mod messages;
+mod read;
+mod route;
+mod work;
+
+pub use create::{NewFile, NewTicket};
+pub use messages::NewMessage;
+pub use read::ListQuery;
+pub use route::HandOver;
+pub use work::TicketChange;
+
+pub(crate) use create::validate_address;
+pub(crate) use directory::Directory;
+
+use crate::{AppError, AppResult, Logbuch, Principal};
+use logbuch_authz::Target;
+use logbuch_domain::{Action, QueueId};
+use logbuch_store::{entity::ticket, history, tickets, tickets::Ticket};
+use sea_orm::{ConnectionTrait, Set};
+
+/// German words for actions, used in "you may not …" messages.
+pub fn action_label(a: Action) -> &'static str {
+    match a {
+        Action::ReadTicket => "Tickets lesen",
+        Action::CreateTicket => "Tickets anlegen",
+        Action::TakeTicket => "Tickets übernehmen",
+        Action::AssignTicket => "Tickets zuweisen",
+        Action::WatchTicket => "Beobachter ändern",
+        Action::SetPriority => "die Priorität ändern",
+        Action::SetStatus => "den Status ändern",
+        Action::MoveQueue => "Tickets in eine andere Queue verschieben",
+        Action::HandOver => "Tickets an einen anderen Verband übergeben",
+        Action::HandBack => "Tickets an den Bund zurückgeben",
+        Action::AddNote => "interne Notizen schreiben",
+        Action::AddReply => "Antworten schreiben",
+        Action::Resolve => "Tickets erledigen",
+        Action::Reopen => "Tickets wieder öffnen",
+        Action::ManageQueues => "Queues verwalten",
+        Action::ManageUsers => "Personen verwalten",
+    }
+}
+
+/// One field change for the history: field, old value, new value.
+pub(crate) type Change = (&'static str, Option<String>, Option<String>);
+
+impl Logbuch {
+    /// Loads a ticket the caller may read (else 404) and checks `action` on it (else 403).
+    pub(crate) async fn load_ticket(
+        &self,
+        db: &impl ConnectionTrait,
+        who: &Principal,
+        id: i64,
+        action: Action,
+        dir: &Directory,
+    ) -> AppResult<Ticket> {
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let lock = action != Action::ReadTicket;
+        let t = tickets::find_scoped(db, &scope, id, lock).await?.ok_or_else(|| AppError::ticket_not_found(id))?;
+        self.require_on(who, action, &t, dir)?;
+        Ok(t)
+    }
+
+    /// Checks `action` on a ticket already loaded through the caller's scope.
+    pub(crate) fn require_on(&self, who: &Principal, action: Action, t: &Ticket, dir: &Directory) -> AppResult<()> {
+        let tenant = dir.tenant_ref(t.tenant_id)?;
+        if self.authz.allows(who, action, Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) }) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "Sie dürfen bei Ticket #{} nicht {}.",
+                t.id,
+                action_label(action)
+            )))
+        }
+    }
+
+    /// Writes the changed ticket and one history entry per change. Nothing
+    /// changes a ticket except through here (or ticket creation).
+    pub(crate) async fn save_changes(
+        &self,
+        db: &impl ConnectionTrait,
+        who: &Principal,
+        mut row: ticket::ActiveModel,
+        id: i64,
+        changes: Vec<Change>,
+    ) -> AppResult<Ticket> {
+        if changes.is_empty() {
+            return Err(AppError::Conflict(format!("Ticket #{id}: nichts zu ändern, der Wert ist schon so.")));
+        }
+        row.updated_at = Set(logbuch_store::now());
+        let saved = tickets::update(db, row).await?;
+        for (field, old, new) in changes {
+            history::record(db, id, Some(who.user.0), field, old, new).await?;
+        }
+        Ok(saved)
+    }
+}

@@ -1,0 +1,292 @@
+//! Reading: lists, one ticket, its history, counts, tenants and queues.
+//! Every read goes through the caller's scope; reads of a ticket are logged.
+
+use super::Directory;
+use crate::views::{
+    AttachmentView, CountView, HistoryView, MeView, MessageView, QueueView, RoleView, TenantView, TicketDetail,
+    TicketPage, TicketSummary, UserRef,
+};
+use crate::{AppError, AppResult, Logbuch, Principal};
+use logbuch_domain::{Action, Priority, Status};
+use logbuch_store::{history, messages, tenants, tickets, tickets::Ticket, users};
+use sea_orm::ConnectionTrait;
+use serde::Deserialize;
+use std::collections::HashMap;
+use utoipa::IntoParams;
+
+/// Filters and paging of a ticket list; all optional.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Tenant code (`bund`, `nw`, …).
+    pub tenant: Option<String>,
+    /// Queue slug; needs `tenant`.
+    pub queue: Option<String>,
+    /// Comma-separated statuses; default: new, open, waiting (resolved tickets leave the lists).
+    pub status: Option<String>,
+    /// Owner's mail address.
+    pub owner: Option<String>,
+    /// Only tickets nobody owns.
+    pub unassigned: Option<bool>,
+    /// Only my tickets.
+    pub mine: Option<bool>,
+    /// Requester's mail address.
+    pub requester: Option<String>,
+    /// Words the subject contains.
+    pub q: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Tickets per page, 1–200 (default 50).
+    pub per_page: Option<u64>,
+}
+
+pub(crate) async fn user_refs(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, UserRef>> {
+    Ok(users::find_users(db, ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, UserRef { id: u.id, email: u.email, display_name: u.display_name }))
+        .collect())
+}
+
+pub(crate) fn summary(t: &Ticket, dir: &Directory, people: &HashMap<i64, UserRef>) -> AppResult<TicketSummary> {
+    let queue = dir.queue(t.queue_id)?;
+    Ok(TicketSummary {
+        number: t.id,
+        tenant: dir.tenant(t.tenant_id)?.code.clone(),
+        queue: queue.slug.clone(),
+        queue_name: queue.name.clone(),
+        subject: t.subject.clone(),
+        status: t.status.clone(),
+        priority: Priority::from_rank(t.priority).as_str().to_owned(),
+        owner: t.owner_id.and_then(|o| people.get(&o).cloned()),
+        requester: t.requester.clone(),
+        requester_name: t.requester_name.clone(),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        resolved_at: t.resolved_at,
+        first_response_due: t.first_response_due,
+        resolution_due: t.resolution_due,
+        first_responded_at: t.first_responded_at,
+    })
+}
+
+impl Logbuch {
+    #[tracing::instrument(skip_all, fields(user = %who.user))]
+    pub async fn list_tickets(&self, who: &Principal, q: ListQuery) -> AppResult<TicketPage> {
+        let db = &self.store.db;
+        let dir = Directory::load(db).await?;
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let per_page = q.per_page.unwrap_or(50);
+        if !(1..=200).contains(&per_page) {
+            return Err(AppError::validation("per_page", "Erlaubt sind 1 bis 200 Tickets pro Seite."));
+        }
+        let page = q.page.unwrap_or(1);
+        if !(1..=100_000).contains(&page) {
+            return Err(AppError::validation("page", "Seiten zählen ab 1."));
+        }
+        let mut f = tickets::TicketFilter { limit: per_page, offset: (page - 1) * per_page, ..Default::default() };
+        let tenant = match &q.tenant {
+            Some(code) => Some(dir.tenant_by_code("tenant", code)?),
+            None => None,
+        };
+        f.tenant = tenant.map(|t| t.id);
+        if let Some(slug) = &q.queue {
+            let t = tenant.ok_or_else(|| AppError::validation("queue", "Eine Queue braucht auch den Verband (tenant=…)."))?;
+            f.queue = Some(dir.queue_in("queue", t, Some(slug))?.id);
+        }
+        if let Some(s) = &q.status {
+            for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                f.statuses.push(part.parse::<Status>()?.as_str().to_owned());
+            }
+        }
+        if let Some(owner) = &q.owner {
+            // An unknown owner matches nothing rather than revealing who exists.
+            f.owner = Some(users::find_user_by_email(db, owner).await?.map_or(-1, |u| u.id));
+        }
+        if q.mine == Some(true) {
+            if f.owner.is_some_and(|o| o != who.user.0) {
+                return Err(AppError::validation("mine", "„mine“ und „owner“ widersprechen sich."));
+            }
+            f.owner = Some(who.user.0);
+        }
+        f.unassigned = q.unassigned == Some(true);
+        if f.unassigned && f.owner.is_some() {
+            return Err(AppError::validation("unassigned", "„unassigned“ und ein Besitzer widersprechen sich."));
+        }
+        f.requester = q.requester.map(|r| r.trim().to_lowercase());
+        f.subject_contains = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        if f.subject_contains.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(AppError::validation("q", "Der Suchtext ist länger als 200 Zeichen."));
+        }
+        let mut rows = tickets::list_scoped(db, &scope, &f).await?;
+        let more = rows.len() as u64 > per_page;
+        rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
+        let owners: Vec<i64> = rows.iter().filter_map(|t| t.owner_id).collect();
+        let people = user_refs(db, &owners).await?;
+        let tickets = rows.iter().map(|t| summary(t, &dir, &people)).collect::<AppResult<_>>()?;
+        Ok(TicketPage { tickets, page, per_page, next_page: more.then_some(page + 1) })
+    }
+
+    /// One ticket with messages, files, watchers and history. The read is logged.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn get_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
+        let db = &self.store.db;
+        let dir = Directory::load(db).await?;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
+        let msgs = messages::of_ticket(db, t.id).await?;
+        let files = messages::attachments_of_ticket(db, t.id).await?;
+        let hist = history::of_ticket(db, t.id).await?;
+        let watchers = tickets::watchers(db, t.id).await?;
+        let mut ids: Vec<i64> = watchers.clone();
+        ids.extend(t.owner_id);
+        ids.extend(msgs.iter().filter_map(|m| m.author_id));
+        ids.extend(hist.iter().filter_map(|h| h.actor_id));
+        ids.sort_unstable();
+        ids.dedup();
+        let people = user_refs(db, &ids).await?;
+        let messages = msgs
+            .into_iter()
+            .map(|m| MessageView {
+                attachments: files
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| AttachmentView {
+                        id: a.id,
+                        message_id: a.message_id,
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                        sha256: a.sha256.clone(),
+                    })
+                    .collect(),
+                id: m.id,
+                kind: m.kind,
+                author: m.author_id.and_then(|a| people.get(&a).cloned()),
+                from: m.from_addr,
+                to: m.to_addrs,
+                cc: m.cc_addrs,
+                subject: m.subject,
+                message_id: m.message_id_header,
+                in_reply_to: m.in_reply_to,
+                body_text: m.body_text,
+                created_at: m.created_at,
+            })
+            .collect();
+        let allowed_actions = Action::ALL
+            .iter()
+            .filter(|a| !matches!(a, Action::ManageQueues | Action::ManageUsers | Action::CreateTicket))
+            .filter(|a| self.require_on(who, **a, &t, &dir).is_ok())
+            .map(|a| a.to_string())
+            .collect();
+        history::log_access(db, t.id, who.user.0, "view").await?;
+        Ok(TicketDetail {
+            ticket: summary(&t, &dir, &people)?,
+            watchers: watchers.iter().filter_map(|w| people.get(w).cloned()).collect(),
+            messages,
+            history: history_views(hist, &people),
+            allowed_actions,
+        })
+    }
+
+    /// The history of a ticket the caller may read. The read is logged.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn ticket_history(&self, who: &Principal, id: i64) -> AppResult<Vec<HistoryView>> {
+        let db = &self.store.db;
+        let dir = Directory::load(db).await?;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
+        let hist = history::of_ticket(db, t.id).await?;
+        let ids: Vec<i64> = hist.iter().filter_map(|h| h.actor_id).collect();
+        let people = user_refs(db, &ids).await?;
+        history::log_access(db, t.id, who.user.0, "history").await?;
+        Ok(history_views(hist, &people))
+    }
+
+    /// Ticket counts by tenant, queue and status, within the caller's scope.
+    pub async fn count_tickets(&self, who: &Principal, tenant: Option<&str>) -> AppResult<Vec<CountView>> {
+        let db = &self.store.db;
+        let dir = Directory::load(db).await?;
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let tenant_id = match tenant {
+            Some(code) => Some(dir.tenant_by_code("tenant", code)?.id),
+            None => None,
+        };
+        let rows = tickets::count_scoped(db, &scope, tenant_id).await?;
+        rows.into_iter()
+            .map(|(t, q, status, count)| {
+                Ok(CountView { tenant: dir.tenant(t)?.code.clone(), queue: dir.queue(q)?.slug.clone(), status, count })
+            })
+            .collect()
+    }
+
+    /// Every tenant of the federation (names are no secret; needed to hand tickets over).
+    pub async fn list_tenants(&self, _who: &Principal) -> AppResult<Vec<TenantView>> {
+        let dir = Directory::load(&self.store.db).await?;
+        let mut v: Vec<TenantView> = dir
+            .tenants()
+            .map(|t| TenantView {
+                code: t.code.clone(),
+                name: t.name.clone(),
+                default_queue: t.default_queue_id.and_then(|q| dir.queue(q).ok()).map(|q| q.slug.clone()),
+            })
+            .collect();
+        v.sort_by(|a, b| (a.code != "bund", &a.code).cmp(&(b.code != "bund", &b.code)));
+        Ok(v)
+    }
+
+    /// The queues of a tenant where the caller holds any role (404 otherwise).
+    pub async fn list_queues(&self, who: &Principal, tenant: &str) -> AppResult<Vec<QueueView>> {
+        let db = &self.store.db;
+        let dir = Directory::load(db).await?;
+        let t = dir.tenant_by_code("tenant", tenant).map_err(|_| AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht.")))?;
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let mut out = Vec::new();
+        let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
+        queues.sort_by(|a, b| a.slug.cmp(&b.slug));
+        for q in queues.into_iter().filter(|q| scope.allows(logbuch_domain::TenantId(t.id), logbuch_domain::QueueId(q.id))) {
+            out.push(QueueView {
+                tenant: t.code.clone(),
+                slug: q.slug.clone(),
+                name: q.name.clone(),
+                default_priority: Priority::from_rank(q.default_priority).as_str().to_owned(),
+                first_response_minutes: q.first_response_minutes,
+                resolution_minutes: q.resolution_minutes,
+                escalation_minutes: q.escalation_minutes,
+                addresses: tenants::queue_addresses(db, q.id).await?,
+            });
+        }
+        if out.is_empty() {
+            return Err(AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht, oder Sie haben dort keine Rolle.")));
+        }
+        Ok(out)
+    }
+
+    /// Who the caller is and which roles they hold.
+    pub async fn me(&self, who: &Principal) -> AppResult<MeView> {
+        let dir = Directory::load(&self.store.db).await?;
+        let roles = who
+            .assignments
+            .iter()
+            .map(|a| RoleView {
+                role: a.role.to_string(),
+                tenant: a.tenant.and_then(|t| dir.tenant(t.0).ok()).map(|t| t.code.clone()),
+                queue: a.queue.and_then(|q| dir.queue(q.0).ok()).map(|q| q.slug.clone()),
+            })
+            .collect();
+        Ok(MeView { id: who.user.0, email: who.email.clone(), display_name: who.display_name.clone(), roles })
+    }
+}
+
+fn history_views(hist: Vec<history::Entry>, people: &HashMap<i64, UserRef>) -> Vec<HistoryView> {
+    hist.into_iter()
+        .map(|h| HistoryView {
+            id: h.id,
+            at: h.at,
+            actor: h.actor_id.and_then(|a| people.get(&a).cloned()),
+            field: h.field,
+            from: h.old_value,
+            to: h.new_value,
+        })
+        .collect()
+}
+

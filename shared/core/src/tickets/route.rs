@@ -1,0 +1,99 @@
+//! Moving tickets: to another queue of the tenant, or to another tenant.
+
+use super::Directory;
+use crate::views::TicketDetail;
+use crate::{AppError, AppResult, Logbuch, Principal};
+use logbuch_domain::{Action, Status};
+use logbuch_store::{entity::queue, entity::ticket, tickets::Ticket};
+use sea_orm::{Set, TransactionTrait};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// Where a ticket goes when it changes tenant.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOver {
+    /// Target tenant code (`by`, or `bund` to hand it back).
+    pub tenant: String,
+    /// Target queue slug; the tenant's default queue when missing.
+    pub queue: Option<String>,
+}
+
+/// The SLA due times follow the queue, counted from the ticket's creation.
+fn apply_queue(t: &Ticket, row: &mut ticket::ActiveModel, q: &queue::Model) {
+    let due = |m: Option<i32>| m.map(|m| t.created_at + chrono::Duration::minutes(i64::from(m)));
+    row.queue_id = Set(q.id);
+    row.tenant_id = Set(q.tenant_id);
+    row.first_response_due = Set(due(q.first_response_minutes));
+    row.resolution_due = Set(due(q.resolution_minutes));
+}
+
+impl Logbuch {
+    /// Moves a ticket to another queue of its tenant.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn move_ticket(&self, who: &Principal, id: i64, queue: &str) -> AppResult<Option<TicketDetail>> {
+        let txn = self.store.db.begin().await?;
+        let dir = Directory::load(&txn).await?;
+        let t = self.load_ticket(&txn, who, id, Action::MoveQueue, &dir).await?;
+        let tenant = dir.tenant(t.tenant_id)?;
+        let target = dir.queue_in("queue", tenant, Some(queue))?;
+        if target.id == t.queue_id {
+            return Err(AppError::Conflict(format!("Ticket #{id} ist schon in {}.", dir.queue_path(t.queue_id))));
+        }
+        let mut row: ticket::ActiveModel = t.clone().into();
+        apply_queue(&t, &mut row, target);
+        let changes = vec![("queue", Some(dir.queue_path(t.queue_id)), Some(dir.queue_path(target.id)))];
+        self.save_changes(&txn, who, row, t.id, changes).await?;
+        txn.commit().await?;
+        self.after_write(who, id).await
+    }
+
+    /// Hands a ticket to another tenant: federal officers to any, an LV back to the Bund.
+    /// The ticket starts afresh there: new, no owner.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn hand_over_ticket(&self, who: &Principal, id: i64, input: HandOver) -> AppResult<Option<TicketDetail>> {
+        let txn = self.store.db.begin().await?;
+        let dir = Directory::load(&txn).await?;
+        let target_tenant = dir.tenant_by_code("tenant", &input.tenant)?;
+        let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
+        if target_tenant.id == t.tenant_id {
+            return Err(AppError::validation(
+                "tenant",
+                "Das Ticket ist schon bei diesem Verband; zum Verschieben innerhalb des Verbands „move“ benutzen.",
+            ));
+        }
+        let hand_back = target_tenant.code == logbuch_domain::TenantCode::bund().as_str()
+            && self.require_on(who, Action::HandBack, &t, &dir).is_ok();
+        if !hand_back {
+            self.require_on(who, Action::HandOver, &t, &dir)?;
+        }
+        let target = dir.queue_in("queue", target_tenant, input.queue.as_deref())?;
+        let mut row: ticket::ActiveModel = t.clone().into();
+        apply_queue(&t, &mut row, target);
+        let mut changes = vec![
+            ("tenant", Some(dir.tenant(t.tenant_id)?.code.clone()), Some(target_tenant.code.clone())),
+            ("queue", Some(dir.queue_path(t.queue_id)), Some(dir.queue_path(target.id))),
+        ];
+        if let Some(old) = t.owner_id {
+            let names = super::read::user_refs(&txn, &[old]).await?;
+            changes.push(("owner", names.get(&old).map(|u| u.email.clone()), None));
+            row.owner_id = Set(None);
+        }
+        if t.status != Status::New.as_str() && t.status != Status::Resolved.as_str() {
+            row.status = Set(Status::New.as_str().to_owned());
+            changes.push(("status", Some(t.status.clone()), Some(Status::New.as_str().to_owned())));
+        }
+        self.save_changes(&txn, who, row, t.id, changes).await?;
+        txn.commit().await?;
+        self.after_write(who, id).await
+    }
+
+    /// After a change that may take the ticket out of the caller's sight:
+    /// the ticket if they still may read it, else `None`.
+    async fn after_write(&self, who: &Principal, id: i64) -> AppResult<Option<TicketDetail>> {
+        match self.get_ticket(who, id).await {
+            Err(AppError::NotFound(_)) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+}

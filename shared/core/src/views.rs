@@ -1,0 +1,140 @@
+//! What use cases return: plain, serialisable views (the API's JSON bodies).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A person, as shown on tickets.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+}
+
+/// A ticket in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketSummary {
+    /// The global ticket number (`#1234`).
+    pub number: i64,
+    /// Tenant code: `bund` or an LV code like `nw`.
+    pub tenant: String,
+    /// Queue slug within the tenant.
+    pub queue: String,
+    pub queue_name: String,
+    pub subject: String,
+    /// new, open, waiting or resolved.
+    pub status: String,
+    /// low, normal, high or urgent.
+    pub priority: String,
+    pub owner: Option<UserRef>,
+    pub requester: String,
+    pub requester_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub first_response_due: Option<DateTime<Utc>>,
+    pub resolution_due: Option<DateTime<Utc>>,
+    pub first_responded_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub message_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: i64,
+    /// inbound, outbound or note.
+    pub kind: String,
+    pub author: Option<UserRef>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cc: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub body_text: String,
+    pub created_at: DateTime<Utc>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// One change on a ticket: who changed which field from what to what, when.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Option<UserRef>,
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// A ticket with everything on it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    pub ticket: TicketSummary,
+    pub watchers: Vec<UserRef>,
+    pub messages: Vec<MessageView>,
+    pub history: Vec<HistoryView>,
+    /// Actions the caller may take on this ticket (policy names like `ticket.take`).
+    pub allowed_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketSummary>,
+    pub page: u64,
+    pub per_page: u64,
+    /// The next page's number, if there is one.
+    pub next_page: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TenantView {
+    pub code: String,
+    pub name: String,
+    pub default_queue: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueView {
+    pub tenant: String,
+    pub slug: String,
+    pub name: String,
+    pub default_priority: String,
+    pub first_response_minutes: Option<i32>,
+    pub resolution_minutes: Option<i32>,
+    pub escalation_minutes: Option<i32>,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CountView {
+    pub tenant: String,
+    pub queue: String,
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoleView {
+    pub role: String,
+    pub tenant: Option<String>,
+    pub queue: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<RoleView>,
+}

@@ -1,0 +1,61 @@
+//! The append-only history of every ticket change, and the access log of reads.
+
+use crate::entity::{access_log, history};
+use crate::{Result, now};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+pub use history::Model as Entry;
+
+/// Appends one change: `field` went from `old` to `new`, by `actor` (none: the system).
+pub async fn record(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    actor: Option<i64>,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+) -> Result<()> {
+    history::ActiveModel {
+        ticket_id: Set(ticket_id),
+        actor_id: Set(actor),
+        at: Set(now()),
+        field: Set(field.to_owned()),
+        old_value: Set(old),
+        new_value: Set(new),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The history of a ticket the caller has already been allowed to read.
+pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Entry>> {
+    Ok(history::Entity::find()
+        .filter(history::Column::TicketId.eq(ticket_id))
+        .order_by_asc(history::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Notes that a person read a ticket (or downloaded one of its files).
+pub async fn log_access(db: &impl ConnectionTrait, ticket_id: i64, user_id: i64, what: &str) -> Result<()> {
+    access_log::ActiveModel {
+        ticket_id: Set(ticket_id),
+        user_id: Set(user_id),
+        at: Set(now()),
+        what: Set(what.to_owned()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn access_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<access_log::Model>> {
+    Ok(access_log::Entity::find()
+        .filter(access_log::Column::TicketId.eq(ticket_id))
+        .order_by_asc(access_log::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,92 @@
+//! Messages on tickets and their attachments; file contents are stored once
+//! per SHA-256, however many messages carry them.
+
+use crate::entity::{attachment, blob, message};
+use crate::{Result, now};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sha2::{Digest, Sha256};
+
+pub use attachment::Model as Attachment;
+pub use message::Model as Message;
+
+pub async fn insert(db: &impl ConnectionTrait, row: message::ActiveModel) -> Result<Message> {
+    Ok(row.insert(db).await?)
+}
+
+pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Message>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::TicketId.eq(ticket_id))
+        .order_by_asc(message::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A file to attach.
+pub struct NewAttachment<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub content: &'a [u8],
+}
+
+/// Stores the file's bytes (once per hash) and links it to the message.
+pub async fn attach(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    message_id: i64,
+    file: &NewAttachment<'_>,
+) -> Result<Attachment> {
+    let sha = hex::encode(Sha256::digest(file.content));
+    let size = i64::try_from(file.content.len()).unwrap_or(i64::MAX);
+    blob::Entity::insert(blob::ActiveModel {
+        sha256: Set(sha.clone()),
+        size: Set(size),
+        content: Set(file.content.to_vec()),
+        created_at: Set(now()),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    Ok(attachment::ActiveModel {
+        message_id: Set(message_id),
+        ticket_id: Set(ticket_id),
+        sha256: Set(sha),
+        filename: Set(file.filename.to_owned()),
+        content_type: Set(file.content_type.to_owned()),
+        size: Set(size),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn attachments_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Attachment>> {
+    Ok(attachment::Entity::find()
+        .filter(attachment::Column::TicketId.eq(ticket_id))
+        .order_by_asc(attachment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One attachment of a ticket the caller may read, with its bytes.
+pub async fn attachment_with_content(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    attachment_id: i64,
+) -> Result<Option<(Attachment, Vec<u8>)>> {
+    let Some(a) = attachment::Entity::find()
+        .filter(attachment::Column::Id.eq(attachment_id))
+        .filter(attachment::Column::TicketId.eq(ticket_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let content = blob::Entity::find_by_id(a.sha256.clone()).one(db).await?.map(|b| b.content).unwrap_or_default();
+    Ok(Some((a, content)))
+}
+
+/// How many distinct files are stored (for tests of deduplication).
+pub async fn count_blobs(db: &impl ConnectionTrait) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(blob::Entity::find().count(db).await?)
+}
