@@ -1,1 +1,111 @@
-//! placeholder
+//! The HTTP service: the REST API under `/api/v1`, its OpenAPI document and
+//! docs, health probes. Handlers are thin: extract, call one use case, render.
+
+pub mod error;
+pub mod extract;
+mod routes;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use error::problem;
+use logbuch_core::Logbuch;
+use routes::{meta, tickets};
+use std::any::Any;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Logbuch API", description = "Request tracker for the Bund and the Landesverbände. Authenticate with a personal API token: `Authorization: Bearer lb_…` (`logbuch admin token create`)."),
+    paths(
+        meta::me, meta::tenants, meta::queues, meta::counts,
+        tickets::list, tickets::create, tickets::get, tickets::change, tickets::history,
+        tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
+        tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
+        tickets::resolve, tickets::reopen, tickets::download,
+    ),
+    components(schemas(error::Problem)),
+    modifiers(&BearerAuth),
+    security(("token" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Interner Fehler", "Etwas ist schiefgegangen; der Fehler wurde protokolliert.".into(), None)
+}
+
+async fn not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "not-found", "Nicht gefunden", "Diese Adresse gibt es nicht. Die API liegt unter /api/v1, die Doku unter /api/docs.".into(), None)
+}
+
+async fn method_not_allowed() -> Response {
+    problem(StatusCode::METHOD_NOT_ALLOWED, "method", "Methode nicht erlaubt", "Diese Adresse kennt die Methode nicht; siehe /api/docs.".into(), None)
+}
+
+/// The whole HTTP application.
+pub fn router(app: Logbuch) -> Router {
+    let max_body = app.settings.limits.max_request_bytes;
+    let api = Router::new()
+        .route("/me", get(meta::me))
+        .route("/tenants", get(meta::tenants))
+        .route("/tenants/{tenant}/queues", get(meta::queues))
+        .route("/counts", get(meta::counts))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::change))
+        .route("/tickets/{id}/history", get(tickets::history))
+        .route("/tickets/{id}/take", post(tickets::take))
+        .route("/tickets/{id}/assign", post(tickets::assign))
+        .route("/tickets/{id}/watchers", post(tickets::add_watcher))
+        .route("/tickets/{id}/watchers/{email}", axum::routing::delete(tickets::remove_watcher))
+        .route("/tickets/{id}/move", post(tickets::move_queue))
+        .route("/tickets/{id}/handover", post(tickets::hand_over))
+        .route("/tickets/{id}/notes", post(tickets::add_note))
+        .route("/tickets/{id}/replies", post(tickets::add_reply))
+        .route("/tickets/{id}/resolve", post(tickets::resolve))
+        .route("/tickets/{id}/reopen", post(tickets::reopen))
+        .route("/tickets/{id}/attachments/{attachment}", get(tickets::download));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            // Only the route template: paths and queries may carry addresses.
+            let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str());
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), route, request_id = id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    app: Logbuch,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}

@@ -1,1 +1,146 @@
-fn main() {}
+//! `logbuch`: the one binary. `serve` (HTTP and background workers),
+//! `worker` (workers only), `migrate`, `admin …`.
+
+mod admin;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use logbuch_config::Settings;
+use logbuch_core::Logbuch;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "logbuch", version, about = "Logbuch – Request-Tracker für Bund und Landesverbände")]
+struct Cli {
+    /// Configuration file (TOML). Without one, Logbuch runs on its embedded
+    /// default: a SQLite file in ./data, no external service.
+    #[arg(long, short, global = true, env = "LOGBUCH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API and run the background workers (the default).
+    Serve {
+        /// Only HTTP, no background workers (when `logbuch worker` runs elsewhere).
+        #[arg(long)]
+        no_workers: bool,
+        /// Do not migrate the database at start (when a migration job does it).
+        #[arg(long)]
+        skip_migrations: bool,
+    },
+    /// Run the background workers only.
+    Worker,
+    /// Migrate the database schema and apply the federation file, then exit.
+    Migrate,
+    /// Administration: federation file, people, roles, tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("LOGBUCH_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    init_logging();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fehler: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Serve { no_workers: false, skip_migrations: false });
+    if settings.is_embedded() {
+        tracing::info!(data_dir = %settings.data_dir.display(), "embedded default: SQLite file, no external service");
+    }
+    let app = Logbuch::connect(settings).await?;
+    match command {
+        Command::Serve { no_workers, skip_migrations } => serve(app, !no_workers, !skip_migrations).await,
+        Command::Worker => {
+            let token = shutdown_signal();
+            logbuch_core::workers::run(app, token).await;
+            Ok(())
+        }
+        Command::Migrate => {
+            let report = app.prepare().await?;
+            println!("Datenbank ist aktuell. {}", admin::describe_report(&report));
+            Ok(())
+        }
+        Command::Admin(cmd) => admin::run(app, cmd).await,
+    }
+}
+
+async fn serve(app: Logbuch, workers: bool, migrate: bool) -> anyhow::Result<()> {
+    if migrate {
+        let report = app.prepare().await?;
+        tracing::info!(summary = %admin::describe_report(&report), "database ready");
+    }
+    let listen = app.settings.server.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let url = app.settings.server.public_url.clone();
+    match logbuch_core::admin::bootstrap_admin(&app).await? {
+        Some(token) => {
+            // Shown once on the console (not the log): the way in on a fresh installation.
+            println!("\nLogbuch läuft: {url}  (API-Doku: {url}/api/docs)\n");
+            println!("Erster Start – Zugang für {}:", logbuch_core::admin::BOOTSTRAP_EMAIL);
+            println!("  API-Token: {token}");
+            println!("  Ausprobieren: curl -H 'Authorization: Bearer {token}' {url}/api/v1/me");
+            println!("Der Token wird nur jetzt angezeigt. Neue Tokens: logbuch admin token create --user {}\n", logbuch_core::admin::BOOTSTRAP_EMAIL);
+        }
+        None => println!("Logbuch läuft: {url}  (API-Doku: {url}/api/docs)"),
+    }
+    let shutdown = shutdown_signal();
+    let worker = workers.then(|| tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone())));
+    let token = shutdown.clone();
+    logbuch_http::serve(app, listener, async move { token.cancelled().await }).await?;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    Ok(())
+}
+
+/// Cancelled on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> logbuch_core::workers::Cancel {
+    let cancel = logbuch_core::workers::Cancel::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    c.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        c.cancel();
+    });
+    cancel
+}

@@ -5,8 +5,10 @@
 pub mod admin;
 pub mod auth;
 mod error;
+mod escalation;
 pub mod tickets;
 pub mod views;
+pub mod workers;
 
 pub use error::{AppError, AppResult};
 pub use logbuch_authz::Principal;

@@ -59,3 +59,18 @@ pub async fn access_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Resu
         .all(db)
         .await?)
 }
+
+/// When `field` of a ticket last changed, if ever.
+pub async fn last_change_of(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    field: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    Ok(history::Entity::find()
+        .filter(history::Column::TicketId.eq(ticket_id))
+        .filter(history::Column::Field.eq(field))
+        .order_by_desc(history::Column::Id)
+        .one(db)
+        .await?
+        .map(|h| h.at))
+}

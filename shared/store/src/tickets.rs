@@ -169,3 +169,39 @@ pub async fn remove_watcher(db: &impl ConnectionTrait, ticket_id: i64, user_id: 
 pub async fn count_all(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(ticket::Entity::find().count(db).await?)
 }
+
+/// Active tickets below urgent in queues that escalate, with the queue's step in minutes.
+pub async fn escalation_candidates(db: &impl ConnectionTrait) -> Result<Vec<(Ticket, i32)>> {
+    use crate::entity::queue;
+    let queues = queue::Entity::find().filter(queue::Column::EscalationMinutes.is_not_null()).all(db).await?;
+    let steps: std::collections::HashMap<i64, i32> =
+        queues.iter().filter_map(|q| q.escalation_minutes.map(|m| (q.id, m))).collect();
+    if steps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = ticket::Entity::find()
+        .filter(ticket::Column::QueueId.is_in(steps.keys().copied()))
+        .filter(ticket::Column::Status.is_in(["new", "open", "waiting"]))
+        .filter(ticket::Column::Priority.lt(4))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|t| steps.get(&t.queue_id).map(|s| (t.clone(), *s))).collect())
+}
+
+/// Sets the priority only if it still is `from`; true when it changed.
+pub async fn set_priority_if(
+    db: &impl ConnectionTrait,
+    id: i64,
+    from: i16,
+    to: i16,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let r = ticket::Entity::update_many()
+        .col_expr(ticket::Column::Priority, Expr::value(to))
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(at))
+        .filter(ticket::Column::Id.eq(id))
+        .filter(ticket::Column::Priority.eq(from))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

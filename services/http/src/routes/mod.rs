@@ -1,0 +1,4 @@
+//! Route handlers by resource.
+
+pub mod meta;
+pub mod tickets;

@@ -1,0 +1,213 @@
+//! `/api/v1/tickets…`: thin handlers, one use case each.
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use logbuch_core::Logbuch;
+use logbuch_core::tickets::{HandOver, ListQuery, NewMessage, NewTicket, TicketChange};
+use logbuch_core::views::{HistoryView, TicketDetail, TicketPage};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// Mail address of the new owner; `null` gives the ticket back to the queue.
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Watcher {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTo {
+    /// Slug of a queue of the same tenant.
+    pub queue: String,
+}
+
+/// A ticket after a move or handover: shown if the caller may still read it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Moved {
+    pub number: i64,
+    /// False when the ticket now lies outside the caller's reach.
+    pub visible: bool,
+    pub message: String,
+    pub ticket: Option<TicketDetail>,
+}
+
+fn moved(number: i64, ticket: Option<TicketDetail>) -> Json<Moved> {
+    let message = match &ticket {
+        Some(t) => format!("Ticket #{number} liegt jetzt in {}/{}.", t.ticket.tenant, t.ticket.queue),
+        None => format!("Ticket #{number} wurde übergeben; Sie haben dort keinen Zugriff mehr."),
+    };
+    Json(Moved { number, visible: ticket.is_some(), message, ticket })
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), tag = "tickets",
+    responses((status = 200, body = TicketPage), (status = 422, body = Problem)))]
+pub async fn list(State(app): State<Logbuch>, Auth(who): Auth, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<TicketPage>> {
+    Ok(Json(app.list_tickets(&who, q).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = NewTicket, tag = "tickets",
+    responses((status = 201, body = TicketDetail), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(State(app): State<Logbuch>, Auth(who): Auth, ApiJson(input): ApiJson<NewTicket>) -> ApiResult<Response> {
+    let t = app.create_ticket(&who, input).await?;
+    let location = format!("/api/v1/tickets/{}", t.ticket.number);
+    let mut res = (StatusCode::CREATED, Json(t)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "ticket number")), tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 404, body = Problem)))]
+pub async fn get(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.get_ticket(&who, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = i64, Path)), request_body = TicketChange, tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn change(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<TicketChange>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.change_ticket(&who, id, input).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/history", params(("id" = i64, Path)), tag = "tickets",
+    responses((status = 200, body = [HistoryView]), (status = 404, body = Problem)))]
+pub async fn history(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<HistoryView>>> {
+    Ok(Json(app.ticket_history(&who, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/take", params(("id" = i64, Path)), tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn take(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.take_ticket(&who, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", params(("id" = i64, Path)), request_body = Assign, tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn assign(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<Assign>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.assign_ticket(&who, id, input.owner.as_deref()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/watchers", params(("id" = i64, Path)), request_body = Watcher, tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn add_watcher(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<Watcher>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.set_watcher(&who, id, &input.email, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/watchers/{email}", params(("id" = i64, Path), ("email" = String, Path)), tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn remove_watcher(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath((id, email)): ApiPath<(i64, String)>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.set_watcher(&who, id, &email, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/move", params(("id" = i64, Path)), request_body = MoveTo, tag = "tickets",
+    responses((status = 200, body = Moved), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn move_queue(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<MoveTo>,
+) -> ApiResult<Json<Moved>> {
+    Ok(moved(id, app.move_ticket(&who, id, &input.queue).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/handover", params(("id" = i64, Path)), request_body = HandOver, tag = "tickets",
+    responses((status = 200, body = Moved), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn hand_over(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<HandOver>,
+) -> ApiResult<Json<Moved>> {
+    Ok(moved(id, app.hand_over_ticket(&who, id, input).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", params(("id" = i64, Path)), request_body = NewMessage, tag = "tickets",
+    responses((status = 201, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn add_note(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<NewMessage>,
+) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
+    Ok((StatusCode::CREATED, Json(app.add_note(&who, id, input).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/replies", params(("id" = i64, Path)), request_body = NewMessage, tag = "tickets",
+    responses((status = 201, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn add_reply(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<NewMessage>,
+) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
+    Ok((StatusCode::CREATED, Json(app.add_reply(&who, id, input).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/resolve", params(("id" = i64, Path)), tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn resolve(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.resolve_ticket(&who, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/reopen", params(("id" = i64, Path)), tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn reopen(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.reopen_ticket(&who, id).await?))
+}
+
+/// Files are always downloaded, never rendered: mail attachments are untrusted.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments/{attachment}", params(("id" = i64, Path), ("attachment" = i64, Path)), tag = "tickets",
+    responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
+pub async fn download(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath((id, attachment)): ApiPath<(i64, i64)>,
+) -> ApiResult<Response> {
+    let (meta, bytes) = app.download_attachment(&who, id, attachment).await?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    let encoded: String = meta
+        .filename
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(res)
+}

@@ -1,0 +1,138 @@
+//! `logbuch admin …`: so a new user can try the API in a minute.
+
+use clap::Subcommand;
+use logbuch_config::Federation;
+use logbuch_core::{Logbuch, admin};
+use logbuch_domain::Role;
+use logbuch_store::tenants::ApplyReport;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Apply a federation file (tenants, queues, addresses, group mapping). Idempotent.
+    Apply { file: PathBuf },
+    /// List tenants and their queues.
+    Tenants,
+    /// People.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Role assignments.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Personal API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a person.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List people and their roles.
+    List,
+}
+
+#[derive(clap::Args)]
+pub struct RoleArgs {
+    /// The person's mail address.
+    #[arg(long)]
+    user: String,
+    /// helper, reader, tenant_admin, federal_officer or admin.
+    #[arg(long)]
+    role: String,
+    /// Tenant code (bund, nw, by, …); not for federal_officer/admin.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Limit the role to one queue of the tenant.
+    #[arg(long)]
+    queue: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum RoleCommand {
+    /// Grant a role.
+    Grant(RoleArgs),
+    /// Revoke a role.
+    Revoke(RoleArgs),
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is shown once.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+pub fn describe_report(r: &ApplyReport) -> String {
+    let mut s = format!(
+        "Föderation: {} Verbände neu, {} Queues neu, {} Queues geändert.",
+        r.tenants_created, r.queues_created, r.queues_updated
+    );
+    if !r.queues_not_in_file.is_empty() {
+        s.push_str(&format!(" Nicht mehr in der Datei (behalten): {}.", r.queues_not_in_file.join(", ")));
+    }
+    s
+}
+
+pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
+    app.store.migrate().await?;
+    match cmd {
+        AdminCommand::Apply { file } => {
+            let fed = Federation::load(&file)?;
+            let report = admin::apply_federation(&app, &fed).await?;
+            println!("{}", describe_report(&report));
+        }
+        AdminCommand::Tenants => {
+            for t in logbuch_store::tenants::list_tenants(&app.store.db).await? {
+                let queues = logbuch_store::tenants::list_queues(&app.store.db, Some(t.id)).await?;
+                let slugs: Vec<&str> = queues.iter().map(|q| q.slug.as_str()).collect();
+                println!("{:5} {:28} {}", t.code, t.name, slugs.join(", "));
+            }
+        }
+        AdminCommand::User(UserCommand::Create { email, name }) => {
+            let u = admin::create_user(&app, &email, &name).await?;
+            println!("Angelegt: {} ({}). Nächster Schritt: logbuch admin role grant --user {} --role helper --tenant nw", u.email, u.display_name, u.email);
+        }
+        AdminCommand::User(UserCommand::List) => {
+            for u in logbuch_store::users::list_users(&app.store.db).await? {
+                let p = app.principal_for(u.clone()).await?;
+                let me = app.me(&p).await?;
+                let roles: Vec<String> = me
+                    .roles
+                    .iter()
+                    .map(|r| match (&r.tenant, &r.queue) {
+                        (Some(t), Some(q)) => format!("{}@{t}/{q}", r.role),
+                        (Some(t), None) => format!("{}@{t}", r.role),
+                        _ => r.role.clone(),
+                    })
+                    .collect();
+                println!("{:32} {:24} {}{}", u.email, u.display_name, roles.join(" "), if u.active { "" } else { "  (inaktiv)" });
+            }
+        }
+        AdminCommand::Role(RoleCommand::Grant(a)) => {
+            let role: Role = a.role.parse()?;
+            let new = admin::grant_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
+            println!("{}", if new { "Rolle vergeben." } else { "Die Person hat diese Rolle schon." });
+        }
+        AdminCommand::Role(RoleCommand::Revoke(a)) => {
+            let role: Role = a.role.parse()?;
+            let n = admin::revoke_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
+            println!("{}", if n > 0 { "Rolle entzogen." } else { "Die Person hatte diese Rolle nicht." });
+        }
+        AdminCommand::Token(TokenCommand::Create { user, name }) => {
+            let token = admin::create_token(&app, &user, &name).await?;
+            println!("{token}");
+            eprintln!("Der Token wird nur jetzt angezeigt. Benutzen: curl -H 'Authorization: Bearer {token}' …/api/v1/me");
+        }
+    }
+    Ok(())
+}
