@@ -1,1 +1,220 @@
-//! placeholder
+//! Test harness: `spawn_app` starts a real Logbuch on port 0 with its own
+//! database — a fresh SQLite file, or a fresh PostgreSQL database — and
+//! `both!` runs each scenario on both backends.
+//!
+//! PostgreSQL comes from `LOGBUCH_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5433/postgres`, the throwaway instance
+//! `tests/peers/pg-up.sh` starts). There is no skipping: without it the
+//! PostgreSQL half fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use logbuch_config::Settings;
+use logbuch_core::{Logbuch, Principal, admin};
+use logbuch_domain::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn name(backend: Backend)` of the calling module on both backends.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub app: Logbuch,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    _dir: TempDir,
+}
+
+/// A directory removed when the test ends.
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    )
+}
+
+/// The settings a test runs with: no environment, so the developer's own
+/// `LOGBUCH__*` variables cannot leak in.
+pub async fn test_settings(backend: Backend) -> (Settings, TempDir) {
+    let dir = TempDir(std::env::temp_dir().join(unique("logbuch-test")));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut settings = Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
+    settings.data_dir = dir.0.clone();
+    settings.server.listen = "127.0.0.1:0".into();
+    if backend == Backend::Postgres {
+        let base = std::env::var("LOGBUCH_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/postgres".into());
+        let name = unique("lb");
+        let admin = sea_orm::Database::connect(&base).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL for tests is not reachable at {base}: {e}. Start it with tests/peers/pg-up.sh or set LOGBUCH_TEST_DATABASE_URL.")
+        });
+        use sea_orm::ConnectionTrait;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        settings.database.url = Some(format!("{prefix}/{name}").into());
+        settings.database.max_connections = 5;
+    }
+    (settings, dir)
+}
+
+/// A running Logbuch on port 0 with the embedded federation file applied.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (mut settings, dir) = test_settings(backend).await;
+    tweak(&mut settings);
+    let app = Logbuch::connect(settings).await.unwrap();
+    app.prepare().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = app.clone();
+    tokio::spawn(
+        async move { logbuch_http::serve(served, listener, std::future::pending()).await },
+    );
+    TestApp {
+        url,
+        app,
+        http: reqwest::Client::new(),
+        backend,
+        _dir: dir,
+    }
+}
+
+/// A person with roles, their principal and API token.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub email: String,
+    pub token: String,
+}
+
+/// Role spec like `("helper", Some("nw"), Some("presse"))`.
+pub type RoleSpec<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+impl TestApp {
+    /// Creates a person holding `roles` and a token for them.
+    pub async fn person(&self, email: &str, roles: &[RoleSpec<'_>]) -> Person {
+        admin::create_user(&self.app, email, email).await.unwrap();
+        for (role, tenant, queue) in roles {
+            let role: Role = role.parse().unwrap();
+            admin::grant_role(&self.app, email, role, *tenant, *queue)
+                .await
+                .unwrap();
+        }
+        let token = admin::create_token(&self.app, email, "test").await.unwrap();
+        Person {
+            email: email.to_owned(),
+            token,
+        }
+    }
+
+    pub async fn principal(&self, p: &Person) -> Principal {
+        self.app.authenticate_token(&p.token).await.unwrap()
+    }
+
+    /// Sends a request as `who` (or anonymously); returns status and JSON body (Null if none).
+    pub async fn call(
+        &self,
+        who: Option<&Person>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(p) = who {
+            req = req.bearer_auth(&p.token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, who: &Person, path: &str) -> (StatusCode, Value) {
+        self.call(Some(who), Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, who: &Person, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(who), Method::POST, path, Some(body)).await
+    }
+
+    /// Creates a ticket through the API and returns its number (asserts success).
+    pub async fn create_ticket(
+        &self,
+        who: &Person,
+        tenant: &str,
+        queue: &str,
+        subject: &str,
+    ) -> i64 {
+        let (status, body) = self
+            .post(
+                who,
+                "/api/v1/tickets",
+                serde_json::json!({
+                    "tenant": tenant, "queue": queue, "subject": subject,
+                    "body": format!("Anliegen: {subject}"), "requester": "mitglied@example.org"
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["number"].as_i64().unwrap()
+    }
+
+    /// Ticket numbers of a list call.
+    pub async fn list_numbers(&self, who: &Person, query: &str) -> Vec<i64> {
+        let (status, body) = self.get(who, &format!("/api/v1/tickets{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["number"].as_i64().unwrap())
+            .collect()
+    }
+}

@@ -35,23 +35,53 @@ impl From<AppError> for ApiError {
     }
 }
 
-pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String, field: Option<String>) -> Response {
-    let body = Problem { kind: format!("urn:logbuch:problem:{kind}"), title: title.to_owned(), status: status.as_u16(), detail, field };
+pub fn problem(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: String,
+    field: Option<String>,
+) -> Response {
+    let body = Problem {
+        kind: format!("urn:logbuch:problem:{kind}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        field,
+    };
     let mut res = (status, Json(body)).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     res
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self.0 {
-            AppError::NotFound(d) => problem(StatusCode::NOT_FOUND, "not-found", "Nicht gefunden", d, None),
+            AppError::NotFound(d) => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Nicht gefunden",
+                d,
+                None,
+            ),
             AppError::Unauthenticated => {
-                let mut res = problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Anmeldung erforderlich", AppError::Unauthenticated.to_string(), None);
-                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                let mut res = problem(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "Anmeldung erforderlich",
+                    AppError::Unauthenticated.to_string(),
+                    None,
+                );
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 res
             }
-            AppError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", "Nicht erlaubt", d, None),
+            AppError::Forbidden(d) => {
+                problem(StatusCode::FORBIDDEN, "forbidden", "Nicht erlaubt", d, None)
+            }
             AppError::Validation { field, message } => problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
@@ -60,7 +90,13 @@ impl IntoResponse for ApiError {
                 Some(field),
             ),
             AppError::Conflict(d) => problem(StatusCode::CONFLICT, "conflict", "Konflikt", d, None),
-            AppError::TooLarge(d) => problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Zu groß", d, None),
+            AppError::TooLarge(d) => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Zu groß",
+                d,
+                None,
+            ),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
                 problem(
@@ -78,7 +114,9 @@ impl IntoResponse for ApiError {
 /// A request axum could not even parse: keep its status (400, 413, 415, 422), say why in German and English.
 fn rejection(status: StatusCode, what: &str, text: String) -> ApiError {
     let e = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(format!("Die Anfrage ist zu groß: {text}")),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::TooLarge(format!("Die Anfrage ist zu groß: {text}"))
+        }
         _ => AppError::validation(what, text),
     };
     ApiError(e)
@@ -94,9 +132,23 @@ impl IntoResponse for Rejected {
 
 fn rejected(status: StatusCode, what: &str, text: String) -> Rejected {
     let res = match status {
-        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY => rejection(status, what, text).into_response(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => problem(status, "media-type", "Falscher Inhaltstyp", format!("{text} (Content-Type: application/json senden)"), None),
-        _ => problem(status, "bad-request", "Ungültige Anfrage", format!("{what}: {text}"), Some(what.to_owned())),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY => {
+            rejection(status, what, text).into_response()
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => problem(
+            status,
+            "media-type",
+            "Falscher Inhaltstyp",
+            format!("{text} (Content-Type: application/json senden)"),
+            None,
+        ),
+        _ => problem(
+            status,
+            "bad-request",
+            "Ungültige Anfrage",
+            format!("{what}: {text}"),
+            Some(what.to_owned()),
+        ),
     };
     Rejected(res)
 }
@@ -109,7 +161,11 @@ impl From<JsonRejection> for Rejected {
 
 impl From<PathRejection> for Rejected {
     fn from(r: PathRejection) -> Self {
-        let status = if r.status().is_server_error() { StatusCode::BAD_REQUEST } else { r.status() };
+        let status = if r.status().is_server_error() {
+            StatusCode::BAD_REQUEST
+        } else {
+            r.status()
+        };
         rejected(status, "path", r.body_text())
     }
 }

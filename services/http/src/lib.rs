@@ -42,21 +42,43 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let components = api.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
-    problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Interner Fehler", "Etwas ist schiefgegangen; der Fehler wurde protokolliert.".into(), None)
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Interner Fehler",
+        "Etwas ist schiefgegangen; der Fehler wurde protokolliert.".into(),
+        None,
+    )
 }
 
 async fn not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "not-found", "Nicht gefunden", "Diese Adresse gibt es nicht. Die API liegt unter /api/v1, die Doku unter /api/docs.".into(), None)
+    problem(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Nicht gefunden",
+        "Diese Adresse gibt es nicht. Die API liegt unter /api/v1, die Doku unter /api/docs."
+            .into(),
+        None,
+    )
 }
 
 async fn method_not_allowed() -> Response {
-    problem(StatusCode::METHOD_NOT_ALLOWED, "method", "Methode nicht erlaubt", "Diese Adresse kennt die Methode nicht; siehe /api/docs.".into(), None)
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method",
+        "Methode nicht erlaubt",
+        "Diese Adresse kennt die Methode nicht; siehe /api/docs.".into(),
+        None,
+    )
 }
 
 /// The whole HTTP application.
@@ -73,14 +95,20 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/take", post(tickets::take))
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/watchers", post(tickets::add_watcher))
-        .route("/tickets/{id}/watchers/{email}", axum::routing::delete(tickets::remove_watcher))
+        .route(
+            "/tickets/{id}/watchers/{email}",
+            axum::routing::delete(tickets::remove_watcher),
+        )
         .route("/tickets/{id}/move", post(tickets::move_queue))
         .route("/tickets/{id}/handover", post(tickets::hand_over))
         .route("/tickets/{id}/notes", post(tickets::add_note))
         .route("/tickets/{id}/replies", post(tickets::add_reply))
         .route("/tickets/{id}/resolve", post(tickets::resolve))
         .route("/tickets/{id}/reopen", post(tickets::reopen))
-        .route("/tickets/{id}/attachments/{attachment}", get(tickets::download));
+        .route(
+            "/tickets/{id}/attachments/{attachment}",
+            get(tickets::download),
+        );
     Router::new()
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
@@ -92,12 +120,21 @@ pub fn router(app: Logbuch) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            // Only the route template: paths and queries may carry addresses.
-            let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str());
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), route, request_id = id)
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                // Only the route template: paths and queries may carry addresses.
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("-", |p| p.as_str());
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), route, request_id = id)
+            }),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
@@ -107,5 +144,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

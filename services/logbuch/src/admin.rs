@@ -78,7 +78,10 @@ pub fn describe_report(r: &ApplyReport) -> String {
         r.tenants_created, r.queues_created, r.queues_updated
     );
     if !r.queues_not_in_file.is_empty() {
-        s.push_str(&format!(" Nicht mehr in der Datei (behalten): {}.", r.queues_not_in_file.join(", ")));
+        s.push_str(&format!(
+            " Nicht mehr in der Datei (behalten): {}.",
+            r.queues_not_in_file.join(", ")
+        ));
     }
     s
 }
@@ -100,7 +103,10 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::User(UserCommand::Create { email, name }) => {
             let u = admin::create_user(&app, &email, &name).await?;
-            println!("Angelegt: {} ({}). Nächster Schritt: logbuch admin role grant --user {} --role helper --tenant nw", u.email, u.display_name, u.email);
+            println!(
+                "Angelegt: {} ({}). Nächster Schritt: logbuch admin role grant --user {} --role helper --tenant nw",
+                u.email, u.display_name, u.email
+            );
         }
         AdminCommand::User(UserCommand::List) => {
             for u in logbuch_store::users::list_users(&app.store.db).await? {
@@ -115,23 +121,49 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
                         _ => r.role.clone(),
                     })
                     .collect();
-                println!("{:32} {:24} {}{}", u.email, u.display_name, roles.join(" "), if u.active { "" } else { "  (inaktiv)" });
+                println!(
+                    "{:32} {:24} {}{}",
+                    u.email,
+                    u.display_name,
+                    roles.join(" "),
+                    if u.active { "" } else { "  (inaktiv)" }
+                );
             }
         }
         AdminCommand::Role(RoleCommand::Grant(a)) => {
             let role: Role = a.role.parse()?;
-            let new = admin::grant_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
-            println!("{}", if new { "Rolle vergeben." } else { "Die Person hat diese Rolle schon." });
+            let new =
+                admin::grant_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref())
+                    .await?;
+            println!(
+                "{}",
+                if new {
+                    "Rolle vergeben."
+                } else {
+                    "Die Person hat diese Rolle schon."
+                }
+            );
         }
         AdminCommand::Role(RoleCommand::Revoke(a)) => {
             let role: Role = a.role.parse()?;
-            let n = admin::revoke_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
-            println!("{}", if n > 0 { "Rolle entzogen." } else { "Die Person hatte diese Rolle nicht." });
+            let n =
+                admin::revoke_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref())
+                    .await?;
+            println!(
+                "{}",
+                if n > 0 {
+                    "Rolle entzogen."
+                } else {
+                    "Die Person hatte diese Rolle nicht."
+                }
+            );
         }
         AdminCommand::Token(TokenCommand::Create { user, name }) => {
             let token = admin::create_token(&app, &user, &name).await?;
             println!("{token}");
-            eprintln!("Der Token wird nur jetzt angezeigt. Benutzen: curl -H 'Authorization: Bearer {token}' …/api/v1/me");
+            eprintln!(
+                "Der Token wird nur jetzt angezeigt. Benutzen: curl -H 'Authorization: Bearer {token}' …/api/v1/me"
+            );
         }
     }
     Ok(())

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "logbuch", version, about = "Logbuch – Request-Tracker für Bund und Landesverbände")]
+#[command(
+    name = "logbuch",
+    version,
+    about = "Logbuch – Request-Tracker für Bund und Landesverbände"
+)]
 struct Cli {
     /// Configuration file (TOML). Without one, Logbuch runs on its embedded
     /// default: a SQLite file in ./data, no external service.
@@ -42,8 +46,11 @@ enum Command {
 }
 
 fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("LOGBUCH_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -66,13 +73,19 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
-    let command = cli.command.unwrap_or(Command::Serve { no_workers: false, skip_migrations: false });
+    let command = cli.command.unwrap_or(Command::Serve {
+        no_workers: false,
+        skip_migrations: false,
+    });
     if settings.is_embedded() {
         tracing::info!(data_dir = %settings.data_dir.display(), "embedded default: SQLite file, no external service");
     }
     let app = Logbuch::connect(settings).await?;
     match command {
-        Command::Serve { no_workers, skip_migrations } => serve(app, !no_workers, !skip_migrations).await,
+        Command::Serve {
+            no_workers,
+            skip_migrations,
+        } => serve(app, !no_workers, !skip_migrations).await,
         Command::Worker => {
             let token = shutdown_signal();
             logbuch_core::workers::run(app, token).await;
@@ -93,21 +106,30 @@ async fn serve(app: Logbuch, workers: bool, migrate: bool) -> anyhow::Result<()>
         tracing::info!(summary = %admin::describe_report(&report), "database ready");
     }
     let listen = app.settings.server.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let url = app.settings.server.public_url.clone();
     match logbuch_core::admin::bootstrap_admin(&app).await? {
         Some(token) => {
             // Shown once on the console (not the log): the way in on a fresh installation.
             println!("\nLogbuch läuft: {url}  (API-Doku: {url}/api/docs)\n");
-            println!("Erster Start – Zugang für {}:", logbuch_core::admin::BOOTSTRAP_EMAIL);
+            println!(
+                "Erster Start – Zugang für {}:",
+                logbuch_core::admin::BOOTSTRAP_EMAIL
+            );
             println!("  API-Token: {token}");
             println!("  Ausprobieren: curl -H 'Authorization: Bearer {token}' {url}/api/v1/me");
-            println!("Der Token wird nur jetzt angezeigt. Neue Tokens: logbuch admin token create --user {}\n", logbuch_core::admin::BOOTSTRAP_EMAIL);
+            println!(
+                "Der Token wird nur jetzt angezeigt. Neue Tokens: logbuch admin token create --user {}\n",
+                logbuch_core::admin::BOOTSTRAP_EMAIL
+            );
         }
         None => println!("Logbuch läuft: {url}  (API-Doku: {url}/api/docs)"),
     }
     let shutdown = shutdown_signal();
-    let worker = workers.then(|| tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone())));
+    let worker =
+        workers.then(|| tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone())));
     let token = shutdown.clone();
     logbuch_http::serve(app, listener, async move { token.cancelled().await }).await?;
     if let Some(w) = worker {
@@ -124,14 +146,15 @@ fn shutdown_signal() -> logbuch_core::workers::Cancel {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    c.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        c.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -6,14 +6,19 @@
 mod federation;
 mod settings;
 
-pub use federation::{Federation, GroupMapping, QueueSpec, TenantSpec, parse_duration};
+pub use federation::{
+    EMBEDDED_FEDERATION, Federation, GroupMapping, QueueSpec, TenantSpec, parse_duration,
+};
 pub use settings::{DatabaseSettings, LimitSettings, ServerSettings, Settings};
 
 /// Configuration could not be read; the message names the file and key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid configuration in {origin}: {message}")]
     Invalid { origin: String, message: String },
 }

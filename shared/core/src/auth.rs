@@ -38,17 +38,34 @@ impl Logbuch {
 
     /// Builds the principal of a known, active user (also used by SSO sessions).
     pub async fn principal_for(&self, user: user::Model) -> AppResult<Principal> {
-        let rows = users::assignments_of(&self.store.db, user.id).await?;
-        let assignments = rows
-            .into_iter()
-            .filter_map(|a| {
-                // An unknown role string in the database grants nothing.
-                let role: Role = a.role.parse().ok()?;
-                Some(Assignment { role, tenant: a.tenant_id.map(TenantId), queue: a.queue_id.map(QueueId) })
-            })
-            .collect();
-        Ok(Principal { user: UserId(user.id), email: user.email, display_name: user.display_name, assignments })
+        principal_on(&self.store.db, user).await
     }
+}
+
+/// As [`Logbuch::principal_for`], inside a transaction (SQLite has one connection).
+pub(crate) async fn principal_on(
+    db: &impl sea_orm::ConnectionTrait,
+    user: user::Model,
+) -> AppResult<Principal> {
+    let rows = users::assignments_of(db, user.id).await?;
+    let assignments = rows
+        .into_iter()
+        .filter_map(|a| {
+            // An unknown role string in the database grants nothing.
+            let role: Role = a.role.parse().ok()?;
+            Some(Assignment {
+                role,
+                tenant: a.tenant_id.map(TenantId),
+                queue: a.queue_id.map(QueueId),
+            })
+        })
+        .collect();
+    Ok(Principal {
+        user: UserId(user.id),
+        email: user.email,
+        display_name: user.display_name,
+        assignments,
+    })
 }
 
 #[cfg(test)]

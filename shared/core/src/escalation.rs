@@ -15,7 +15,10 @@ impl Logbuch {
         let candidates = tickets::escalation_candidates(&self.store.db).await?;
         let mut raised = 0;
         for (t, step_minutes) in candidates {
-            let last_change = history::last_change_of(&self.store.db, t.id, "priority").await?.unwrap_or(t.created_at).max(t.created_at);
+            let last_change = history::last_change_of(&self.store.db, t.id, "priority")
+                .await?
+                .unwrap_or(t.created_at)
+                .max(t.created_at);
             if now - last_change < chrono::Duration::minutes(i64::from(step_minutes)) {
                 continue;
             }
@@ -23,7 +26,16 @@ impl Logbuch {
             let new = old.raised();
             let txn = self.store.db.begin().await?;
             if tickets::set_priority_if(&txn, t.id, old.rank(), new.rank(), now).await? {
-                history::record(&txn, t.id, None, "priority", Some(old.as_str().to_owned()), Some(new.as_str().to_owned())).await?;
+                history::record_at(
+                    &txn,
+                    t.id,
+                    None,
+                    now,
+                    "priority",
+                    Some(old.as_str().to_owned()),
+                    Some(new.as_str().to_owned()),
+                )
+                .await?;
                 raised += 1;
             }
             txn.commit().await?;

@@ -31,19 +31,32 @@ impl Logbuch {
     /// Connects to the configured database and loads the policy.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         if settings.is_embedded() {
-            std::fs::create_dir_all(&settings.data_dir)
-                .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!(
+                    "cannot create data directory {}",
+                    settings.data_dir.display()
+                )
+            })?;
         }
         let store = Store::connect(&settings.database_url(), settings.database.max_connections)
             .await
             .context("cannot connect to the database")?;
-        let authz = Authz::new().await.context("cannot load the authorization policy")?;
-        Ok(Self { store, authz: Arc::new(authz), settings: Arc::new(settings) })
+        let authz = Authz::new()
+            .await
+            .context("cannot load the authorization policy")?;
+        Ok(Self {
+            store,
+            authz: Arc::new(authz),
+            settings: Arc::new(settings),
+        })
     }
 
     /// Migrates the schema and applies the federation file (idempotent).
     pub async fn prepare(&self) -> anyhow::Result<tenants::ApplyReport> {
-        self.store.migrate().await.context("database migration failed")?;
+        self.store
+            .migrate()
+            .await
+            .context("database migration failed")?;
         let fed = self.federation()?;
         Ok(admin::apply_federation(self, &fed).await?)
     }

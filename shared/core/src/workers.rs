@@ -25,7 +25,10 @@ impl Default for Cancel {
 impl Cancel {
     pub fn new() -> Self {
         let (tx, rx) = watch::channel(false);
-        Self { tx: std::sync::Arc::new(tx), rx }
+        Self {
+            tx: std::sync::Arc::new(tx),
+            rx,
+        }
     }
 
     pub fn cancel(&self) {
@@ -52,7 +55,10 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         match app.escalate_priorities(logbuch_store::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(tickets = n, "escalated waiting tickets"),
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "escalation failed; retrying next round"),
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "escalation failed; retrying next round"
+            ),
         }
         tokio::select! {
             _ = cancel.cancelled() => break,

@@ -23,8 +23,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: &'static [Role] =
-        &[Role::Helper, Role::Reader, Role::FederalOfficer, Role::TenantAdmin, Role::Admin];
+    pub const ALL: &'static [Role] = &[
+        Role::Helper,
+        Role::Reader,
+        Role::FederalOfficer,
+        Role::TenantAdmin,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -118,7 +118,10 @@ mod tests {
 
     #[test]
     fn tenant_codes_are_normalised() {
-        assert_eq!(TenantCode::parse(" NW ").map(String::from).ok().as_deref(), Some("nw"));
+        assert_eq!(
+            TenantCode::parse(" NW ").map(String::from).ok().as_deref(),
+            Some("nw")
+        );
         assert!(TenantCode::parse("bund").is_ok_and(|c| c.is_bund()));
         assert!(TenantCode::parse("nrw").is_err());
         assert!(TenantCode::parse("n1").is_err());

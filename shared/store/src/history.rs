@@ -2,7 +2,9 @@
 
 use crate::entity::{access_log, history};
 use crate::{Result, now};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 pub use history::Model as Entry;
 
@@ -15,10 +17,23 @@ pub async fn record(
     old: Option<String>,
     new: Option<String>,
 ) -> Result<()> {
+    record_at(db, ticket_id, actor, now(), field, old, new).await
+}
+
+/// As [`record`], at a given time (scheduled work records the time it acted for).
+pub async fn record_at(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    actor: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+) -> Result<()> {
     history::ActiveModel {
         ticket_id: Set(ticket_id),
         actor_id: Set(actor),
-        at: Set(now()),
+        at: Set(at),
         field: Set(field.to_owned()),
         old_value: Set(old),
         new_value: Set(new),
@@ -39,7 +54,12 @@ pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<
 }
 
 /// Notes that a person read a ticket (or downloaded one of its files).
-pub async fn log_access(db: &impl ConnectionTrait, ticket_id: i64, user_id: i64, what: &str) -> Result<()> {
+pub async fn log_access(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    user_id: i64,
+    what: &str,
+) -> Result<()> {
     access_log::ActiveModel {
         ticket_id: Set(ticket_id),
         user_id: Set(user_id),
@@ -52,7 +72,10 @@ pub async fn log_access(db: &impl ConnectionTrait, ticket_id: i64, user_id: i64,
     Ok(())
 }
 
-pub async fn access_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<access_log::Model>> {
+pub async fn access_of_ticket(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+) -> Result<Vec<access_log::Model>> {
     Ok(access_log::Entity::find()
         .filter(access_log::Column::TicketId.eq(ticket_id))
         .order_by_asc(access_log::Column::Id)

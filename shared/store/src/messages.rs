@@ -3,7 +3,9 @@
 
 use crate::entity::{attachment, blob, message};
 use crate::{Result, now};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use sha2::{Digest, Sha256};
 
 pub use attachment::Model as Attachment;
@@ -59,7 +61,10 @@ pub async fn attach(
     .await?)
 }
 
-pub async fn attachments_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Attachment>> {
+pub async fn attachments_of_ticket(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+) -> Result<Vec<Attachment>> {
     Ok(attachment::Entity::find()
         .filter(attachment::Column::TicketId.eq(ticket_id))
         .order_by_asc(attachment::Column::Id)
@@ -81,7 +86,11 @@ pub async fn attachment_with_content(
     else {
         return Ok(None);
     };
-    let content = blob::Entity::find_by_id(a.sha256.clone()).one(db).await?.map(|b| b.content).unwrap_or_default();
+    let content = blob::Entity::find_by_id(a.sha256.clone())
+        .one(db)
+        .await?
+        .map(|b| b.content)
+        .unwrap_or_default();
     Ok(Some((a, content)))
 }
 

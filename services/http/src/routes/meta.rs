@@ -26,18 +26,29 @@ pub async fn me(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<Json<M
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "federation", responses((status = 200, body = [TenantView])))]
-pub async fn tenants(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<Json<Vec<TenantView>>> {
+pub async fn tenants(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<TenantView>>> {
     Ok(Json(app.list_tenants(&who).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/queues", params(("tenant" = String, Path)), tag = "federation",
     responses((status = 200, body = [QueueView]), (status = 404, body = Problem)))]
-pub async fn queues(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(tenant): ApiPath<String>) -> ApiResult<Json<Vec<QueueView>>> {
+pub async fn queues(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(tenant): ApiPath<String>,
+) -> ApiResult<Json<Vec<QueueView>>> {
     Ok(Json(app.list_queues(&who, &tenant).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/counts", params(CountQuery), tag = "tickets", responses((status = 200, body = [CountView])))]
-pub async fn counts(State(app): State<Logbuch>, Auth(who): Auth, ApiQuery(q): ApiQuery<CountQuery>) -> ApiResult<Json<Vec<CountView>>> {
+pub async fn counts(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<CountQuery>,
+) -> ApiResult<Json<Vec<CountView>>> {
     Ok(Json(app.count_tickets(&who, q.tenant.as_deref()).await?))
 }
 

@@ -46,21 +46,37 @@ pub struct Moved {
 
 fn moved(number: i64, ticket: Option<TicketDetail>) -> Json<Moved> {
     let message = match &ticket {
-        Some(t) => format!("Ticket #{number} liegt jetzt in {}/{}.", t.ticket.tenant, t.ticket.queue),
+        Some(t) => format!(
+            "Ticket #{number} liegt jetzt in {}/{}.",
+            t.ticket.tenant, t.ticket.queue
+        ),
         None => format!("Ticket #{number} wurde übergeben; Sie haben dort keinen Zugriff mehr."),
     };
-    Json(Moved { number, visible: ticket.is_some(), message, ticket })
+    Json(Moved {
+        number,
+        visible: ticket.is_some(),
+        message,
+        ticket,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), tag = "tickets",
     responses((status = 200, body = TicketPage), (status = 422, body = Problem)))]
-pub async fn list(State(app): State<Logbuch>, Auth(who): Auth, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<TicketPage>> {
+pub async fn list(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<TicketPage>> {
     Ok(Json(app.list_tickets(&who, q).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = NewTicket, tag = "tickets",
     responses((status = 201, body = TicketDetail), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(State(app): State<Logbuch>, Auth(who): Auth, ApiJson(input): ApiJson<NewTicket>) -> ApiResult<Response> {
+pub async fn create(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiJson(input): ApiJson<NewTicket>,
+) -> ApiResult<Response> {
     let t = app.create_ticket(&who, input).await?;
     let location = format!("/api/v1/tickets/{}", t.ticket.number);
     let mut res = (StatusCode::CREATED, Json(t)).into_response();
@@ -72,7 +88,11 @@ pub async fn create(State(app): State<Logbuch>, Auth(who): Auth, ApiJson(input):
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "ticket number")), tag = "tickets",
     responses((status = 200, body = TicketDetail), (status = 404, body = Problem)))]
-pub async fn get(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+pub async fn get(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<TicketDetail>> {
     Ok(Json(app.get_ticket(&who, id).await?))
 }
 
@@ -89,13 +109,21 @@ pub async fn change(
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/history", params(("id" = i64, Path)), tag = "tickets",
     responses((status = 200, body = [HistoryView]), (status = 404, body = Problem)))]
-pub async fn history(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<HistoryView>>> {
+pub async fn history(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<HistoryView>>> {
     Ok(Json(app.ticket_history(&who, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/take", params(("id" = i64, Path)), tag = "tickets",
     responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn take(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+pub async fn take(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<TicketDetail>> {
     Ok(Json(app.take_ticket(&who, id).await?))
 }
 
@@ -107,7 +135,9 @@ pub async fn assign(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<Assign>,
 ) -> ApiResult<Json<TicketDetail>> {
-    Ok(Json(app.assign_ticket(&who, id, input.owner.as_deref()).await?))
+    Ok(Json(
+        app.assign_ticket(&who, id, input.owner.as_deref()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/watchers", params(("id" = i64, Path)), request_body = Watcher, tag = "tickets",
@@ -161,7 +191,10 @@ pub async fn add_note(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
-    Ok((StatusCode::CREATED, Json(app.add_note(&who, id, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(app.add_note(&who, id, input).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/replies", params(("id" = i64, Path)), request_body = NewMessage, tag = "tickets",
@@ -172,18 +205,29 @@ pub async fn add_reply(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
-    Ok((StatusCode::CREATED, Json(app.add_reply(&who, id, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(app.add_reply(&who, id, input).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/resolve", params(("id" = i64, Path)), tag = "tickets",
     responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn resolve(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+pub async fn resolve(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<TicketDetail>> {
     Ok(Json(app.resolve_ticket(&who, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/reopen", params(("id" = i64, Path)), tag = "tickets",
     responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn reopen(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<TicketDetail>> {
+pub async fn reopen(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<TicketDetail>> {
     Ok(Json(app.reopen_ticket(&who, id).await?))
 }
 
@@ -198,16 +242,32 @@ pub async fn download(
     let (meta, bytes) = app.download_attachment(&who, id, attachment).await?;
     let mut res = bytes.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&meta.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     let encoded: String = meta
         .filename
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     Ok(res)
 }

@@ -29,10 +29,16 @@ pub(crate) struct NewFileDecoded {
 
 pub(crate) fn validate_body(body: &str, max_bytes: usize) -> AppResult<()> {
     if body.trim().is_empty() {
-        return Err(AppError::validation("body", "Der Text darf nicht leer sein."));
+        return Err(AppError::validation(
+            "body",
+            "Der Text darf nicht leer sein.",
+        ));
     }
     if body.len() > max_bytes {
-        return Err(AppError::TooLarge(format!("Der Text ist größer als {} KiB.", max_bytes / 1024)));
+        return Err(AppError::TooLarge(format!(
+            "Der Text ist größer als {} KiB.",
+            max_bytes / 1024
+        )));
     }
     Ok(())
 }
@@ -48,25 +54,51 @@ pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec
                 .filename
                 .trim()
                 .chars()
-                .map(|c| if c.is_control() || c == '/' || c == '\\' { '_' } else { c })
+                .map(|c| {
+                    if c.is_control() || c == '/' || c == '\\' {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             if filename.is_empty() || filename.chars().count() > 255 {
-                return Err(AppError::validation(field, "Der Dateiname muss 1 bis 255 Zeichen lang sein."));
+                return Err(AppError::validation(
+                    field,
+                    "Der Dateiname muss 1 bis 255 Zeichen lang sein.",
+                ));
             }
             // Cheap early check: base64 is 4/3 of the decoded size.
             if f.content_base64.len() / 4 * 3 > max_bytes + 3 {
-                return Err(AppError::TooLarge(format!("{filename}: Anhänge dürfen höchstens {} MB groß sein.", max_bytes / 1_000_000)));
+                return Err(AppError::TooLarge(format!(
+                    "{filename}: Anhänge dürfen höchstens {} MB groß sein.",
+                    max_bytes / 1_000_000
+                )));
             }
             let content = base64::engine::general_purpose::STANDARD
                 .decode(f.content_base64.trim())
-                .map_err(|e| AppError::validation(field.clone(), format!("{filename}: kein gültiges Base64 ({e}).")))?;
+                .map_err(|e| {
+                    AppError::validation(
+                        field.clone(),
+                        format!("{filename}: kein gültiges Base64 ({e})."),
+                    )
+                })?;
             if content.len() > max_bytes {
-                return Err(AppError::TooLarge(format!("{filename}: Anhänge dürfen höchstens {} MB groß sein.", max_bytes / 1_000_000)));
+                return Err(AppError::TooLarge(format!(
+                    "{filename}: Anhänge dürfen höchstens {} MB groß sein.",
+                    max_bytes / 1_000_000
+                )));
             }
-            let content_type = f.content_type.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 255 && c.contains('/'));
+            let content_type = f
+                .content_type
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && c.len() <= 255 && c.contains('/'));
             Ok(NewFileDecoded {
                 filename,
-                content_type: content_type.unwrap_or("application/octet-stream").to_owned(),
+                content_type: content_type
+                    .unwrap_or("application/octet-stream")
+                    .to_owned(),
                 content,
             })
         })
@@ -77,7 +109,13 @@ pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec
 fn new_message_id(ticket_id: i64, public_url: &str) -> String {
     let mut r = [0u8; 8];
     rand::rng().fill_bytes(&mut r);
-    let host = public_url.split("://").nth(1).unwrap_or("logbuch.invalid").split(['/', ':']).next().unwrap_or("logbuch.invalid");
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("logbuch.invalid")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("logbuch.invalid");
     format!("<logbuch.{ticket_id}.{}@{host}>", hex::encode(r))
 }
 
@@ -115,7 +153,17 @@ pub(crate) async fn store_message(
     )
     .await?;
     for f in files {
-        messages::attach(db, t.id, m.id, &NewAttachment { filename: &f.filename, content_type: &f.content_type, content: &f.content }).await?;
+        messages::attach(
+            db,
+            t.id,
+            m.id,
+            &NewAttachment {
+                filename: &f.filename,
+                content_type: &f.content_type,
+                content: &f.content,
+            },
+        )
+        .await?;
     }
     Ok(m)
 }
@@ -123,33 +171,82 @@ pub(crate) async fn store_message(
 impl Logbuch {
     /// An internal note: stays inside, never sent.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn add_note(&self, who: &Principal, id: i64, input: NewMessage) -> AppResult<TicketDetail> {
+    pub async fn add_note(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: NewMessage,
+    ) -> AppResult<TicketDetail> {
         self.add_message(who, id, input, MessageKind::Note).await
     }
 
     /// A public reply to the requester. Stored now with its threading headers;
     /// sending comes with the outgoing-mail worker.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn add_reply(&self, who: &Principal, id: i64, input: NewMessage) -> AppResult<TicketDetail> {
-        self.add_message(who, id, input, MessageKind::Outbound).await
+    pub async fn add_reply(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: NewMessage,
+    ) -> AppResult<TicketDetail> {
+        self.add_message(who, id, input, MessageKind::Outbound)
+            .await
     }
 
-    async fn add_message(&self, who: &Principal, id: i64, input: NewMessage, kind: MessageKind) -> AppResult<TicketDetail> {
-        let action = if kind == MessageKind::Note { Action::AddNote } else { Action::AddReply };
+    async fn add_message(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: NewMessage,
+        kind: MessageKind,
+    ) -> AppResult<TicketDetail> {
+        let action = if kind == MessageKind::Note {
+            Action::AddNote
+        } else {
+            Action::AddReply
+        };
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         validate_body(&input.body, self.settings.limits.max_body_bytes)?;
-        let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
+        let files = decode_files(
+            &input.attachments,
+            self.settings.limits.max_attachment_bytes,
+        )?;
         let (from, subject, outbound) = if kind == MessageKind::Outbound {
-            let from = logbuch_store::tenants::queue_addresses(&txn, t.queue_id).await?.into_iter().next();
+            let from = logbuch_store::tenants::queue_addresses(&txn, t.queue_id)
+                .await?
+                .into_iter()
+                .next();
             let subject = format!("[Logbuch #{}] {}", t.id, t.subject);
-            (from, Some(subject), Some((t.requester.clone(), new_message_id(t.id, &self.settings.server.public_url))))
+            (
+                from,
+                Some(subject),
+                Some((
+                    t.requester.clone(),
+                    new_message_id(t.id, &self.settings.server.public_url),
+                )),
+            )
         } else {
             (Some(who.email.clone()), None, None)
         };
-        let m = store_message(&txn, &t, who, kind, from, subject, &input.body, &files, outbound).await?;
-        let field = if kind == MessageKind::Note { "note" } else { "reply" };
+        let m = store_message(
+            &txn,
+            &t,
+            who,
+            kind,
+            from,
+            subject,
+            &input.body,
+            &files,
+            outbound,
+        )
+        .await?;
+        let field = if kind == MessageKind::Note {
+            "note"
+        } else {
+            "reply"
+        };
         let mut changes = vec![(field, None, Some(format!("Nachricht {}", m.id)))];
         let mut row: ticket::ActiveModel = t.clone().into();
         if kind == MessageKind::Outbound {
@@ -158,7 +255,11 @@ impl Logbuch {
             }
             if t.status == Status::New.as_str() {
                 row.status = Set(Status::Open.as_str().to_owned());
-                changes.push(("status", Some(t.status.clone()), Some(Status::Open.as_str().to_owned())));
+                changes.push((
+                    "status",
+                    Some(t.status.clone()),
+                    Some(Status::Open.as_str().to_owned()),
+                ));
             }
         }
         self.save_changes(&txn, who, row, t.id, changes).await?;
@@ -176,10 +277,14 @@ impl Logbuch {
     ) -> AppResult<(logbuch_store::messages::Attachment, Vec<u8>)> {
         let db = &self.store.db;
         let dir = Directory::load(db).await?;
-        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
+        let t = self
+            .load_ticket(db, who, id, Action::ReadTicket, &dir)
+            .await?;
         let found = messages::attachment_with_content(db, t.id, attachment_id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("Ticket #{id} hat keinen Anhang {attachment_id}.")))?;
+            .ok_or_else(|| {
+                AppError::NotFound(format!("Ticket #{id} hat keinen Anhang {attachment_id}."))
+            })?;
         history::log_access(db, t.id, who.user.0, &format!("download {attachment_id}")).await?;
         Ok(found)
     }

@@ -1,0 +1,11 @@
+//! The one integration test binary: real HTTP, real SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_errors;
+mod attachments;
+mod federation;
+mod history;
+mod isolation;
+mod policy_matrix;
+mod scenarios;
