@@ -87,7 +87,8 @@ pub fn describe_report(r: &ApplyReport) -> String {
 }
 
 pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
-    app.store.migrate().await?;
+    // Admin commands work on a database no server has touched yet.
+    app.prepare().await?;
     match cmd {
         AdminCommand::Apply { file } => {
             let fed = Federation::load(&file)?;
