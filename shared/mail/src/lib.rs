@@ -1,0 +1,92 @@
+//! Mail as Logbuch reads it: parsing (MIME, charsets, encoded words),
+//! classification (normal, auto-reply, bounce, our own loop), bounce reports
+//! and recipient addresses. Pure functions, no I/O.
+
+mod bounce;
+mod classify;
+mod parse;
+
+#[cfg(test)]
+mod fixtures_test;
+
+pub use bounce::{BounceReport, FailedRecipient};
+pub use classify::{MailKind, classify};
+pub use parse::{MailAttachment, ParsedMail, parse_mail};
+
+/// The header Logbuch puts on every mail it sends, to recognise its own mail coming back.
+pub const LOOP_HEADER: &str = "X-Logbuch-Loop";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MailError {
+    #[error("die Mail lässt sich nicht lesen (kein gültiges Internet-Mail-Format)")]
+    Unparsable,
+    #[error("die Mail hat keine Absenderadresse")]
+    NoSender,
+}
+
+/// Normalises a Message-ID for storage and comparison: without angle brackets and blanks.
+pub fn normalize_message_id(raw: &str) -> Option<String> {
+    let id = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    (!id.is_empty() && id.len() <= 900 && !id.chars().any(char::is_whitespace))
+        .then(|| id.to_owned())
+}
+
+/// Normalises an address for routing: lower case; `local+tag@domain` also yields `local@domain`.
+pub fn address_variants(raw: &str) -> Vec<String> {
+    let a = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_lowercase();
+    let mut out = vec![a.clone()];
+    if let Some((local, domain)) = a.split_once('@')
+        && let Some((base, _tag)) = local.split_once('+')
+        && !base.is_empty()
+    {
+        out.push(format!("{base}@{domain}"));
+    }
+    out
+}
+
+/// The ticket number in a subject tag like `[Logbuch #123]`.
+pub fn ticket_tag(subject: &str) -> Option<i64> {
+    let lower = subject.to_lowercase();
+    let start = lower.find("[logbuch #")? + "[logbuch #".len();
+    let rest = &lower[start..];
+    let end = rest.find(']')?;
+    rest[..end].trim().parse().ok().filter(|n| *n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_normalise() {
+        assert_eq!(normalize_message_id(" <abc@x> ").as_deref(), Some("abc@x"));
+        assert_eq!(normalize_message_id("<>"), None);
+        assert_eq!(normalize_message_id("a b@x"), None);
+    }
+
+    #[test]
+    fn plus_addressing_and_case() {
+        assert_eq!(
+            address_variants("Presse+Anfrage@NRW.example"),
+            vec!["presse+anfrage@nrw.example", "presse@nrw.example"]
+        );
+        assert_eq!(address_variants("<a@b>"), vec!["a@b"]);
+        assert_eq!(address_variants("+x@b"), vec!["+x@b"]);
+    }
+
+    #[test]
+    fn ticket_tags() {
+        assert_eq!(ticket_tag("Re: [Logbuch #42] Austritt"), Some(42));
+        assert_eq!(ticket_tag("AW: [LOGBUCH #7]"), Some(7));
+        assert_eq!(ticket_tag("[Logbuch #x] hm"), None);
+        assert_eq!(ticket_tag("Logbuch #5"), None);
+    }
+}
