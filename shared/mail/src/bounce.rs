@@ -111,12 +111,11 @@ fn original_message_id(msg: &Message<'_>, tail: &str) -> Option<String> {
         {
             return Some(id);
         }
-        if is_type(p, "text", "rfc822-headers") {
-            if let Some(id) = header_field(part_text(p).trim_start(), "Message-ID")
+        if is_type(p, "text", "rfc822-headers")
+            && let Some(id) = header_field(part_text(p).trim_start(), "Message-ID")
                 .and_then(|v| crate::normalize_message_id(&v))
-            {
-                return Some(id);
-            }
+        {
+            return Some(id);
         }
     }
     // Text bounces quote the original after a separator line.
