@@ -2,11 +2,15 @@
 # Runs every test of Logbuch: unit tests and the integration tests on SQLite
 # and PostgreSQL. Starts a throwaway PostgreSQL on 127.0.0.1:5433 first
 # (needs root and Debian's postgresql package, which it installs if missing)
-# unless LOGBUCH_TEST_DATABASE_URL points at a server of your own.
+# unless LOGBUCH_TEST_DATABASE_URL points at a server of your own, and a
+# throwaway Redis on 127.0.0.1:6380 unless LOGBUCH_TEST_REDIS_URL is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${LOGBUCH_TEST_DATABASE_URL:-}" ]; then
   bash tests/peers/pg-up.sh
+fi
+if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
+  bash tests/peers/redis-up.sh
 fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

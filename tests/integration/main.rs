@@ -7,5 +7,6 @@ mod attachments;
 mod federation;
 mod history;
 mod isolation;
+mod jobs;
 mod policy_matrix;
 mod scenarios;

@@ -66,6 +66,11 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Redis for tests: `LOGBUCH_TEST_REDIS_URL`, default the throwaway instance of `tests/peers/redis-up.sh`.
+pub fn redis_url() -> String {
+    std::env::var("LOGBUCH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6380".into())
+}
+
 /// The settings a test runs with: no environment, so the developer's own
 /// `LOGBUCH__*` variables cannot leak in.
 pub async fn test_settings(backend: Backend) -> (Settings, TempDir) {
