@@ -178,10 +178,7 @@ fn fk(
     to_table: impl IntoIden,
     to_col: impl IntoIden,
 ) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from_table, from_col)
-        .to(to_table, to_col)
-        .to_owned()
+    ForeignKey::create().from(from_table, from_col).to(to_table, to_col).to_owned()
 }
 
 fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -223,23 +220,12 @@ impl MigrationTrait for Migration {
                 .col(integer_null(Queues::ResolutionMinutes))
                 .col(integer_null(Queues::EscalationMinutes))
                 .col(timestamp_with_time_zone(Queues::CreatedAt))
-                .foreign_key(&mut fk(
-                    Queues::Table,
-                    Queues::TenantId,
-                    Tenants::Table,
-                    Tenants::Id,
-                ))
+                .foreign_key(&mut fk(Queues::Table, Queues::TenantId, Tenants::Table, Tenants::Id))
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            index(
-                "queues_tenant_slug",
-                Queues::Table,
-                cols!(Queues::TenantId, Queues::Slug),
-            )
-            .unique()
-            .to_owned(),
+            index("queues_tenant_slug", Queues::Table, cols!(Queues::TenantId, Queues::Slug)).unique().to_owned(),
         )
         .await?;
         m.create_table(
@@ -247,12 +233,7 @@ impl MigrationTrait for Migration {
                 .table(QueueAddresses::Table)
                 .col(string(QueueAddresses::Address).primary_key())
                 .col(big_integer(QueueAddresses::QueueId))
-                .foreign_key(&mut fk(
-                    QueueAddresses::Table,
-                    QueueAddresses::QueueId,
-                    Queues::Table,
-                    Queues::Id,
-                ))
+                .foreign_key(&mut fk(QueueAddresses::Table, QueueAddresses::QueueId, Queues::Table, Queues::Id))
                 .to_owned(),
         )
         .await?;
@@ -278,33 +259,13 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null(RoleAssignments::QueueId))
                 .col(string(RoleAssignments::Source))
                 .col(timestamp_with_time_zone(RoleAssignments::CreatedAt))
-                .foreign_key(&mut fk(
-                    RoleAssignments::Table,
-                    RoleAssignments::UserId,
-                    Users::Table,
-                    Users::Id,
-                ))
-                .foreign_key(&mut fk(
-                    RoleAssignments::Table,
-                    RoleAssignments::TenantId,
-                    Tenants::Table,
-                    Tenants::Id,
-                ))
-                .foreign_key(&mut fk(
-                    RoleAssignments::Table,
-                    RoleAssignments::QueueId,
-                    Queues::Table,
-                    Queues::Id,
-                ))
+                .foreign_key(&mut fk(RoleAssignments::Table, RoleAssignments::UserId, Users::Table, Users::Id))
+                .foreign_key(&mut fk(RoleAssignments::Table, RoleAssignments::TenantId, Tenants::Table, Tenants::Id))
+                .foreign_key(&mut fk(RoleAssignments::Table, RoleAssignments::QueueId, Queues::Table, Queues::Id))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "role_assignments_user",
-            RoleAssignments::Table,
-            cols!(RoleAssignments::UserId),
-        ))
-        .await?;
+        m.create_index(index("role_assignments_user", RoleAssignments::Table, cols!(RoleAssignments::UserId))).await?;
         m.create_table(
             Table::create()
                 .table(GroupMappings::Table)
@@ -326,12 +287,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
                 .col(timestamp_with_time_zone_null(ApiTokens::LastUsedAt))
                 .col(timestamp_with_time_zone_null(ApiTokens::RevokedAt))
-                .foreign_key(&mut fk(
-                    ApiTokens::Table,
-                    ApiTokens::UserId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .foreign_key(&mut fk(ApiTokens::Table, ApiTokens::UserId, Users::Table, Users::Id))
                 .to_owned(),
         )
         .await?;
@@ -353,24 +309,9 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null(Tickets::FirstResponseDue))
                 .col(timestamp_with_time_zone_null(Tickets::ResolutionDue))
                 .col(timestamp_with_time_zone_null(Tickets::FirstRespondedAt))
-                .foreign_key(&mut fk(
-                    Tickets::Table,
-                    Tickets::TenantId,
-                    Tenants::Table,
-                    Tenants::Id,
-                ))
-                .foreign_key(&mut fk(
-                    Tickets::Table,
-                    Tickets::QueueId,
-                    Queues::Table,
-                    Queues::Id,
-                ))
-                .foreign_key(&mut fk(
-                    Tickets::Table,
-                    Tickets::OwnerId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .foreign_key(&mut fk(Tickets::Table, Tickets::TenantId, Tenants::Table, Tenants::Id))
+                .foreign_key(&mut fk(Tickets::Table, Tickets::QueueId, Queues::Table, Queues::Id))
+                .foreign_key(&mut fk(Tickets::Table, Tickets::OwnerId, Users::Table, Users::Id))
                 .to_owned(),
         )
         .await?;
@@ -378,53 +319,24 @@ impl MigrationTrait for Migration {
         m.create_index(index(
             "tickets_tenant_status_prio",
             Tickets::Table,
-            cols!(
-                Tickets::TenantId,
-                Tickets::Status,
-                Tickets::Priority,
-                Tickets::UpdatedAt
-            ),
+            cols!(Tickets::TenantId, Tickets::Status, Tickets::Priority, Tickets::UpdatedAt),
         ))
         .await?;
         m.create_index(index(
             "tickets_queue_status_prio",
             Tickets::Table,
-            cols!(
-                Tickets::QueueId,
-                Tickets::Status,
-                Tickets::Priority,
-                Tickets::UpdatedAt
-            ),
+            cols!(Tickets::QueueId, Tickets::Status, Tickets::Priority, Tickets::UpdatedAt),
         ))
         .await?;
-        m.create_index(index(
-            "tickets_owner_status",
-            Tickets::Table,
-            cols!(Tickets::OwnerId, Tickets::Status),
-        ))
-        .await?;
+        m.create_index(index("tickets_owner_status", Tickets::Table, cols!(Tickets::OwnerId, Tickets::Status))).await?;
         m.create_table(
             Table::create()
                 .table(TicketWatchers::Table)
                 .col(big_integer(TicketWatchers::TicketId))
                 .col(big_integer(TicketWatchers::UserId))
-                .primary_key(
-                    Index::create()
-                        .col(TicketWatchers::TicketId)
-                        .col(TicketWatchers::UserId),
-                )
-                .foreign_key(&mut fk(
-                    TicketWatchers::Table,
-                    TicketWatchers::TicketId,
-                    Tickets::Table,
-                    Tickets::Id,
-                ))
-                .foreign_key(&mut fk(
-                    TicketWatchers::Table,
-                    TicketWatchers::UserId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .primary_key(Index::create().col(TicketWatchers::TicketId).col(TicketWatchers::UserId))
+                .foreign_key(&mut fk(TicketWatchers::Table, TicketWatchers::TicketId, Tickets::Table, Tickets::Id))
+                .foreign_key(&mut fk(TicketWatchers::Table, TicketWatchers::UserId, Users::Table, Users::Id))
                 .to_owned(),
         )
         .await?;
@@ -445,33 +357,13 @@ impl MigrationTrait for Migration {
                 .col(text(Messages::BodyText))
                 .col(text_null(Messages::BodyHtml))
                 .col(timestamp_with_time_zone(Messages::CreatedAt))
-                .foreign_key(&mut fk(
-                    Messages::Table,
-                    Messages::TicketId,
-                    Tickets::Table,
-                    Tickets::Id,
-                ))
-                .foreign_key(&mut fk(
-                    Messages::Table,
-                    Messages::AuthorId,
-                    Users::Table,
-                    Users::Id,
-                ))
+                .foreign_key(&mut fk(Messages::Table, Messages::TicketId, Tickets::Table, Tickets::Id))
+                .foreign_key(&mut fk(Messages::Table, Messages::AuthorId, Users::Table, Users::Id))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "messages_ticket",
-            Messages::Table,
-            cols!(Messages::TicketId, Messages::Id),
-        ))
-        .await?;
-        m.create_index(index(
-            "messages_message_id",
-            Messages::Table,
-            cols!(Messages::MessageIdHeader),
-        ))
-        .await?;
+        m.create_index(index("messages_ticket", Messages::Table, cols!(Messages::TicketId, Messages::Id))).await?;
+        m.create_index(index("messages_message_id", Messages::Table, cols!(Messages::MessageIdHeader))).await?;
         m.create_table(
             Table::create()
                 .table(Blobs::Table)
@@ -492,33 +384,13 @@ impl MigrationTrait for Migration {
                 .col(string(Attachments::Filename))
                 .col(string(Attachments::ContentType))
                 .col(big_integer(Attachments::Size))
-                .foreign_key(&mut fk(
-                    Attachments::Table,
-                    Attachments::MessageId,
-                    Messages::Table,
-                    Messages::Id,
-                ))
-                .foreign_key(&mut fk(
-                    Attachments::Table,
-                    Attachments::TicketId,
-                    Tickets::Table,
-                    Tickets::Id,
-                ))
-                .foreign_key(&mut fk(
-                    Attachments::Table,
-                    Attachments::Sha256,
-                    Blobs::Table,
-                    Blobs::Sha256,
-                ))
+                .foreign_key(&mut fk(Attachments::Table, Attachments::MessageId, Messages::Table, Messages::Id))
+                .foreign_key(&mut fk(Attachments::Table, Attachments::TicketId, Tickets::Table, Tickets::Id))
+                .foreign_key(&mut fk(Attachments::Table, Attachments::Sha256, Blobs::Table, Blobs::Sha256))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "attachments_ticket",
-            Attachments::Table,
-            cols!(Attachments::TicketId),
-        ))
-        .await?;
+        m.create_index(index("attachments_ticket", Attachments::Table, cols!(Attachments::TicketId))).await?;
         m.create_table(
             Table::create()
                 .table(History::Table)
@@ -529,21 +401,11 @@ impl MigrationTrait for Migration {
                 .col(string(History::Field))
                 .col(text_null(History::OldValue))
                 .col(text_null(History::NewValue))
-                .foreign_key(&mut fk(
-                    History::Table,
-                    History::TicketId,
-                    Tickets::Table,
-                    Tickets::Id,
-                ))
+                .foreign_key(&mut fk(History::Table, History::TicketId, Tickets::Table, Tickets::Id))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "history_ticket",
-            History::Table,
-            cols!(History::TicketId, History::Id),
-        ))
-        .await?;
+        m.create_index(index("history_ticket", History::Table, cols!(History::TicketId, History::Id))).await?;
         m.create_table(
             Table::create()
                 .table(AccessLog::Table)
@@ -555,12 +417,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "access_log_ticket",
-            AccessLog::Table,
-            cols!(AccessLog::TicketId),
-        ))
-        .await?;
+        m.create_index(index("access_log_ticket", AccessLog::Table, cols!(AccessLog::TicketId))).await?;
         Ok(())
     }
 

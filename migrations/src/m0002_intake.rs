@@ -1,6 +1,7 @@
 //! Mail intake: the job queue table (SQL backend), raw mails as received,
 //! the (Message-ID, tenant) keys that make intake idempotent, bounces and
-//! the per-tenant-and-day bounce collection tickets, IMAP mailbox state.
+//! the per-tenant-and-day bounce collection tickets, links between the
+//! tickets one mail opened in several tenants, IMAP mailbox state.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -68,6 +69,13 @@ enum BounceCollections {
     TenantId,
     Day,
     TicketId,
+}
+
+#[derive(DeriveIden)]
+enum TicketLinks {
+    Table,
+    TicketId,
+    LinkedId,
 }
 
 #[derive(DeriveIden)]
@@ -153,11 +161,7 @@ impl MigrationTrait for Migration {
                 .col(big_integer(IntakeKeys::TenantId))
                 .col(big_integer(IntakeKeys::TicketId))
                 .col(big_integer(IntakeKeys::RawMailId))
-                .primary_key(
-                    Index::create()
-                        .col(IntakeKeys::MessageId)
-                        .col(IntakeKeys::TenantId),
-                )
+                .primary_key(Index::create().col(IntakeKeys::MessageId).col(IntakeKeys::TenantId))
                 .to_owned(),
         )
         .await?;
@@ -175,25 +179,24 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("bounces_ticket")
-                .table(Bounces::Table)
-                .col(Bounces::TicketId)
-                .to_owned(),
-        )
-        .await?;
+        m.create_index(Index::create().name("bounces_ticket").table(Bounces::Table).col(Bounces::TicketId).to_owned())
+            .await?;
         m.create_table(
             Table::create()
                 .table(BounceCollections::Table)
                 .col(big_integer(BounceCollections::TenantId))
                 .col(string(BounceCollections::Day))
                 .col(big_integer(BounceCollections::TicketId))
-                .primary_key(
-                    Index::create()
-                        .col(BounceCollections::TenantId)
-                        .col(BounceCollections::Day),
-                )
+                .primary_key(Index::create().col(BounceCollections::TenantId).col(BounceCollections::Day))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(TicketLinks::Table)
+                .col(big_integer(TicketLinks::TicketId))
+                .col(big_integer(TicketLinks::LinkedId))
+                .primary_key(Index::create().col(TicketLinks::TicketId).col(TicketLinks::LinkedId))
                 .to_owned(),
         )
         .await?;
@@ -214,6 +217,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
             Mailboxes::Table.into_iden(),
+            TicketLinks::Table.into_iden(),
             BounceCollections::Table.into_iden(),
             Bounces::Table.into_iden(),
             IntakeKeys::Table.into_iden(),

@@ -12,10 +12,7 @@ async fn raw(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, Value, String) {
-    let mut req = t
-        .http
-        .request(method, format!("{}{path}", t.url))
-        .body(body);
+    let mut req = t.http.request(method, format!("{}{path}", t.url)).body(body);
     if let Some(p) = who {
         req = req.bearer_auth(&p.token);
     }
@@ -24,28 +21,13 @@ async fn raw(
     }
     let res = req.send().await.unwrap();
     let status = res.status();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        ct,
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), ct)
 }
 
 /// Who, method, path, content type, body, expected status.
-type Case<'a> = (
-    Option<&'a Person>,
-    Method,
-    String,
-    Option<&'a str>,
-    Vec<u8>,
-    StatusCode,
-);
+type Case<'a> = (Option<&'a Person>, Method, String, Option<&'a str>, Vec<u8>, StatusCode);
 
 async fn bad_requests_get_problem_details(backend: Backend) {
     let t = spawn_app_with(backend, |s| {
@@ -53,15 +35,10 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         s.limits.max_attachment_bytes = 1000;
     })
     .await;
-    let h = t
-        .person("h@nw.example", &[("helper", Some("nw"), None)])
-        .await;
+    let h = t.person("h@nw.example", &[("helper", Some("nw"), None)]).await;
     let n = t.create_ticket(&h, "nw", "sonstiges", "Test").await;
     let json_ct = Some("application/json");
-    let stranger = Person {
-        email: "x".into(),
-        token: "lb_nope".into(),
-    };
+    let stranger = Person { email: "x".into(), token: "lb_nope".into() };
     let cases: Vec<Case> = vec![
         (None, Method::GET, "/api/v1/tickets".into(), None, vec![], StatusCode::UNAUTHORIZED),
         (None, Method::GET, "/api/v1/me".into(), None, vec![], StatusCode::UNAUTHORIZED),
@@ -105,23 +82,12 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         let (got, problem, content_type) = raw(&t, who, method.clone(), &path, ct, body).await;
         assert_eq!(got, want, "{method} {path}: {problem}");
         assert_eq!(content_type, "application/problem+json", "{method} {path}");
-        assert_eq!(
-            problem["status"].as_u64(),
-            Some(u64::from(want.as_u16())),
-            "{method} {path}: {problem}"
-        );
+        assert_eq!(problem["status"].as_u64(), Some(u64::from(want.as_u16())), "{method} {path}: {problem}");
         let detail = problem["detail"].as_str().unwrap_or_default();
-        assert!(
-            detail.len() > 10,
-            "{method} {path}: the detail should say what to do: {problem}"
-        );
+        assert!(detail.len() > 10, "{method} {path}: the detail should say what to do: {problem}");
     }
     // Nothing of that created a ticket.
-    assert_eq!(
-        t.list_numbers(&h, "?status=new,open,waiting,resolved")
-            .await,
-        vec![n]
-    );
+    assert_eq!(t.list_numbers(&h, "?status=new,open,waiting,resolved").await, vec![n]);
 }
 
 both!(bad_requests_get_problem_details);

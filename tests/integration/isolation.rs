@@ -8,12 +8,8 @@ use serde_json::json;
 
 async fn other_lv_gets_404_on_every_route(backend: Backend) {
     let t = spawn_app(backend).await;
-    let alice = t
-        .person("alice@by.example", &[("helper", Some("by"), None)])
-        .await;
-    let hans = t
-        .person("hans@he.example", &[("helper", Some("he"), None)])
-        .await;
+    let alice = t.person("alice@by.example", &[("helper", Some("by"), None)]).await;
+    let hans = t.person("hans@he.example", &[("helper", Some("he"), None)]).await;
     let (s, body) = t
         .post(
             &alice,
@@ -25,110 +21,39 @@ async fn other_lv_gets_404_on_every_route(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let n = body["number"].as_i64().unwrap();
-    let att = body["messages"][0]["attachments"][0]["id"]
-        .as_i64()
-        .unwrap();
+    let att = body["messages"][0]["attachments"][0]["id"].as_i64().unwrap();
     // A second ticket that is resolved, so "reopen" has something to act on.
     let r = t.create_ticket(&alice, "by", "allgemein", "Erledigt").await;
-    t.post(&alice, &format!("/api/v1/tickets/{r}/resolve"), json!({}))
-        .await;
+    t.post(&alice, &format!("/api/v1/tickets/{r}/resolve"), json!({})).await;
 
     let routes: Vec<(Method, String, Option<serde_json::Value>)> = vec![
         (Method::GET, format!("/api/v1/tickets/{n}"), None),
-        (
-            Method::PATCH,
-            format!("/api/v1/tickets/{n}"),
-            Some(json!({"priority": "urgent"})),
-        ),
-        (
-            Method::PATCH,
-            format!("/api/v1/tickets/{n}"),
-            Some(json!({"status": "waiting"})),
-        ),
+        (Method::PATCH, format!("/api/v1/tickets/{n}"), Some(json!({"priority": "urgent"}))),
+        (Method::PATCH, format!("/api/v1/tickets/{n}"), Some(json!({"status": "waiting"}))),
         (Method::GET, format!("/api/v1/tickets/{n}/history"), None),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/take"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/assign"),
-            Some(json!({"owner": "hans@he.example"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/watchers"),
-            Some(json!({"email": "hans@he.example"})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/tickets/{n}/watchers/alice@by.example"),
-            None,
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/move"),
-            Some(json!({"queue": "presse"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/handover"),
-            Some(json!({"tenant": "he"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/notes"),
-            Some(json!({"body": "x"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/replies"),
-            Some(json!({"body": "x"})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/resolve"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{r}/reopen"),
-            Some(json!({})),
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/tickets/{n}/attachments/{att}"),
-            None,
-        ),
+        (Method::POST, format!("/api/v1/tickets/{n}/take"), Some(json!({}))),
+        (Method::POST, format!("/api/v1/tickets/{n}/assign"), Some(json!({"owner": "hans@he.example"}))),
+        (Method::POST, format!("/api/v1/tickets/{n}/watchers"), Some(json!({"email": "hans@he.example"}))),
+        (Method::DELETE, format!("/api/v1/tickets/{n}/watchers/alice@by.example"), None),
+        (Method::POST, format!("/api/v1/tickets/{n}/move"), Some(json!({"queue": "presse"}))),
+        (Method::POST, format!("/api/v1/tickets/{n}/handover"), Some(json!({"tenant": "he"}))),
+        (Method::POST, format!("/api/v1/tickets/{n}/notes"), Some(json!({"body": "x"}))),
+        (Method::POST, format!("/api/v1/tickets/{n}/replies"), Some(json!({"body": "x"}))),
+        (Method::POST, format!("/api/v1/tickets/{n}/resolve"), Some(json!({}))),
+        (Method::POST, format!("/api/v1/tickets/{r}/reopen"), Some(json!({}))),
+        (Method::GET, format!("/api/v1/tickets/{n}/attachments/{att}"), None),
         (Method::GET, "/api/v1/tenants/by/queues".to_owned(), None),
         // Last: afterwards the ticket is no longer BY's.
-        (
-            Method::POST,
-            format!("/api/v1/tickets/{n}/handover"),
-            Some(json!({"tenant": "bund"})),
-        ),
+        (Method::POST, format!("/api/v1/tickets/{n}/handover"), Some(json!({"tenant": "bund"}))),
     ];
     for (method, path, body) in &routes {
-        let (s, problem) = t
-            .call(Some(&hans), method.clone(), path, body.clone())
-            .await;
+        let (s, problem) = t.call(Some(&hans), method.clone(), path, body.clone()).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {problem}");
-        assert!(
-            !problem.to_string().contains("Geheime"),
-            "{method} {path} leaks the subject: {problem}"
-        );
+        assert!(!problem.to_string().contains("Geheime"), "{method} {path} leaks the subject: {problem}");
     }
     // Nothing Hans tried left a trace on the BY ticket.
     let (_, detail) = t.get(&alice, &format!("/api/v1/tickets/{n}")).await;
-    assert!(
-        detail["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["actor"]["email"] != "hans@he.example"),
-        "{detail}"
-    );
+    assert!(detail["history"].as_array().unwrap().iter().all(|h| h["actor"]["email"] != "hans@he.example"), "{detail}");
     assert_eq!(detail["priority"], "normal");
     // Creating a ticket in another LV is refused as if the queue did not exist.
     let (s, _) = t
@@ -149,20 +74,10 @@ async fn other_lv_gets_404_on_every_route(backend: Backend) {
         "?status=resolved",
         "?status=new,open,waiting,resolved&tenant=by",
     ] {
-        assert!(
-            t.list_numbers(&hans, query).await.is_empty(),
-            "list {query}"
-        );
+        assert!(t.list_numbers(&hans, query).await.is_empty(), "list {query}");
     }
     let (_, counts) = t.get(&hans, "/api/v1/counts").await;
-    assert!(
-        counts
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["tenant"] != "by"),
-        "{counts}"
-    );
+    assert!(counts.as_array().unwrap().iter().all(|c| c["tenant"] != "by"), "{counts}");
     let (_, counts) = t.get(&hans, "/api/v1/counts?tenant=by").await;
     assert_eq!(counts, json!([]));
     // The same routes answer the owner's LV (so the 404 is about the tenant, not the route).
@@ -181,31 +96,13 @@ async fn other_lv_gets_404_on_every_route(backend: Backend) {
 /// A queue-limited helper sees only that queue of their own LV.
 async fn queue_helper_sees_only_their_queue(backend: Backend) {
     let t = spawn_app(backend).await;
-    let admin = t
-        .person("root@bund.example", &[("admin", None, None)])
-        .await;
-    let press = t
-        .person(
-            "presse@nrw.example",
-            &[("helper", Some("nw"), Some("presse"))],
-        )
-        .await;
-    let a = t
-        .create_ticket(&admin, "nw", "presse", "Presseanfrage")
-        .await;
-    let b = t
-        .create_ticket(&admin, "nw", "beschwerden", "Beschwerde über Stand")
-        .await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let press = t.person("presse@nrw.example", &[("helper", Some("nw"), Some("presse"))]).await;
+    let a = t.create_ticket(&admin, "nw", "presse", "Presseanfrage").await;
+    let b = t.create_ticket(&admin, "nw", "beschwerden", "Beschwerde über Stand").await;
     assert_eq!(t.list_numbers(&press, "").await, vec![a]);
-    assert_eq!(
-        t.get(&press, &format!("/api/v1/tickets/{b}")).await.0,
-        StatusCode::NOT_FOUND
-    );
-    assert!(
-        t.list_numbers(&press, "?tenant=nw&queue=beschwerden")
-            .await
-            .is_empty()
-    );
+    assert_eq!(t.get(&press, &format!("/api/v1/tickets/{b}")).await.0, StatusCode::NOT_FOUND);
+    assert!(t.list_numbers(&press, "?tenant=nw&queue=beschwerden").await.is_empty());
     let (s, queues) = t.get(&press, "/api/v1/tenants/nw/queues").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(queues.as_array().unwrap().len(), 1, "{queues}");
@@ -214,42 +111,19 @@ async fn queue_helper_sees_only_their_queue(backend: Backend) {
 /// Someone with no role at all sees nothing anywhere.
 async fn person_without_roles_sees_nothing(backend: Backend) {
     let t = spawn_app(backend).await;
-    let admin = t
-        .person("root@bund.example", &[("admin", None, None)])
-        .await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
     let dave = t.person("dave@example.org", &[]).await;
     let n = t.create_ticket(&admin, "bund", "triage", "Irgendwas").await;
     assert!(t.list_numbers(&dave, "").await.is_empty());
-    assert_eq!(
-        t.get(&dave, &format!("/api/v1/tickets/{n}")).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(t.get(&dave, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(t.get(&dave, "/api/v1/counts").await.1, json!([]));
     // Revoking a role counts from the next request.
-    let helper = t
-        .person("h@bund.example", &[("helper", Some("bund"), None)])
-        .await;
-    assert_eq!(
-        t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0,
-        StatusCode::OK
-    );
-    logbuch_core::admin::revoke_role(
-        &t.app,
-        "h@bund.example",
-        "helper".parse().unwrap(),
-        Some("bund"),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0,
-        StatusCode::NOT_FOUND
-    );
+    let helper = t.person("h@bund.example", &[("helper", Some("bund"), None)]).await;
+    assert_eq!(t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::OK);
+    logbuch_core::admin::revoke_role(&t.app, "h@bund.example", "helper".parse().unwrap(), Some("bund"), None)
+        .await
+        .unwrap();
+    assert_eq!(t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
 }
 
-both!(
-    other_lv_gets_404_on_every_route,
-    queue_helper_sees_only_their_queue,
-    person_without_roles_sees_nothing
-);
+both!(other_lv_gets_404_on_every_route, queue_helper_sees_only_their_queue, person_without_roles_sees_nothing);

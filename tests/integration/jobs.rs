@@ -18,20 +18,10 @@ async fn contract(q: JobQueue) {
     assert_eq!((s.ready, s.reserved, s.dead), (4, 0, 0));
     assert!(s.oldest_age_secs.is_some());
     let first = q.reserve("w1", LONG, 2).await.unwrap();
-    assert_eq!(
-        first.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
+    assert_eq!(first.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     assert!(first.iter().all(|r| r.attempts == 1));
     let second = q.reserve("w2", LONG, 10).await.unwrap();
-    assert_eq!(
-        second
-            .iter()
-            .map(|r| r.payload.as_str())
-            .collect::<Vec<_>>(),
-        ["c"],
-        "delayed jobs wait"
-    );
+    assert_eq!(second.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>(), ["c"], "delayed jobs wait");
     assert!(q.reserve("w3", LONG, 10).await.unwrap().is_empty());
     let s = q.stats().await.unwrap();
     assert_eq!((s.ready, s.reserved), (1, 3));
@@ -42,25 +32,16 @@ async fn contract(q: JobQueue) {
 
     // A crashed worker's job comes back after its visibility timeout, counted as a new try.
     let id = q.enqueue("crash", Duration::ZERO).await.unwrap();
-    let got = q
-        .reserve("dies", Duration::from_millis(300), 1)
-        .await
-        .unwrap();
+    let got = q.reserve("dies", Duration::from_millis(300), 1).await.unwrap();
     assert_eq!(got[0].id, id);
-    assert!(
-        q.reserve("other", LONG, 1).await.unwrap().is_empty(),
-        "hidden while reserved"
-    );
+    assert!(q.reserve("other", LONG, 1).await.unwrap().is_empty(), "hidden while reserved");
     tokio::time::sleep(Duration::from_millis(450)).await;
     let again = q.reserve("other", LONG, 1).await.unwrap();
     assert_eq!((again[0].id.as_str(), again[0].attempts), (id.as_str(), 2));
 
     // Failure: retried after a backoff, not at once.
     assert!(!q.fail(&again[0], "SMTP down", 3).await.unwrap());
-    assert!(
-        q.reserve("w", LONG, 1).await.unwrap().is_empty(),
-        "backoff delays the retry"
-    );
+    assert!(q.reserve("w", LONG, 1).await.unwrap().is_empty(), "backoff delays the retry");
     let s = q.stats().await.unwrap();
     assert_eq!((s.ready, s.reserved, s.dead), (2, 0, 0));
 
@@ -72,11 +53,7 @@ async fn contract(q: JobQueue) {
     let dead = q.dead(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(
-        (
-            dead[0].payload.as_str(),
-            dead[0].last_error.as_deref(),
-            dead[0].attempts
-        ),
+        (dead[0].payload.as_str(), dead[0].last_error.as_deref(), dead[0].attempts),
         ("doomed", Some("kaputt"), 1)
     );
     let s = q.stats().await.unwrap();
@@ -118,20 +95,12 @@ async fn contract(q: JobQueue) {
     assert_eq!(all.len(), 200, "no job twice");
     assert_eq!(unique.len(), 200, "no job lost");
     let s = q.stats().await.unwrap();
-    assert_eq!(
-        (s.ready, s.reserved, s.dead),
-        (2, 0, 0),
-        "only the delayed and the backing-off job are left"
-    );
+    assert_eq!((s.ready, s.reserved, s.dead), (2, 0, 0), "only the delayed and the backing-off job are left");
 }
 
 async fn sql_queue_contract(backend: Backend) {
     let t = spawn_app(backend).await;
-    contract(JobQueue::Sql(SqlQueue::new(
-        t.app.store.db.clone(),
-        "contract",
-    )))
-    .await;
+    contract(JobQueue::Sql(SqlQueue::new(t.app.store.db.clone(), "contract"))).await;
 }
 
 both!(sql_queue_contract);
@@ -139,8 +108,6 @@ both!(sql_queue_contract);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_queue_contract() {
     let prefix = format!("lbtest:{:016x}:", rand::random::<u64>());
-    let q = RedisQueue::connect(&redis_url(), &prefix, "contract")
-        .await
-        .unwrap();
+    let q = RedisQueue::connect(&redis_url(), &prefix, "contract").await.unwrap();
     contract(JobQueue::Redis(q)).await;
 }

@@ -9,141 +9,55 @@ use serde_json::json;
 /// treasurer refunds, replies, resolves.
 async fn scenario_2_move_within_nw(backend: Backend) {
     let t = spawn_app(backend).await;
-    let mv = t
-        .person(
-            "gensek@nrw.example",
-            &[("helper", Some("nw"), Some("mitgliederverwaltung"))],
-        )
-        .await;
-    let sm = t
-        .person(
-            "schatz@nrw.example",
-            &[("helper", Some("nw"), Some("schatzmeister"))],
-        )
-        .await;
+    let mv = t.person("gensek@nrw.example", &[("helper", Some("nw"), Some("mitgliederverwaltung"))]).await;
+    let sm = t.person("schatz@nrw.example", &[("helper", Some("nw"), Some("schatzmeister"))]).await;
 
-    let n = t
-        .create_ticket(
-            &mv,
-            "nw",
-            "mitgliederverwaltung",
-            "Beitrag trotz Austritt abgebucht",
-        )
-        .await;
-    assert_eq!(
-        t.list_numbers(&mv, "?tenant=nw&queue=mitgliederverwaltung")
-            .await,
-        vec![n]
-    );
-    assert!(
-        t.list_numbers(&sm, "").await.is_empty(),
-        "the treasurer sees nothing yet"
-    );
+    let n = t.create_ticket(&mv, "nw", "mitgliederverwaltung", "Beitrag trotz Austritt abgebucht").await;
+    assert_eq!(t.list_numbers(&mv, "?tenant=nw&queue=mitgliederverwaltung").await, vec![n]);
+    assert!(t.list_numbers(&sm, "").await.is_empty(), "the treasurer sees nothing yet");
     let (s, _) = t.get(&sm, &format!("/api/v1/tickets/{n}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
-    let (s, body) = t
-        .post(&mv, &format!("/api/v1/tickets/{n}/take"), json!({}))
-        .await;
+    let (s, body) = t.post(&mv, &format!("/api/v1/tickets/{n}/take"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["owner"]["email"], "gensek@nrw.example");
     assert_eq!(body["status"], "open");
-    let (s, _) = t
-        .post(
-            &mv,
-            &format!("/api/v1/tickets/{n}/notes"),
-            json!({"body": "Austritt zum 31.03. bestätigt."}),
-        )
-        .await;
+    let (s, _) =
+        t.post(&mv, &format!("/api/v1/tickets/{n}/notes"), json!({"body": "Austritt zum 31.03. bestätigt."})).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, body) = t
-        .post(
-            &mv,
-            &format!("/api/v1/tickets/{n}/move"),
-            json!({"queue": "schatzmeister"}),
-        )
-        .await;
+    let (s, body) = t.post(&mv, &format!("/api/v1/tickets/{n}/move"), json!({"queue": "schatzmeister"})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    assert_eq!(
-        body["visible"], false,
-        "the mover has no rights in Schatzmeister: {body}"
-    );
+    assert_eq!(body["visible"], false, "the mover has no rights in Schatzmeister: {body}");
 
     assert_eq!(t.list_numbers(&sm, "").await, vec![n]);
-    let (s, body) = t
-        .post(&sm, &format!("/api/v1/tickets/{n}/take"), json!({}))
-        .await;
+    let (s, body) = t.post(&sm, &format!("/api/v1/tickets/{n}/take"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let (s, body) = t
-        .post(
-            &sm,
-            &format!("/api/v1/tickets/{n}/replies"),
-            json!({"body": "Wir erstatten den Beitrag."}),
-        )
-        .await;
+    let (s, body) =
+        t.post(&sm, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Wir erstatten den Beitrag."})).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
-    let reply = body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "outbound")
-        .unwrap();
+    let reply = body["messages"].as_array().unwrap().iter().find(|m| m["kind"] == "outbound").unwrap();
     assert_eq!(reply["to"], "mitglied@example.org");
     assert_eq!(reply["from"], "schatzmeister@piratenpartei-nrw.de");
-    assert!(
-        reply["subject"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("#{n}"))
-    );
-    assert!(
-        reply["message_id"]
-            .as_str()
-            .unwrap()
-            .starts_with("<logbuch.")
-    );
+    assert!(reply["subject"].as_str().unwrap().contains(&format!("#{n}")));
+    assert!(reply["message_id"].as_str().unwrap().starts_with("logbuch."));
     assert!(body["first_responded_at"].is_string());
-    let (s, body) = t
-        .post(&sm, &format!("/api/v1/tickets/{n}/resolve"), json!({}))
-        .await;
+    let (s, body) = t.post(&sm, &format!("/api/v1/tickets/{n}/resolve"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
-    assert!(
-        t.list_numbers(&sm, "").await.is_empty(),
-        "resolved tickets leave the default list"
-    );
+    assert!(t.list_numbers(&sm, "").await.is_empty(), "resolved tickets leave the default list");
     assert_eq!(t.list_numbers(&sm, "?status=resolved").await, vec![n]);
-    assert!(
-        t.list_numbers(&mv, "?status=resolved").await.is_empty(),
-        "moved out of the helper's reach"
-    );
+    assert!(t.list_numbers(&mv, "?status=resolved").await.is_empty(), "moved out of the helper's reach");
 
-    let fields: Vec<String> = body["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["field"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            "created", "owner", "status", "note", "queue", "owner", "reply", "status"
-        ]
-    );
-    let moved = body["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["field"] == "queue")
-        .unwrap();
+    let fields: Vec<String> =
+        body["history"].as_array().unwrap().iter().map(|h| h["field"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(fields, ["created", "owner", "status", "note", "queue", "owner", "reply", "status"]);
+    let moved = body["history"].as_array().unwrap().iter().find(|h| h["field"] == "queue").unwrap();
     assert_eq!(moved["from"], "nw/mitgliederverwaltung");
     assert_eq!(moved["to"], "nw/schatzmeister");
     assert_eq!(moved["actor"]["email"], "gensek@nrw.example");
 
     // A new requester mail would reopen it; here the treasurer reopens by hand.
-    let (s, body) = t
-        .post(&sm, &format!("/api/v1/tickets/{n}/reopen"), json!({}))
-        .await;
+    let (s, body) = t.post(&sm, &format!("/api/v1/tickets/{n}/reopen"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "open");
 }
@@ -152,83 +66,37 @@ async fn scenario_2_move_within_nw(backend: Backend) {
 /// a federal officer assigns it to BY; only then BY helpers (never HE) see it.
 async fn scenario_4_bund_triage_to_by(backend: Backend) {
     let t = spawn_app(backend).await;
-    let bob = t
-        .person("bob@bund.example", &[("federal_officer", None, None)])
-        .await;
-    let alice = t
-        .person("alice@by.example", &[("helper", Some("by"), None)])
-        .await;
-    let hesse = t
-        .person("hans@he.example", &[("helper", Some("he"), None)])
-        .await;
+    let bob = t.person("bob@bund.example", &[("federal_officer", None, None)]).await;
+    let alice = t.person("alice@by.example", &[("helper", Some("by"), None)]).await;
+    let hesse = t.person("hans@he.example", &[("helper", Some("he"), None)]).await;
 
-    let n = t
-        .create_ticket(
-            &bob,
-            "bund",
-            "triage",
-            "Adressänderung, wohne jetzt in München",
-        )
-        .await;
+    let n = t.create_ticket(&bob, "bund", "triage", "Adressänderung, wohne jetzt in München").await;
     for who in [&alice, &hesse] {
         assert!(t.list_numbers(who, "").await.is_empty());
-        assert_eq!(
-            t.get(who, &format!("/api/v1/tickets/{n}")).await.0,
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(t.get(who, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
     }
-    assert_eq!(
-        t.list_numbers(&bob, "?tenant=bund&queue=triage&unassigned=true")
-            .await,
-        vec![n]
-    );
+    assert_eq!(t.list_numbers(&bob, "?tenant=bund&queue=triage&unassigned=true").await, vec![n]);
 
-    let (s, body) = t
-        .post(
-            &bob,
-            &format!("/api/v1/tickets/{n}/handover"),
-            json!({"tenant": "by"}),
-        )
-        .await;
+    let (s, body) = t.post(&bob, &format!("/api/v1/tickets/{n}/handover"), json!({"tenant": "by"})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["visible"], true);
     assert_eq!(body["ticket"]["tenant"], "by");
-    assert_eq!(
-        body["ticket"]["queue"], "allgemein",
-        "the tenant's default queue"
-    );
+    assert_eq!(body["ticket"]["queue"], "allgemein", "the tenant's default queue");
 
     assert_eq!(t.list_numbers(&alice, "").await, vec![n]);
     let (s, body) = t.get(&alice, &format!("/api/v1/tickets/{n}")).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(t.list_numbers(&hesse, "").await.is_empty());
-    assert_eq!(
-        t.get(&hesse, &format!("/api/v1/tickets/{n}")).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(t.get(&hesse, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
 
     // An LV helper may not hand to another LV, only back to the Bund.
-    let (s, body) = t
-        .post(
-            &alice,
-            &format!("/api/v1/tickets/{n}/handover"),
-            json!({"tenant": "he"}),
-        )
-        .await;
+    let (s, body) = t.post(&alice, &format!("/api/v1/tickets/{n}/handover"), json!({"tenant": "he"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    let (s, body) = t
-        .post(
-            &alice,
-            &format!("/api/v1/tickets/{n}/handover"),
-            json!({"tenant": "bund", "queue": "triage"}),
-        )
-        .await;
+    let (s, body) =
+        t.post(&alice, &format!("/api/v1/tickets/{n}/handover"), json!({"tenant": "bund", "queue": "triage"})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["visible"], false);
-    assert_eq!(
-        t.get(&alice, &format!("/api/v1/tickets/{n}")).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(t.get(&alice, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
     let (_, body) = t.get(&bob, &format!("/api/v1/tickets/{n}")).await;
     assert_eq!(body["tenant"], "bund");
     let tenants: Vec<&str> = body["history"]
@@ -244,97 +112,41 @@ async fn scenario_4_bund_triage_to_by(backend: Backend) {
 /// The first minute of a new user: bootstrap admin, API docs, a person, a token, a ticket.
 async fn new_user_can_get_going(backend: Backend) {
     let t = spawn_app(backend).await;
-    let token = logbuch_core::admin::bootstrap_admin(&t.app)
-        .await
-        .unwrap()
-        .expect("a fresh database has no admin");
-    assert!(
-        logbuch_core::admin::bootstrap_admin(&t.app)
-            .await
-            .unwrap()
-            .is_none(),
-        "only once"
-    );
-    let admin = logbuch_tests::Person {
-        email: logbuch_core::admin::BOOTSTRAP_EMAIL.into(),
-        token,
-    };
+    let token = logbuch_core::admin::bootstrap_admin(&t.app).await.unwrap().expect("a fresh database has no admin");
+    assert!(logbuch_core::admin::bootstrap_admin(&t.app).await.unwrap().is_none(), "only once");
+    let admin = logbuch_tests::Person { email: logbuch_core::admin::BOOTSTRAP_EMAIL.into(), token };
     let (s, me) = t.get(&admin, "/api/v1/me").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["roles"][0]["role"], "admin");
-    let doc: serde_json::Value = t
-        .http
-        .get(format!("{}/api/openapi.json", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value =
+        t.http.get(format!("{}/api/openapi.json", t.url)).send().await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/api/v1/tickets/{id}/handover"]["post"].is_object());
-    let docs = t
-        .http
-        .get(format!("{}/api/docs/", t.url))
-        .send()
-        .await
-        .unwrap();
+    let docs = t.http.get(format!("{}/api/docs/", t.url)).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));
     for probe in ["/healthz", "/readyz"] {
-        assert_eq!(
-            t.http
-                .get(format!("{}{probe}", t.url))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(t.http.get(format!("{}{probe}", t.url)).send().await.unwrap().status(), StatusCode::OK);
     }
-    let n = t
-        .create_ticket(&admin, "hb", "allgemein", "Frage zur Satzung")
-        .await;
+    let n = t.create_ticket(&admin, "hb", "allgemein", "Frage zur Satzung").await;
     assert_eq!(t.list_numbers(&admin, "?tenant=hb").await, vec![n]);
 }
 
 /// Lists filter by owner, "mine", unassigned, status and subject, and page.
 async fn list_filters_and_paging(backend: Backend) {
     let t = spawn_app(backend).await;
-    let a = t
-        .person("a@nw.example", &[("helper", Some("nw"), None)])
-        .await;
-    let b = t
-        .person("b@nw.example", &[("helper", Some("nw"), None)])
-        .await;
+    let a = t.person("a@nw.example", &[("helper", Some("nw"), None)]).await;
+    let b = t.person("b@nw.example", &[("helper", Some("nw"), None)]).await;
     let mut all = Vec::new();
     for i in 0..5 {
-        all.push(
-            t.create_ticket(&a, "nw", "sonstiges", &format!("Anfrage Nummer {i}"))
-                .await,
-        );
+        all.push(t.create_ticket(&a, "nw", "sonstiges", &format!("Anfrage Nummer {i}")).await);
     }
-    let press = t
-        .create_ticket(&a, "nw", "presse", "Interview zur Landtagswahl")
-        .await;
-    t.post(&a, &format!("/api/v1/tickets/{}/take", all[0]), json!({}))
-        .await;
-    t.post(
-        &a,
-        &format!("/api/v1/tickets/{}/assign", all[1]),
-        json!({"owner": "b@nw.example"}),
-    )
-    .await;
+    let press = t.create_ticket(&a, "nw", "presse", "Interview zur Landtagswahl").await;
+    t.post(&a, &format!("/api/v1/tickets/{}/take", all[0]), json!({})).await;
+    t.post(&a, &format!("/api/v1/tickets/{}/assign", all[1]), json!({"owner": "b@nw.example"})).await;
     assert_eq!(t.list_numbers(&a, "?mine=true").await, vec![all[0]]);
     assert_eq!(t.list_numbers(&b, "?mine=true").await, vec![all[1]]);
-    assert_eq!(
-        t.list_numbers(&a, "?owner=b@nw.example").await,
-        vec![all[1]]
-    );
-    assert_eq!(
-        t.list_numbers(&a, "?unassigned=true&tenant=nw&queue=sonstiges")
-            .await,
-        all[2..].to_vec()
-    );
+    assert_eq!(t.list_numbers(&a, "?owner=b@nw.example").await, vec![all[1]]);
+    assert_eq!(t.list_numbers(&a, "?unassigned=true&tenant=nw&queue=sonstiges").await, all[2..].to_vec());
     assert_eq!(t.list_numbers(&a, "?q=LANDTAG").await, vec![press]);
     assert_eq!(t.list_numbers(&a, "?status=open").await.len(), 2);
     // Priority first: the press ticket (high) leads.
@@ -347,33 +159,19 @@ async fn list_filters_and_paging(backend: Backend) {
     assert!(p2["next_page"].is_null());
     let (s, counts) = t.get(&a, "/api/v1/counts?tenant=nw").await;
     assert_eq!(s, StatusCode::OK);
-    let new_in_sonstiges = counts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["queue"] == "sonstiges" && c["status"] == "new")
-        .unwrap();
+    let new_in_sonstiges =
+        counts.as_array().unwrap().iter().find(|c| c["queue"] == "sonstiges" && c["status"] == "new").unwrap();
     assert_eq!(new_in_sonstiges["count"], 3);
     // Assigning to someone without rights there is refused with a reason.
-    let outsider = t
-        .person("o@by.example", &[("helper", Some("by"), None)])
-        .await;
-    let (s, body) = t
-        .post(
-            &a,
-            &format!("/api/v1/tickets/{}/assign", all[2]),
-            json!({"owner": outsider.email}),
-        )
-        .await;
+    let outsider = t.person("o@by.example", &[("helper", Some("by"), None)]).await;
+    let (s, body) = t.post(&a, &format!("/api/v1/tickets/{}/assign", all[2]), json!({"owner": outsider.email})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
 /// Queue escalation raises the priority of waiting tickets in sensitive queues, on the record.
 async fn escalation_raises_waiting_tickets(backend: Backend) {
     let t = spawn_app(backend).await;
-    let a = t
-        .person("a@nw.example", &[("helper", Some("nw"), None)])
-        .await;
+    let a = t.person("a@nw.example", &[("helper", Some("nw"), None)]).await;
     // Presse escalates every 2h; this one starts low.
     let (_, body) = t
         .post(&a, "/api/v1/tickets", json!({"tenant": "nw", "queue": "presse", "subject": "Anfrage WDR", "body": "?", "requester": "wdr@example.org", "priority": "low"}))
@@ -381,36 +179,10 @@ async fn escalation_raises_waiting_tickets(backend: Backend) {
     let press = body["number"].as_i64().unwrap();
     let other = t.create_ticket(&a, "nw", "sonstiges", "Frage").await; // no escalation
     let now = logbuch_store::now();
-    assert_eq!(
-        t.app
-            .escalate_priorities(now + chrono::Duration::minutes(60))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        t.app
-            .escalate_priorities(now + chrono::Duration::minutes(130))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        t.app
-            .escalate_priorities(now + chrono::Duration::minutes(131))
-            .await
-            .unwrap(),
-        0,
-        "once per step"
-    );
-    assert_eq!(
-        t.app
-            .escalate_priorities(now + chrono::Duration::minutes(251))
-            .await
-            .unwrap(),
-        1,
-        "next step"
-    );
+    assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(60)).await.unwrap(), 0);
+    assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(130)).await.unwrap(), 1);
+    assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(131)).await.unwrap(), 0, "once per step");
+    assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(251)).await.unwrap(), 1, "next step");
     let (_, body) = t.get(&a, &format!("/api/v1/tickets/{press}")).await;
     assert_eq!(body["priority"], "high");
     let last = body["history"].as_array().unwrap().last().unwrap().clone();

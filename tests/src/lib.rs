@@ -59,11 +59,7 @@ impl Drop for TempDir {
 }
 
 fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{:016x}",
-        std::process::id(),
-        rand::random::<u64>()
-    )
+    format!("{prefix}_{}_{:016x}", std::process::id(), rand::random::<u64>())
 }
 
 /// Redis for tests: `LOGBUCH_TEST_REDIS_URL`, default the throwaway instance of `tests/peers/redis-up.sh`.
@@ -87,14 +83,14 @@ pub async fn test_settings(backend: Backend) -> (Settings, TempDir) {
             panic!("PostgreSQL for tests is not reachable at {base}: {e}. Start it with tests/peers/pg-up.sh or set LOGBUCH_TEST_DATABASE_URL.")
         });
         use sea_orm::ConnectionTrait;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
         admin.close().await.unwrap();
         let (prefix, _) = base.rsplit_once('/').unwrap();
         settings.database.url = Some(format!("{prefix}/{name}").into());
         settings.database.max_connections = 5;
+        // PostgreSQL runs as in production: with the Redis job queue.
+        settings.redis.url = Some(redis_url().into());
+        settings.redis.prefix = format!("{name}:");
     }
     (settings, dir)
 }
@@ -112,16 +108,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let served = app.clone();
-    tokio::spawn(
-        async move { logbuch_http::serve(served, listener, std::future::pending()).await },
-    );
-    TestApp {
-        url,
-        app,
-        http: reqwest::Client::new(),
-        backend,
-        _dir: dir,
-    }
+    tokio::spawn(async move { logbuch_http::serve(served, listener, std::future::pending()).await });
+    TestApp { url, app, http: reqwest::Client::new(), backend, _dir: dir }
 }
 
 /// A person with roles, their principal and API token.
@@ -140,15 +128,10 @@ impl TestApp {
         admin::create_user(&self.app, email, email).await.unwrap();
         for (role, tenant, queue) in roles {
             let role: Role = role.parse().unwrap();
-            admin::grant_role(&self.app, email, role, *tenant, *queue)
-                .await
-                .unwrap();
+            admin::grant_role(&self.app, email, role, *tenant, *queue).await.unwrap();
         }
         let token = admin::create_token(&self.app, email, "test").await.unwrap();
-        Person {
-            email: email.to_owned(),
-            token,
-        }
+        Person { email: email.to_owned(), token }
     }
 
     pub async fn principal(&self, p: &Person) -> Principal {
@@ -173,11 +156,8 @@ impl TestApp {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
     }
 
@@ -190,13 +170,7 @@ impl TestApp {
     }
 
     /// Creates a ticket through the API and returns its number (asserts success).
-    pub async fn create_ticket(
-        &self,
-        who: &Person,
-        tenant: &str,
-        queue: &str,
-        subject: &str,
-    ) -> i64 {
+    pub async fn create_ticket(&self, who: &Person, tenant: &str, queue: &str, subject: &str) -> i64 {
         let (status, body) = self
             .post(
                 who,
@@ -215,11 +189,6 @@ impl TestApp {
     pub async fn list_numbers(&self, who: &Person, query: &str) -> Vec<i64> {
         let (status, body) = self.get(who, &format!("/api/v1/tickets{query}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["tickets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["number"].as_i64().unwrap())
-            .collect()
+        body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect()
     }
 }

@@ -35,13 +35,7 @@ impl From<AppError> for ApiError {
     }
 }
 
-pub fn problem(
-    status: StatusCode,
-    kind: &str,
-    title: &str,
-    detail: String,
-    field: Option<String>,
-) -> Response {
+pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String, field: Option<String>) -> Response {
     let body = Problem {
         kind: format!("urn:logbuch:problem:{kind}"),
         title: title.to_owned(),
@@ -50,23 +44,14 @@ pub fn problem(
         field,
     };
     let mut res = (status, Json(body)).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     res
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self.0 {
-            AppError::NotFound(d) => problem(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                "Nicht gefunden",
-                d,
-                None,
-            ),
+            AppError::NotFound(d) => problem(StatusCode::NOT_FOUND, "not-found", "Nicht gefunden", d, None),
             AppError::Unauthenticated => {
                 let mut res = problem(
                     StatusCode::UNAUTHORIZED,
@@ -75,13 +60,10 @@ impl IntoResponse for ApiError {
                     AppError::Unauthenticated.to_string(),
                     None,
                 );
-                res.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 res
             }
-            AppError::Forbidden(d) => {
-                problem(StatusCode::FORBIDDEN, "forbidden", "Nicht erlaubt", d, None)
-            }
+            AppError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", "Nicht erlaubt", d, None),
             AppError::Validation { field, message } => problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
@@ -90,13 +72,7 @@ impl IntoResponse for ApiError {
                 Some(field),
             ),
             AppError::Conflict(d) => problem(StatusCode::CONFLICT, "conflict", "Konflikt", d, None),
-            AppError::TooLarge(d) => problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Zu groß",
-                d,
-                None,
-            ),
+            AppError::TooLarge(d) => problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Zu groß", d, None),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
                 problem(
@@ -114,9 +90,7 @@ impl IntoResponse for ApiError {
 /// A request axum could not even parse: keep its status (400, 413, 415, 422), say why in German and English.
 fn rejection(status: StatusCode, what: &str, text: String) -> ApiError {
     let e = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            AppError::TooLarge(format!("Die Anfrage ist zu groß: {text}"))
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(format!("Die Anfrage ist zu groß: {text}")),
         _ => AppError::validation(what, text),
     };
     ApiError(e)
@@ -142,13 +116,7 @@ fn rejected(status: StatusCode, what: &str, text: String) -> Rejected {
             format!("{text} (Content-Type: application/json senden)"),
             None,
         ),
-        _ => problem(
-            status,
-            "bad-request",
-            "Ungültige Anfrage",
-            format!("{what}: {text}"),
-            Some(what.to_owned()),
-        ),
+        _ => problem(status, "bad-request", "Ungültige Anfrage", format!("{what}: {text}"), Some(what.to_owned())),
     };
     Rejected(res)
 }
@@ -161,11 +129,7 @@ impl From<JsonRejection> for Rejected {
 
 impl From<PathRejection> for Rejected {
     fn from(r: PathRejection) -> Self {
-        let status = if r.status().is_server_error() {
-            StatusCode::BAD_REQUEST
-        } else {
-            r.status()
-        };
+        let status = if r.status().is_server_error() { StatusCode::BAD_REQUEST } else { r.status() };
         rejected(status, "path", r.body_text())
     }
 }

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use error::problem;
 use logbuch_core::Logbuch;
-use routes::{meta, tickets};
+use routes::{intake, meta, tickets};
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -30,6 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
         tickets::resolve, tickets::reopen, tickets::download,
+        intake::status, intake::quarantine, intake::raw, intake::retry,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
@@ -65,8 +66,7 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "not-found",
         "Nicht gefunden",
-        "Diese Adresse gibt es nicht. Die API liegt unter /api/v1, die Doku unter /api/docs."
-            .into(),
+        "Diese Adresse gibt es nicht. Die API liegt unter /api/v1, die Doku unter /api/docs.".into(),
         None,
     )
 }
@@ -95,20 +95,18 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/take", post(tickets::take))
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/watchers", post(tickets::add_watcher))
-        .route(
-            "/tickets/{id}/watchers/{email}",
-            axum::routing::delete(tickets::remove_watcher),
-        )
+        .route("/tickets/{id}/watchers/{email}", axum::routing::delete(tickets::remove_watcher))
         .route("/tickets/{id}/move", post(tickets::move_queue))
         .route("/tickets/{id}/handover", post(tickets::hand_over))
         .route("/tickets/{id}/notes", post(tickets::add_note))
         .route("/tickets/{id}/replies", post(tickets::add_reply))
         .route("/tickets/{id}/resolve", post(tickets::resolve))
         .route("/tickets/{id}/reopen", post(tickets::reopen))
-        .route(
-            "/tickets/{id}/attachments/{attachment}",
-            get(tickets::download),
-        );
+        .route("/tickets/{id}/attachments/{attachment}", get(tickets::download))
+        .route("/intake/status", get(intake::status))
+        .route("/intake/quarantine", get(intake::quarantine))
+        .route("/intake/quarantine/{id}/raw", get(intake::raw))
+        .route("/intake/quarantine/{id}/retry", post(intake::retry));
     Router::new()
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
@@ -120,21 +118,12 @@ pub fn router(app: Logbuch) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                // Only the route template: paths and queries may carry addresses.
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("-", |p| p.as_str());
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("http", method = %req.method(), route, request_id = id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            // Only the route template: paths and queries may carry addresses.
+            let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str());
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), route, request_id = id)
+        }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
@@ -144,7 +133,5 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
 }

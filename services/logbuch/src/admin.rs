@@ -78,10 +78,7 @@ pub fn describe_report(r: &ApplyReport) -> String {
         r.tenants_created, r.queues_created, r.queues_updated
     );
     if !r.queues_not_in_file.is_empty() {
-        s.push_str(&format!(
-            " Nicht mehr in der Datei (behalten): {}.",
-            r.queues_not_in_file.join(", ")
-        ));
+        s.push_str(&format!(" Nicht mehr in der Datei (behalten): {}.", r.queues_not_in_file.join(", ")));
     }
     s
 }
@@ -133,31 +130,13 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Role(RoleCommand::Grant(a)) => {
             let role: Role = a.role.parse()?;
-            let new =
-                admin::grant_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref())
-                    .await?;
-            println!(
-                "{}",
-                if new {
-                    "Rolle vergeben."
-                } else {
-                    "Die Person hat diese Rolle schon."
-                }
-            );
+            let new = admin::grant_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
+            println!("{}", if new { "Rolle vergeben." } else { "Die Person hat diese Rolle schon." });
         }
         AdminCommand::Role(RoleCommand::Revoke(a)) => {
             let role: Role = a.role.parse()?;
-            let n =
-                admin::revoke_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref())
-                    .await?;
-            println!(
-                "{}",
-                if n > 0 {
-                    "Rolle entzogen."
-                } else {
-                    "Die Person hatte diese Rolle nicht."
-                }
-            );
+            let n = admin::revoke_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
+            println!("{}", if n > 0 { "Rolle entzogen." } else { "Die Person hatte diese Rolle nicht." });
         }
         AdminCommand::Token(TokenCommand::Create { user, name }) => {
             let token = admin::create_token(&app, &user, &name).await?;

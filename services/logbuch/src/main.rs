@@ -11,11 +11,7 @@ use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(
-    name = "logbuch",
-    version,
-    about = "Logbuch – Request-Tracker für Bund und Landesverbände"
-)]
+#[command(name = "logbuch", version, about = "Logbuch – Request-Tracker für Bund und Landesverbände")]
 struct Cli {
     /// Configuration file (TOML). Without one, Logbuch runs on its embedded
     /// default: a SQLite file in ./data, no external service.
@@ -40,17 +36,21 @@ enum Command {
     Worker,
     /// Migrate the database schema and apply the federation file, then exit.
     Migrate,
+    /// Store one mail from standard input for intake (an MTA pipe: exit 75,
+    /// "try again later", when the mail could not be stored).
+    Ingest {
+        /// Where the mail came from, as shown to admins.
+        #[arg(long, default_value = "stdin")]
+        source: String,
+    },
     /// Administration: federation file, people, roles, tokens.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
 }
 
 fn init_logging() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("LOGBUCH_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -61,7 +61,17 @@ fn init_logging() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     init_logging();
-    match run().await {
+    let cli = Cli::parse();
+    if let Some(Command::Ingest { source }) = &cli.command {
+        return match Settings::load(cli.config.as_deref()) {
+            Ok(settings) => ingest(settings, source).await,
+            Err(e) => {
+                eprintln!("Fehler: {e}");
+                std::process::ExitCode::from(EX_TEMPFAIL)
+            }
+        };
+    }
+    match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Fehler: {e:#}");
@@ -70,22 +80,15 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
-    let command = cli.command.unwrap_or(Command::Serve {
-        no_workers: false,
-        skip_migrations: false,
-    });
+    let command = cli.command.unwrap_or(Command::Serve { no_workers: false, skip_migrations: false });
     if settings.is_embedded() {
         tracing::info!(data_dir = %settings.data_dir.display(), "embedded default: SQLite file, no external service");
     }
     let app = Logbuch::connect(settings).await?;
     match command {
-        Command::Serve {
-            no_workers,
-            skip_migrations,
-        } => serve(app, !no_workers, !skip_migrations).await,
+        Command::Serve { no_workers, skip_migrations } => serve(app, !no_workers, !skip_migrations).await,
         Command::Worker => {
             let token = shutdown_signal();
             logbuch_core::workers::run(app, token).await;
@@ -97,6 +100,47 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(app, cmd).await,
+        Command::Ingest { .. } => unreachable!("handled before connecting"),
+    }
+}
+
+/// EX_TEMPFAIL from sysexits.h: the MTA keeps the mail and tries again.
+const EX_TEMPFAIL: u8 = 75;
+
+/// `logbuch ingest`: reads the mail first, so a database problem never loses it
+/// silently — the MTA gets EX_TEMPFAIL and keeps the mail.
+async fn ingest(settings: Settings, source: &str) -> std::process::ExitCode {
+    use tokio::io::AsyncReadExt;
+    // A hard cap far above the quarantine limit: bigger mails are refused, not stored.
+    let cap = settings.intake.max_mail_bytes.saturating_mul(4) as u64;
+    let mut raw = Vec::new();
+    if let Err(e) = tokio::io::stdin().take(cap + 1).read_to_end(&mut raw).await {
+        eprintln!("Fehler: Mail nicht lesbar von stdin: {e}");
+        return std::process::ExitCode::from(EX_TEMPFAIL);
+    }
+    if raw.len() as u64 > cap {
+        eprintln!("Fehler: Mail größer als {} MB, abgelehnt.", cap / 1_000_000);
+        return std::process::ExitCode::from(65); // EX_DATAERR: permanent
+    }
+    let result = async {
+        let app = Logbuch::connect(settings).await?;
+        app.prepare().await?;
+        Ok::<_, anyhow::Error>(app.ingest_raw(source, &raw).await?)
+    }
+    .await;
+    match result {
+        Ok(i) if i.duplicate => {
+            eprintln!("Mail war schon gespeichert (#{}).", i.raw_mail);
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(i) => {
+            eprintln!("Mail gespeichert (#{}), wird verarbeitet.", i.raw_mail);
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Fehler: Mail nicht gespeichert, bitte später erneut zustellen: {e:#}");
+            std::process::ExitCode::from(EX_TEMPFAIL)
+        }
     }
 }
 
@@ -106,18 +150,14 @@ async fn serve(app: Logbuch, workers: bool, migrate: bool) -> anyhow::Result<()>
         tracing::info!(summary = %admin::describe_report(&report), "database ready");
     }
     let listen = app.settings.server.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let url = app.settings.server.public_url.clone();
     match logbuch_core::admin::bootstrap_admin(&app).await? {
         Some(token) => {
             // Shown once on the console (not the log): the way in on a fresh installation.
             println!("\nLogbuch läuft: {url}  (API-Doku: {url}/api/docs)\n");
-            println!(
-                "Erster Start – Zugang für {}:",
-                logbuch_core::admin::BOOTSTRAP_EMAIL
-            );
+            println!("Erster Start – Zugang für {}:", logbuch_core::admin::BOOTSTRAP_EMAIL);
             println!("  API-Token: {token}");
             println!("  Ausprobieren: curl -H 'Authorization: Bearer {token}' {url}/api/v1/me");
             println!(
@@ -128,8 +168,7 @@ async fn serve(app: Logbuch, workers: bool, migrate: bool) -> anyhow::Result<()>
         None => println!("Logbuch läuft: {url}  (API-Doku: {url}/api/docs)"),
     }
     let shutdown = shutdown_signal();
-    let worker =
-        workers.then(|| tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone())));
+    let worker = workers.then(|| tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone())));
     let token = shutdown.clone();
     logbuch_http::serve(app, listener, async move { token.cancelled().await }).await?;
     if let Some(w) = worker {
@@ -146,15 +185,14 @@ fn shutdown_signal() -> logbuch_core::workers::Cancel {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        c.cancel();
-                        return;
-                    }
-                };
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    c.cancel();
+                    return;
+                }
+            };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -7,9 +7,7 @@
 //! [`Authz::scope`] (lists), and nothing else decides access.
 
 use casbin::{CoreApi, DefaultModel, Enforcer, StringAdapter};
-use logbuch_domain::{
-    AccessScope, Action, QueueId, Role, ScopeGrant, TenantCode, TenantId, UserId,
-};
+use logbuch_domain::{AccessScope, Action, QueueId, Role, ScopeGrant, TenantCode, TenantId, UserId};
 
 pub const MODEL: &str = include_str!("../../../policies/model.conf");
 pub const POLICY: &str = include_str!("../../../policies/policy.csv");
@@ -89,41 +87,28 @@ impl Authz {
     pub fn role_grants(&self, role: Role, tenant: &TenantCode, action: Action) -> bool {
         let (obj, act) = action.policy_pair();
         // A policy that fails to evaluate denies; the model is compiled in and tested.
-        self.enforcer
-            .enforce((role.as_str(), tenant.authz_domain(), obj, act))
-            .unwrap_or(false)
+        self.enforcer.enforce((role.as_str(), tenant.authz_domain(), obj, act)).unwrap_or(false)
     }
 
     /// May `who` do `action` on `target`?
     pub fn allows(&self, who: &Principal, action: Action, target: Target<'_>) -> bool {
-        who.assignments.iter().any(|a| {
-            a.covers(target.tenant.id, target.queue)
-                && self.role_grants(a.role, &target.tenant.code, action)
-        })
+        who.assignments
+            .iter()
+            .any(|a| a.covers(target.tenant.id, target.queue) && self.role_grants(a.role, &target.tenant.code, action))
     }
 
     /// Where may `who` do `action`? `tenants` is every tenant there is.
     pub fn scope(&self, who: &Principal, action: Action, tenants: &[TenantRef]) -> AccessScope {
         let mut grants: Vec<ScopeGrant> = Vec::new();
         for a in &who.assignments {
-            for t in tenants
-                .iter()
-                .filter(|t| a.tenant.is_none_or(|id| id == t.id))
-            {
+            for t in tenants.iter().filter(|t| a.tenant.is_none_or(|id| id == t.id)) {
                 if self.role_grants(a.role, &t.code, action) {
-                    grants.push(ScopeGrant {
-                        tenant: t.id,
-                        queue: a.queue,
-                    });
+                    grants.push(ScopeGrant { tenant: t.id, queue: a.queue });
                 }
             }
         }
         // A whole-tenant grant makes the queue grants of that tenant redundant.
-        let whole: Vec<TenantId> = grants
-            .iter()
-            .filter(|g| g.queue.is_none())
-            .map(|g| g.tenant)
-            .collect();
+        let whole: Vec<TenantId> = grants.iter().filter(|g| g.queue.is_none()).map(|g| g.tenant).collect();
         grants.retain(|g| g.queue.is_none() || !whole.contains(&g.tenant));
         grants.sort_by_key(|g| (g.tenant, g.queue));
         grants.dedup();
@@ -140,19 +125,11 @@ mod tests {
     use super::*;
 
     fn t(id: i64, code: &str) -> TenantRef {
-        TenantRef {
-            id: TenantId(id),
-            code: TenantCode::parse(code).unwrap(),
-        }
+        TenantRef { id: TenantId(id), code: TenantCode::parse(code).unwrap() }
     }
 
     fn who(assignments: Vec<Assignment>) -> Principal {
-        Principal {
-            user: UserId(1),
-            email: "a@b".into(),
-            display_name: "A".into(),
-            assignments,
-        }
+        Principal { user: UserId(1), email: "a@b".into(), display_name: "A".into(), assignments }
     }
 
     #[tokio::test]
@@ -172,27 +149,13 @@ mod tests {
     async fn scope_of_a_queue_helper_is_the_queue() {
         let z = Authz::new().await.unwrap();
         let tenants = [t(1, "bund"), t(2, "nw"), t(3, "by")];
-        let p = who(vec![Assignment {
-            role: Role::Helper,
-            tenant: Some(TenantId(2)),
-            queue: Some(QueueId(7)),
-        }]);
+        let p = who(vec![Assignment { role: Role::Helper, tenant: Some(TenantId(2)), queue: Some(QueueId(7)) }]);
         assert_eq!(
             z.scope(&p, Action::ReadTicket, &tenants),
-            AccessScope::Only(vec![ScopeGrant {
-                tenant: TenantId(2),
-                queue: Some(QueueId(7))
-            }])
+            AccessScope::Only(vec![ScopeGrant { tenant: TenantId(2), queue: Some(QueueId(7)) }])
         );
-        let fed = who(vec![Assignment {
-            role: Role::FederalOfficer,
-            tenant: None,
-            queue: None,
-        }]);
-        assert_eq!(
-            z.scope(&fed, Action::ReadTicket, &tenants),
-            AccessScope::All
-        );
+        let fed = who(vec![Assignment { role: Role::FederalOfficer, tenant: None, queue: None }]);
+        assert_eq!(z.scope(&fed, Action::ReadTicket, &tenants), AccessScope::All);
         let nobody = who(vec![]);
         assert!(z.scope(&nobody, Action::ReadTicket, &tenants).is_empty());
     }

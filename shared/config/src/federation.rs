@@ -70,19 +70,14 @@ impl Federation {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates; every problem names the tenant and queue.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            origin: origin.to_owned(),
-            message,
-        };
+        let invalid = |message: String| ConfigError::Invalid { origin: origin.to_owned(), message };
         let fed: Federation = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let mut codes = HashSet::new();
         let mut addresses = HashSet::new();
@@ -99,25 +94,15 @@ impl Federation {
                     )));
                 }
                 if !slugs.insert(q.slug.as_str()) {
-                    return Err(invalid(format!(
-                        "tenant {}: queue {} is listed twice",
-                        t.code, q.slug
-                    )));
+                    return Err(invalid(format!("tenant {}: queue {} is listed twice", t.code, q.slug)));
                 }
-                for d in [&q.first_response, &q.resolution, &q.escalation_step]
-                    .into_iter()
-                    .flatten()
-                {
-                    parse_duration(d)
-                        .map_err(|m| invalid(format!("tenant {} queue {}: {m}", t.code, q.slug)))?;
+                for d in [&q.first_response, &q.resolution, &q.escalation_step].into_iter().flatten() {
+                    parse_duration(d).map_err(|m| invalid(format!("tenant {} queue {}: {m}", t.code, q.slug)))?;
                 }
                 for a in &q.addresses {
                     let a = a.to_ascii_lowercase();
                     if !a.contains('@') {
-                        return Err(invalid(format!(
-                            "tenant {} queue {}: „{a}“ is no mail address",
-                            t.code, q.slug
-                        )));
+                        return Err(invalid(format!("tenant {} queue {}: „{a}“ is no mail address", t.code, q.slug)));
                     }
                     if !addresses.insert(a.clone()) {
                         return Err(invalid(format!("address {a} belongs to two queues")));
@@ -143,24 +128,14 @@ impl Federation {
                     )));
                 }
                 (None, false) => {
-                    return Err(invalid(format!(
-                        "group {}: role {} needs a tenant",
-                        g.group, g.role
-                    )));
+                    return Err(invalid(format!("group {}: role {} needs a tenant", g.group, g.role)));
                 }
                 (Some(code), false) => {
                     let Some(t) = fed.tenants.iter().find(|t| &t.code == code) else {
                         return Err(invalid(format!("group {}: unknown tenant {code}", g.group)));
                     };
-                    if let Some(q) = g
-                        .queues
-                        .iter()
-                        .find(|q| !t.queues.iter().any(|tq| &tq.slug == *q))
-                    {
-                        return Err(invalid(format!(
-                            "group {}: tenant {code} has no queue {q}",
-                            g.group
-                        )));
+                    if let Some(q) = g.queues.iter().find(|q| !t.queues.iter().any(|tq| &tq.slug == *q)) {
+                        return Err(invalid(format!("group {}: tenant {code} has no queue {q}", g.group)));
                     }
                 }
                 (None, true) => {}
@@ -171,10 +146,7 @@ impl Federation {
 }
 
 fn valid_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Parses `90m`, `4h`, `2d`, `1w` (one number and one unit).
@@ -182,9 +154,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("„{s}“ is no duration (like 90m, 4h, 2d, 1w)"))?;
+    let n: u64 = num.parse().map_err(|_| format!("„{s}“ is no duration (like 90m, 4h, 2d, 1w)"))?;
     let minutes = match unit {
         "m" => n,
         "h" => n * 60,
@@ -206,27 +176,14 @@ mod tests {
     fn embedded_file_describes_the_whole_federation() {
         let fed = Federation::embedded().unwrap();
         assert_eq!(fed.tenants.len(), 17);
-        for code in [
-            "bund", "bw", "by", "be", "bb", "hb", "hh", "he", "mv", "ni", "nw", "rp", "sl", "sn",
-            "st", "sh", "th",
-        ] {
-            assert!(
-                fed.tenants.iter().any(|t| t.code.as_str() == code),
-                "{code} missing"
-            );
+        for code in
+            ["bund", "bw", "by", "be", "bb", "hb", "hh", "he", "mv", "ni", "nw", "rp", "sl", "sn", "st", "sh", "th"]
+        {
+            assert!(fed.tenants.iter().any(|t| t.code.as_str() == code), "{code} missing");
         }
         let bund = fed.tenants.iter().find(|t| t.code.is_bund()).unwrap();
-        let triage = bund
-            .queues
-            .iter()
-            .find(|q| q.slug == bund.default_queue)
-            .unwrap();
-        assert!(
-            triage
-                .addresses
-                .iter()
-                .any(|a| a.starts_with("mitglieder@"))
-        );
+        let triage = bund.queues.iter().find(|q| q.slug == bund.default_queue).unwrap();
+        assert!(triage.addresses.iter().any(|a| a.starts_with("mitglieder@")));
     }
 
     #[test]
@@ -269,9 +226,7 @@ group = "g"
 role = "federal_officer"
 tenant = "bund"
 "#;
-        let err = Federation::parse(global_with_tenant, "t")
-            .unwrap_err()
-            .to_string();
+        let err = Federation::parse(global_with_tenant, "t").unwrap_err().to_string();
         assert!(err.contains("takes no tenant"), "{err}");
     }
 }

@@ -6,19 +6,14 @@
 mod federation;
 mod settings;
 
-pub use federation::{
-    EMBEDDED_FEDERATION, Federation, GroupMapping, QueueSpec, TenantSpec, parse_duration,
-};
-pub use settings::{DatabaseSettings, LimitSettings, ServerSettings, Settings};
+pub use federation::{EMBEDDED_FEDERATION, Federation, GroupMapping, QueueSpec, TenantSpec, parse_duration};
+pub use settings::{DatabaseSettings, IntakeSettings, LimitSettings, RedisSettings, ServerSettings, Settings};
 
 /// Configuration could not be read; the message names the file and key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("invalid configuration in {origin}: {message}")]
     Invalid { origin: String, message: String },
 }

@@ -16,6 +16,55 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub limits: LimitSettings,
+    pub redis: RedisSettings,
+    pub intake: IntakeSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// `redis://…`; unset means the job queue lives in the database.
+    pub url: Option<SecretString>,
+    /// Prefix of every key Logbuch writes.
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeSettings {
+    /// Directory watched for `.eml` files (relative paths are below `data_dir`).
+    pub spool_dir: PathBuf,
+    /// Mails larger than this are quarantined (default 25 MB).
+    pub max_mail_bytes: usize,
+    /// A mail whose parsing takes longer is quarantined.
+    pub stage_timeout_secs: u64,
+    /// Tries before a mail job is given up and its mail quarantined.
+    pub max_attempts: u32,
+    /// How long a worker holds a job before others may take it (a crashed
+    /// worker's mails are processed again after this); keep it well above
+    /// `stage_timeout_secs`.
+    pub visibility_secs: u64,
+    /// Jobs a worker takes at once.
+    pub batch: usize,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self { url: None, prefix: "logbuch:".into() }
+    }
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        Self {
+            spool_dir: PathBuf::from("eingang"),
+            max_mail_bytes: 25 * 1000 * 1000,
+            stage_timeout_secs: 30,
+            max_attempts: 5,
+            visibility_secs: 120,
+            batch: 50,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,25 +104,21 @@ impl Default for Settings {
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             limits: LimitSettings::default(),
+            redis: RedisSettings::default(),
+            intake: IntakeSettings::default(),
         }
     }
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8080".into(),
-            public_url: "http://127.0.0.1:8080".into(),
-        }
+        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
     }
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 16,
-        }
+        Self { url: None, max_connections: 16 }
     }
 }
 
@@ -103,15 +148,10 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let (mut table, origin) = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                let table: toml::Table =
-                    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-                        origin: path.display().to_string(),
-                        message: e.to_string(),
-                    })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+                let table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| ConfigError::Invalid { origin: path.display().to_string(), message: e.to_string() })?;
                 (table, path.display().to_string())
             }
             None => (toml::Table::new(), "defaults".to_owned()),
@@ -124,27 +164,26 @@ impl Settings {
                 insert_path(&mut table, &path, env_value(&value));
             }
         }
-        let origin = if from_env {
-            format!("{origin} + LOGBUCH__* environment")
-        } else {
-            origin
-        };
+        let origin = if from_env { format!("{origin} + LOGBUCH__* environment") } else { origin };
         toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                origin,
-                message: e.to_string(),
-            })
+            .map_err(|e: toml::de::Error| ConfigError::Invalid { origin, message: e.to_string() })
     }
 
     /// The database URL to use: the configured one or the embedded SQLite file.
     pub fn database_url(&self) -> String {
         match &self.database.url {
             Some(url) => url.expose_secret().to_owned(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("logbuch.sqlite").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("logbuch.sqlite").display()),
+        }
+    }
+
+    /// The spool directory, resolved against `data_dir`.
+    pub fn spool_dir(&self) -> PathBuf {
+        if self.intake.spool_dir.is_absolute() {
+            self.intake.spool_dir.clone()
+        } else {
+            self.data_dir.join(&self.intake.spool_dir)
         }
     }
 
@@ -173,9 +212,7 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
             table.insert(last.clone(), value);
         }
         [first, rest @ ..] => {
-            let entry = table
-                .entry(first.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             if !entry.is_table() {
                 *entry = toml::Value::Table(toml::Table::new());
             }
@@ -191,10 +228,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -209,10 +243,7 @@ mod tests {
     fn env_overrides_nested_keys() {
         let s = Settings::load_from(
             None,
-            env(&[
-                ("LOGBUCH__DATABASE__URL", "postgres://x@y/z"),
-                ("LOGBUCH__DATABASE__MAX_CONNECTIONS", "3"),
-            ]),
+            env(&[("LOGBUCH__DATABASE__URL", "postgres://x@y/z"), ("LOGBUCH__DATABASE__MAX_CONNECTIONS", "3")]),
         )
         .unwrap();
         assert_eq!(s.database_url(), "postgres://x@y/z");
@@ -230,16 +261,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("logbuch-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
-        std::fs::write(
-            &file,
-            "[server]\nlisten = \"0.0.0.0:9000\"\n[limits]\nmax_subject_chars = 10\n",
-        )
-        .unwrap();
-        let s = Settings::load_from(
-            Some(&file),
-            env(&[("LOGBUCH__SERVER__LISTEN", "127.0.0.1:1")]),
-        )
-        .unwrap();
+        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[limits]\nmax_subject_chars = 10\n").unwrap();
+        let s = Settings::load_from(Some(&file), env(&[("LOGBUCH__SERVER__LISTEN", "127.0.0.1:1")])).unwrap();
         assert_eq!(s.server.listen, "127.0.0.1:1");
         assert_eq!(s.limits.max_subject_chars, 10);
     }

@@ -23,28 +23,17 @@ pub async fn apply_federation(app: &Logbuch, fed: &Federation) -> AppResult<tena
 
 pub async fn create_user(app: &Logbuch, email: &str, name: &str) -> AppResult<user::Model> {
     let email = crate::tickets::validate_address("email", email)?;
-    if users::find_user_by_email(&app.store.db, &email)
-        .await?
-        .is_some()
-    {
+    if users::find_user_by_email(&app.store.db, &email).await?.is_some() {
         return Err(AppError::Conflict(format!("{email} gibt es schon.")));
     }
-    let name = if name.trim().is_empty() {
-        email.as_str()
-    } else {
-        name
-    };
+    let name = if name.trim().is_empty() { email.as_str() } else { name };
     Ok(users::insert_user(&app.store.db, &email, name, None).await?)
 }
 
 async fn user_by_email(app: &Logbuch, email: &str) -> AppResult<user::Model> {
-    users::find_user_by_email(&app.store.db, email)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "Eine Person „{email}“ gibt es nicht (erst `logbuch admin user create`)."
-            ))
-        })
+    users::find_user_by_email(&app.store.db, email).await?.ok_or_else(|| {
+        AppError::NotFound(format!("Eine Person „{email}“ gibt es nicht (erst `logbuch admin user create`)."))
+    })
 }
 
 /// Resolves `tenant` and `queue` for a role; federal roles take neither.
@@ -55,19 +44,16 @@ async fn role_target(
     queue: Option<&str>,
 ) -> AppResult<(Option<i64>, Option<i64>)> {
     match (role.is_global(), tenant) {
-        (true, _) if queue.is_some() => Err(AppError::validation(
-            "queue",
-            format!("Die Rolle {role} gilt überall und nimmt keine Queue."),
-        )),
-        (true, Some(_)) => Err(AppError::validation(
-            "tenant",
-            format!("Die Rolle {role} gilt überall und nimmt keinen Verband."),
-        )),
+        (true, _) if queue.is_some() => {
+            Err(AppError::validation("queue", format!("Die Rolle {role} gilt überall und nimmt keine Queue.")))
+        }
+        (true, Some(_)) => {
+            Err(AppError::validation("tenant", format!("Die Rolle {role} gilt überall und nimmt keinen Verband.")))
+        }
         (true, None) => Ok((None, None)),
-        (false, None) => Err(AppError::validation(
-            "tenant",
-            format!("Die Rolle {role} braucht einen Verband (--tenant)."),
-        )),
+        (false, None) => {
+            Err(AppError::validation("tenant", format!("Die Rolle {role} braucht einen Verband (--tenant).")))
+        }
         (false, Some(code)) => {
             let dir = crate::tickets::Directory::load(&app.store.db).await?;
             let t = dir.tenant_by_code("tenant", code)?;

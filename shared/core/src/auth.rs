@@ -30,9 +30,8 @@ impl Logbuch {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Err(AppError::Unauthenticated);
         }
-        let user = users::user_by_token_hash(&self.store.db, &hash_token(token))
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user =
+            users::user_by_token_hash(&self.store.db, &hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
         self.principal_for(user).await
     }
 
@@ -43,29 +42,17 @@ impl Logbuch {
 }
 
 /// As [`Logbuch::principal_for`], inside a transaction (SQLite has one connection).
-pub(crate) async fn principal_on(
-    db: &impl sea_orm::ConnectionTrait,
-    user: user::Model,
-) -> AppResult<Principal> {
+pub(crate) async fn principal_on(db: &impl sea_orm::ConnectionTrait, user: user::Model) -> AppResult<Principal> {
     let rows = users::assignments_of(db, user.id).await?;
     let assignments = rows
         .into_iter()
         .filter_map(|a| {
             // An unknown role string in the database grants nothing.
             let role: Role = a.role.parse().ok()?;
-            Some(Assignment {
-                role,
-                tenant: a.tenant_id.map(TenantId),
-                queue: a.queue_id.map(QueueId),
-            })
+            Some(Assignment { role, tenant: a.tenant_id.map(TenantId), queue: a.queue_id.map(QueueId) })
         })
         .collect();
-    Ok(Principal {
-        user: UserId(user.id),
-        email: user.email,
-        display_name: user.display_name,
-        assignments,
-    })
+    Ok(Principal { user: UserId(user.id), email: user.email, display_name: user.display_name, assignments })
 }
 
 #[cfg(test)]

@@ -27,25 +27,17 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Validation { field: field.into(), message: message.into() }
     }
 
     pub fn ticket_not_found(id: i64) -> Self {
-        Self::NotFound(format!(
-            "Ticket #{id} gibt es nicht, oder Sie haben keinen Zugriff darauf."
-        ))
+        Self::NotFound(format!("Ticket #{id} gibt es nicht, oder Sie haben keinen Zugriff darauf."))
     }
 }
 
 impl From<ParseError> for AppError {
     fn from(e: ParseError) -> Self {
-        Self::Validation {
-            field: e.field.to_owned(),
-            message: e.message,
-        }
+        Self::Validation { field: e.field.to_owned(), message: e.message }
     }
 }
 

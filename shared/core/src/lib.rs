@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 mod error;
 mod escalation;
+pub mod intake;
 pub mod tickets;
 pub mod views;
 pub mod workers;
@@ -16,7 +17,9 @@ pub use logbuch_authz::Principal;
 use anyhow::Context;
 use logbuch_authz::Authz;
 use logbuch_config::{Federation, Settings};
+use logbuch_jobs::{JobQueue, RedisQueue, SqlQueue};
 use logbuch_store::{Store, tenants};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// The application: database, authorization and settings. Cheap to clone.
@@ -25,38 +28,35 @@ pub struct Logbuch {
     pub store: Store,
     pub authz: Arc<Authz>,
     pub settings: Arc<Settings>,
+    /// Jobs of the mail intake: Redis when configured, else the database.
+    pub intake_queue: JobQueue,
 }
 
 impl Logbuch {
     /// Connects to the configured database and loads the policy.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         if settings.is_embedded() {
-            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!(
-                    "cannot create data directory {}",
-                    settings.data_dir.display()
-                )
-            })?;
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
         }
         let store = Store::connect(&settings.database_url(), settings.database.max_connections)
             .await
             .context("cannot connect to the database")?;
-        let authz = Authz::new()
-            .await
-            .context("cannot load the authorization policy")?;
-        Ok(Self {
-            store,
-            authz: Arc::new(authz),
-            settings: Arc::new(settings),
-        })
+        let authz = Authz::new().await.context("cannot load the authorization policy")?;
+        let intake_queue = match &settings.redis.url {
+            Some(url) => JobQueue::Redis(
+                RedisQueue::connect(url.expose_secret(), &settings.redis.prefix, "intake")
+                    .await
+                    .context("cannot connect to Redis")?,
+            ),
+            None => JobQueue::Sql(SqlQueue::new(store.db.clone(), "intake")),
+        };
+        Ok(Self { store, authz: Arc::new(authz), settings: Arc::new(settings), intake_queue })
     }
 
     /// Migrates the schema and applies the federation file (idempotent).
     pub async fn prepare(&self) -> anyhow::Result<tenants::ApplyReport> {
-        self.store
-            .migrate()
-            .await
-            .context("database migration failed")?;
+        self.store.migrate().await.context("database migration failed")?;
         let fed = self.federation()?;
         Ok(admin::apply_federation(self, &fed).await?)
     }

@@ -61,6 +61,8 @@ pub struct MessageView {
     pub message_id: Option<String>,
     pub in_reply_to: Option<String>,
     pub body_text: String,
+    /// The mail's HTML as received: untrusted, sanitize before rendering.
+    pub body_html: Option<String>,
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<AttachmentView>,
 }
@@ -82,6 +84,8 @@ pub struct TicketDetail {
     #[serde(flatten)]
     pub ticket: TicketSummary,
     pub watchers: Vec<UserRef>,
+    /// Tickets opened from the same mail in other tenants (numbers; may lie outside the caller's reach).
+    pub links: Vec<i64>,
     pub messages: Vec<MessageView>,
     pub history: Vec<HistoryView>,
     /// Actions the caller may take on this ticket (policy names like `ticket.take`).

@@ -1,12 +1,12 @@
 //! Background work run by `logbuch serve` and `logbuch worker`.
 //!
-//! For now one periodic task: queue escalation (seed 000: in sensitive
-//! queues a waiting ticket's priority rises). Mail intake and the outbox join
-//! here with their issues. Each task exposes a `…_once` for tests and runs
-//! in a loop until cancelled in production.
+//! Mail intake, the sweeper for stored mails whose job was lost, and queue
+//! escalation (seed 000: in sensitive queues a waiting ticket's priority
+//! rises). Each task exposes a `…_once` for tests and runs in a loop until
+//! cancelled in production.
 
 use crate::Logbuch;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A cancellation signal shared by all tasks of a process.
@@ -25,10 +25,7 @@ impl Default for Cancel {
 impl Cancel {
     pub fn new() -> Self {
         let (tx, rx) = watch::channel(false);
-        Self {
-            tx: std::sync::Arc::new(tx),
-            rx,
-        }
+        Self { tx: std::sync::Arc::new(tx), rx }
     }
 
     pub fn cancel(&self) {
@@ -47,22 +44,56 @@ impl Cancel {
 }
 
 const ESCALATION_EVERY: Duration = Duration::from_secs(60);
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+const SPOOL_EVERY: Duration = Duration::from_secs(2);
+const IDLE_PAUSE: Duration = Duration::from_millis(250);
+/// A stored mail still pending after this long has probably lost its job.
+const STALE_AFTER: Duration = Duration::from_secs(300);
 
-/// Runs the background tasks until `cancel` fires.
-pub async fn run(app: Logbuch, cancel: Cancel) {
-    tracing::info!("background workers started");
-    loop {
-        match app.escalate_priorities(logbuch_store::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(tickets = n, "escalated waiting tickets"),
-            Err(e) => tracing::warn!(
-                error = format!("{e:#}"),
-                "escalation failed; retrying next round"
-            ),
+fn log_err<T>(what: &str, r: crate::AppResult<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "{what} failed; retrying next round");
+            None
         }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(ESCALATION_EVERY) => {}
+    }
+}
+
+/// Runs the background tasks until `cancel` fires: mail intake (queue and
+/// spool directory), the sweeper for lost intake jobs, queue escalation.
+pub async fn run(app: Logbuch, cancel: Cancel) {
+    let worker = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
+    tracing::info!(%worker, "background workers started");
+    let long_ago = Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now);
+    let (mut escalated, mut swept, mut spooled) = (long_ago, long_ago, long_ago);
+    while !cancel.is_cancelled() {
+        if spooled.elapsed() >= SPOOL_EVERY {
+            spooled = Instant::now();
+            if let Some(n) = log_err("spool", app.ingest_spool_once().await).filter(|n| *n > 0) {
+                tracing::info!(mails = n, "mails taken from the spool directory");
+            }
+        }
+        let handled = log_err("intake", app.run_intake_once(&worker).await).unwrap_or(0);
+        if swept.elapsed() >= SWEEP_EVERY {
+            swept = Instant::now();
+            if let Some(n) = log_err("sweeper", app.requeue_stale_mails(STALE_AFTER).await).filter(|n| *n > 0) {
+                tracing::info!(mails = n, "requeued stored mails whose job was lost");
+            }
+        }
+        if escalated.elapsed() >= ESCALATION_EVERY {
+            escalated = Instant::now();
+            if let Some(n) =
+                log_err("escalation", app.escalate_priorities(logbuch_store::now()).await).filter(|n| *n > 0)
+            {
+                tracing::info!(tickets = n, "escalated waiting tickets");
+            }
+        }
+        if handled == 0 {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(IDLE_PAUSE) => {}
+            }
         }
     }
     tracing::info!("background workers stopped");

@@ -23,13 +23,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: &'static [Role] = &[
-        Role::Helper,
-        Role::Reader,
-        Role::FederalOfficer,
-        Role::TenantAdmin,
-        Role::Admin,
-    ];
+    pub const ALL: &'static [Role] =
+        &[Role::Helper, Role::Reader, Role::FederalOfficer, Role::TenantAdmin, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,6 +83,8 @@ pub enum Action {
     Reopen,
     ManageQueues,
     ManageUsers,
+    /// See and retry the mail intake's quarantine and queue (sees every tenant's mail).
+    ManageIntake,
 }
 
 impl Action {
@@ -108,6 +105,7 @@ impl Action {
         Action::Reopen,
         Action::ManageQueues,
         Action::ManageUsers,
+        Action::ManageIntake,
     ];
 
     /// The (object, action) pair as written in the policy file.
@@ -129,6 +127,7 @@ impl Action {
             Action::Reopen => ("ticket", "reopen"),
             Action::ManageQueues => ("queues", "manage"),
             Action::ManageUsers => ("users", "manage"),
+            Action::ManageIntake => ("intake", "manage"),
         }
     }
 }

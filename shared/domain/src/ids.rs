@@ -85,11 +85,7 @@ impl TenantCode {
     ///
     /// Policies grant per domain pattern, for example `lv/*` for every LV.
     pub fn authz_domain(&self) -> String {
-        if self.is_bund() {
-            BUND.to_owned()
-        } else {
-            format!("lv/{}", self.0)
-        }
+        if self.is_bund() { BUND.to_owned() } else { format!("lv/{}", self.0) }
     }
 }
 
@@ -118,10 +114,7 @@ mod tests {
 
     #[test]
     fn tenant_codes_are_normalised() {
-        assert_eq!(
-            TenantCode::parse(" NW ").map(String::from).ok().as_deref(),
-            Some("nw")
-        );
+        assert_eq!(TenantCode::parse(" NW ").map(String::from).ok().as_deref(), Some("nw"));
         assert!(TenantCode::parse("bund").is_ok_and(|c| c.is_bund()));
         assert!(TenantCode::parse("nrw").is_err());
         assert!(TenantCode::parse("n1").is_err());

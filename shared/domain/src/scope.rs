@@ -24,9 +24,9 @@ impl AccessScope {
     pub fn allows(&self, tenant: TenantId, queue: QueueId) -> bool {
         match self {
             AccessScope::All => true,
-            AccessScope::Only(grants) => grants
-                .iter()
-                .any(|g| g.tenant == tenant && g.queue.is_none_or(|q| q == queue)),
+            AccessScope::Only(grants) => {
+                grants.iter().any(|g| g.tenant == tenant && g.queue.is_none_or(|q| q == queue))
+            }
         }
     }
 
@@ -38,11 +38,7 @@ impl AccessScope {
     pub fn whole_tenants(&self) -> Vec<TenantId> {
         match self {
             AccessScope::All => Vec::new(),
-            AccessScope::Only(g) => g
-                .iter()
-                .filter(|g| g.queue.is_none())
-                .map(|g| g.tenant)
-                .collect(),
+            AccessScope::Only(g) => g.iter().filter(|g| g.queue.is_none()).map(|g| g.tenant).collect(),
         }
     }
 }
@@ -54,14 +50,8 @@ mod tests {
     #[test]
     fn queue_grants_limit_to_the_queue() {
         let s = AccessScope::Only(vec![
-            ScopeGrant {
-                tenant: TenantId(1),
-                queue: Some(QueueId(10)),
-            },
-            ScopeGrant {
-                tenant: TenantId(2),
-                queue: None,
-            },
+            ScopeGrant { tenant: TenantId(1), queue: Some(QueueId(10)) },
+            ScopeGrant { tenant: TenantId(2), queue: None },
         ]);
         assert!(s.allows(TenantId(1), QueueId(10)));
         assert!(!s.allows(TenantId(1), QueueId(11)));

@@ -92,12 +92,7 @@ impl JobQueue {
     }
 
     /// Hands out up to `max` jobs due now, each hidden from others for `visibility`.
-    pub async fn reserve(
-        &self,
-        worker: &str,
-        visibility: Duration,
-        max: usize,
-    ) -> Result<Vec<Reserved>> {
+    pub async fn reserve(&self, worker: &str, visibility: Duration, max: usize) -> Result<Vec<Reserved>> {
         match self {
             JobQueue::Sql(q) => q.reserve(worker, visibility, max).await,
             JobQueue::Redis(q) => q.reserve(visibility, max).await,

@@ -35,16 +35,7 @@ struct Keys {
 
 impl Keys {
     fn all(&self) -> [&str; 8] {
-        [
-            &self.ready,
-            &self.reserved,
-            &self.dead,
-            &self.age,
-            &self.payload,
-            &self.attempts,
-            &self.errors,
-            &self.seq,
-        ]
+        [&self.ready, &self.reserved, &self.dead, &self.age, &self.payload, &self.attempts, &self.errors, &self.seq]
     }
 }
 
@@ -145,10 +136,7 @@ impl RedisQueue {
             errors: k("errors"),
             seq: k("seq"),
         };
-        Self {
-            conn,
-            keys: Arc::new(keys),
-        }
+        Self { conn, keys: Arc::new(keys) }
     }
 
     fn invoke<'a>(&self, script: &'a Script) -> redis::ScriptInvocation<'a> {
@@ -162,35 +150,20 @@ impl RedisQueue {
     pub(crate) async fn enqueue(&self, payload: &str, delay: Duration) -> Result<String> {
         let now = now_ms();
         let mut conn = self.conn.clone();
-        let id: i64 = self
-            .invoke(&ENQUEUE)
-            .arg(payload)
-            .arg(now + ms(delay))
-            .arg(now)
-            .invoke_async(&mut conn)
-            .await?;
+        let id: i64 = self.invoke(&ENQUEUE).arg(payload).arg(now + ms(delay)).arg(now).invoke_async(&mut conn).await?;
         Ok(id.to_string())
     }
 
     pub(crate) async fn reserve(&self, visibility: Duration, max: usize) -> Result<Vec<Reserved>> {
         let mut conn = self.conn.clone();
-        let flat: Vec<redis::Value> = self
-            .invoke(&RESERVE)
-            .arg(now_ms())
-            .arg(ms(visibility))
-            .arg(max)
-            .invoke_async(&mut conn)
-            .await?;
+        let flat: Vec<redis::Value> =
+            self.invoke(&RESERVE).arg(now_ms()).arg(ms(visibility)).arg(max).invoke_async(&mut conn).await?;
         let mut out = Vec::with_capacity(flat.len() / 3);
         for chunk in flat.chunks_exact(3) {
             let id: String = redis::from_redis_value_ref(&chunk[0])?;
             let payload: String = redis::from_redis_value_ref(&chunk[1])?;
             let attempts: i64 = redis::from_redis_value_ref(&chunk[2])?;
-            out.push(Reserved {
-                id,
-                payload,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            });
+            out.push(Reserved { id, payload, attempts: u32::try_from(attempts).unwrap_or(u32::MAX) });
         }
         Ok(out)
     }
@@ -201,13 +174,7 @@ impl RedisQueue {
         Ok(())
     }
 
-    pub(crate) async fn fail(
-        &self,
-        id: &str,
-        error: &str,
-        dead: bool,
-        delay: Duration,
-    ) -> Result<()> {
+    pub(crate) async fn fail(&self, id: &str, error: &str, dead: bool, delay: Duration) -> Result<()> {
         let at = if dead { now_ms() } else { now_ms() + ms(delay) };
         let mut conn = self.conn.clone();
         let _: i64 = self
@@ -224,13 +191,7 @@ impl RedisQueue {
     pub(crate) async fn stats(&self) -> Result<Stats> {
         let mut conn = self.conn.clone();
         let now = now_ms();
-        let (ready, reserved_expired, reserved, dead, oldest): (
-            u64,
-            u64,
-            u64,
-            u64,
-            Vec<(String, f64)>,
-        ) = redis::pipe()
+        let (ready, reserved_expired, reserved, dead, oldest): (u64, u64, u64, u64, Vec<(String, f64)>) = redis::pipe()
             .zcard(&self.keys.ready)
             .zcount(&self.keys.reserved, "-inf", now)
             .zcard(&self.keys.reserved)
@@ -243,32 +204,23 @@ impl RedisQueue {
             ready: ready + reserved_expired,
             reserved: reserved - reserved_expired,
             dead,
-            oldest_age_secs: oldest
-                .first()
-                .map(|(_, t)| u64::try_from((now - *t as i64).max(0) / 1000).unwrap_or(0)),
+            oldest_age_secs: oldest.first().map(|(_, t)| u64::try_from((now - *t as i64).max(0) / 1000).unwrap_or(0)),
         })
     }
 
     pub(crate) async fn dead(&self, limit: u64) -> Result<Vec<DeadJob>> {
         let mut conn = self.conn.clone();
-        let stop = isize::try_from(limit)
-            .unwrap_or(isize::MAX)
-            .saturating_sub(1);
-        let ids: Vec<String> = redis::cmd("ZRANGE")
-            .arg(&self.keys.dead)
-            .arg(0)
-            .arg(stop)
-            .query_async(&mut conn)
-            .await?;
+        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
+        let ids: Vec<String> =
+            redis::cmd("ZRANGE").arg(&self.keys.dead).arg(0).arg(stop).query_async(&mut conn).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let (payload, attempts, last_error): (Option<String>, Option<i64>, Option<String>) =
-                redis::pipe()
-                    .hget(&self.keys.payload, &id)
-                    .hget(&self.keys.attempts, &id)
-                    .hget(&self.keys.errors, &id)
-                    .query_async(&mut conn)
-                    .await?;
+            let (payload, attempts, last_error): (Option<String>, Option<i64>, Option<String>) = redis::pipe()
+                .hget(&self.keys.payload, &id)
+                .hget(&self.keys.attempts, &id)
+                .hget(&self.keys.errors, &id)
+                .query_async(&mut conn)
+                .await?;
             out.push(DeadJob {
                 id,
                 payload: payload.unwrap_or_default(),
@@ -281,11 +233,7 @@ impl RedisQueue {
 
     pub(crate) async fn retry_dead(&self) -> Result<u64> {
         let mut conn = self.conn.clone();
-        let n: u64 = self
-            .invoke(&RETRY_DEAD)
-            .arg(now_ms())
-            .invoke_async(&mut conn)
-            .await?;
+        let n: u64 = self.invoke(&RETRY_DEAD).arg(now_ms()).invoke_async(&mut conn).await?;
         Ok(n)
     }
 }

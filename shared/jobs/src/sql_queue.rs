@@ -14,19 +14,12 @@ pub struct SqlQueue {
 
 impl SqlQueue {
     pub fn new(db: DatabaseConnection, kind: &str) -> Self {
-        Self {
-            db,
-            kind: kind.to_owned(),
-        }
+        Self { db, kind: kind.to_owned() }
     }
 
     fn stmt(&self, pg: &str, values: Vec<Value>) -> Statement {
         let backend = self.db.get_database_backend();
-        let sql = if backend == DbBackend::Postgres {
-            pg.to_owned()
-        } else {
-            to_sqlite(pg)
-        };
+        let sql = if backend == DbBackend::Postgres { pg.to_owned() } else { to_sqlite(pg) };
         Statement::from_sql_and_values(backend, sql, values)
     }
 
@@ -43,18 +36,9 @@ impl SqlQueue {
         Ok(row.try_get_by_index::<i64>(0)?.to_string())
     }
 
-    pub(crate) async fn reserve(
-        &self,
-        worker: &str,
-        visibility: Duration,
-        max: usize,
-    ) -> Result<Vec<Reserved>> {
+    pub(crate) async fn reserve(&self, worker: &str, visibility: Duration, max: usize) -> Result<Vec<Reserved>> {
         let now = now_ms();
-        let lock = if self.db.get_database_backend() == DbBackend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
+        let lock = if self.db.get_database_backend() == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, reserved_until = $1, reserved_by = $2 \
              WHERE id IN (SELECT id FROM jobs WHERE kind = $3 AND \
@@ -90,33 +74,22 @@ impl SqlQueue {
     }
 
     fn id(id: &str) -> Result<i64> {
-        id.parse()
-            .map_err(|_| JobError::Corrupt(format!("bad job id {id}")))
+        id.parse().map_err(|_| JobError::Corrupt(format!("bad job id {id}")))
     }
 
     pub(crate) async fn ack(&self, id: &str) -> Result<()> {
-        self.db
-            .execute_raw(self.stmt("DELETE FROM jobs WHERE id = $1", vec![Self::id(id)?.into()]))
-            .await?;
+        self.db.execute_raw(self.stmt("DELETE FROM jobs WHERE id = $1", vec![Self::id(id)?.into()])).await?;
         Ok(())
     }
 
-    pub(crate) async fn fail(
-        &self,
-        id: &str,
-        error: &str,
-        dead: bool,
-        delay: Duration,
-    ) -> Result<()> {
+    pub(crate) async fn fail(&self, id: &str, error: &str, dead: bool, delay: Duration) -> Result<()> {
         let sql = if dead {
             "UPDATE jobs SET status = 'dead', last_error = $1, reserved_until = NULL, run_at = $2 WHERE id = $3"
         } else {
             "UPDATE jobs SET status = 'ready', last_error = $1, reserved_until = NULL, run_at = $2 WHERE id = $3"
         };
         let at = if dead { now_ms() } else { now_ms() + ms(delay) };
-        self.db
-            .execute_raw(self.stmt(sql, vec![error.into(), at.into(), Self::id(id)?.into()]))
-            .await?;
+        self.db.execute_raw(self.stmt(sql, vec![error.into(), at.into(), Self::id(id)?.into()])).await?;
         Ok(())
     }
 
@@ -135,9 +108,7 @@ impl SqlQueue {
             ))
             .await?
             .ok_or_else(|| JobError::Corrupt("stats returned nothing".into()))?;
-        let count = |i: usize| -> Result<u64> {
-            Ok(u64::try_from(row.try_get_by_index::<i64>(i)?).unwrap_or(0))
-        };
+        let count = |i: usize| -> Result<u64> { Ok(u64::try_from(row.try_get_by_index::<i64>(i)?).unwrap_or(0)) };
         let oldest: Option<i64> = row.try_get_by_index(3)?;
         Ok(Stats {
             ready: count(0)?,

@@ -22,20 +22,12 @@ pub struct BounceReport {
 }
 
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-        .unwrap_or_else(|_| unreachable!())
+    Regex::new(r"[A-Za-z0-9._%+=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").unwrap_or_else(|_| unreachable!())
 });
-static STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([245]\.\d{1,3}\.\d{1,3})\b").unwrap_or_else(|_| unreachable!())
-});
+static STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b([245]\.\d{1,3}\.\d{1,3})\b").unwrap_or_else(|_| unreachable!()));
 
-const DAEMONS: &[&str] = &[
-    "mailer-daemon",
-    "postmaster",
-    "mail-daemon",
-    "mailerdaemon",
-    "mail.daemon",
-];
+const DAEMONS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mail.daemon"];
 const SUBJECTS: &[&str] = &[
     "undeliver",
     "delivery status notification",
@@ -76,10 +68,8 @@ fn part_text(p: &mail_parser::MessagePart<'_>) -> String {
 }
 
 fn is_type(p: &mail_parser::MessagePart<'_>, ty: &str, sub: &str) -> bool {
-    p.content_type().is_some_and(|c| {
-        c.ctype().eq_ignore_ascii_case(ty)
-            && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case(sub))
-    })
+    p.content_type()
+        .is_some_and(|c| c.ctype().eq_ignore_ascii_case(ty) && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case(sub)))
 }
 
 /// Header lines (unfolded) of a header block given as text.
@@ -112,8 +102,8 @@ fn original_message_id(msg: &Message<'_>, tail: &str) -> Option<String> {
             return Some(id);
         }
         if is_type(p, "text", "rfc822-headers")
-            && let Some(id) = header_field(part_text(p).trim_start(), "Message-ID")
-                .and_then(|v| crate::normalize_message_id(&v))
+            && let Some(id) =
+                header_field(part_text(p).trim_start(), "Message-ID").and_then(|v| crate::normalize_message_id(&v))
         {
             return Some(id);
         }
@@ -121,9 +111,7 @@ fn original_message_id(msg: &Message<'_>, tail: &str) -> Option<String> {
     // Text bounces quote the original after a separator line.
     tail.lines()
         .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("message-id"))
-                .map(|(_, v)| v.to_owned())
+            l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("message-id")).map(|(_, v)| v.to_owned())
         })
         .and_then(|v| crate::normalize_message_id(&v))
 }
@@ -133,10 +121,7 @@ fn parse_dsn(text: &str) -> Vec<FailedRecipient> {
     let mut out: Vec<FailedRecipient> = Vec::new();
     let mut current: Option<FailedRecipient> = None;
     let mut action_ok = true;
-    let unfolded = text
-        .replace("\r\n", "\n")
-        .replace("\n ", " ")
-        .replace("\n\t", " ");
+    let unfolded = text.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " ");
     for line in unfolded.lines() {
         let Some((key, value)) = line.split_once(':') else {
             continue;
@@ -145,12 +130,8 @@ fn parse_dsn(text: &str) -> Vec<FailedRecipient> {
         let value = value.trim();
         match key.as_str() {
             "final-recipient" | "original-recipient" => {
-                let addr = value
-                    .split_once(';')
-                    .map_or(value, |(_, a)| a)
-                    .trim()
-                    .trim_matches(['<', '>'])
-                    .to_lowercase();
+                let addr =
+                    value.split_once(';').map_or(value, |(_, a)| a).trim().trim_matches(['<', '>']).to_lowercase();
                 if key == "original-recipient" && current.is_some() {
                     continue;
                 }
@@ -159,15 +140,10 @@ fn parse_dsn(text: &str) -> Vec<FailedRecipient> {
                 }
                 action_ok = true;
                 if addr.contains('@') {
-                    current = Some(FailedRecipient {
-                        address: addr,
-                        status: None,
-                    });
+                    current = Some(FailedRecipient { address: addr, status: None });
                 }
             }
-            "action" => {
-                action_ok = matches!(value.to_ascii_lowercase().as_str(), "failed" | "delayed")
-            }
+            "action" => action_ok = matches!(value.to_ascii_lowercase().as_str(), "failed" | "delayed"),
             "status" => {
                 if let Some(c) = current.as_mut() {
                     c.status = STATUS.find(value).map(|m| m.as_str().to_owned());
@@ -183,11 +159,7 @@ fn parse_dsn(text: &str) -> Vec<FailedRecipient> {
 }
 
 fn is_daemon(address: &str) -> bool {
-    let local = address
-        .split('@')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let local = address.split('@').next().unwrap_or_default().to_ascii_lowercase();
     DAEMONS.iter().any(|d| local == *d)
 }
 
@@ -199,13 +171,7 @@ fn split_at_separator(text: &str) -> (&str, &str) {
         let line = lower[line_start..].lines().next().unwrap_or_default();
         let ruled = line.trim_start().starts_with("--") || line.trim_start().starts_with("==");
         let bare = line.trim_start_matches(['-', '=', ' ', '*', '\t']);
-        let hit = SEPARATORS.iter().any(|s| {
-            if ruled {
-                line.contains(s)
-            } else {
-                bare.starts_with(s)
-            }
-        });
+        let hit = SEPARATORS.iter().any(|s| if ruled { line.contains(s) } else { bare.starts_with(s) });
         if hit && text.is_char_boundary(line_start) {
             cut = line_start;
             break;
@@ -220,19 +186,12 @@ fn text_failures(human: &str, exclude: &[String]) -> Vec<FailedRecipient> {
         .find_iter(human)
         .map(|m| (m.start(), m.as_str().trim_end_matches('.').to_lowercase()))
         .filter(|(pos, a)| {
-            !is_daemon(a)
-                && !exclude.contains(a)
-                && !human[..*pos].ends_with("//")
-                && !human[..*pos].ends_with('=')
+            !is_daemon(a) && !exclude.contains(a) && !human[..*pos].ends_with("//") && !human[..*pos].ends_with('=')
         })
         .collect();
     let mut out: Vec<FailedRecipient> = Vec::new();
     for (i, (pos, addr)) in found.iter().enumerate() {
-        let end = found[i + 1..]
-            .iter()
-            .find(|(_, a)| a != addr)
-            .map_or(human.len(), |(p, _)| *p)
-            .min(pos + 600);
+        let end = found[i + 1..].iter().find(|(_, a)| a != addr).map_or(human.len(), |(p, _)| *p).min(pos + 600);
         let window = human.get(*pos..end).unwrap_or_default();
         let status = STATUS.find(window).map(|m| m.as_str().to_owned());
         match out.iter_mut().find(|f| &f.address == addr) {
@@ -241,10 +200,7 @@ fn text_failures(human: &str, exclude: &[String]) -> Vec<FailedRecipient> {
                     f.status = status;
                 }
             }
-            None => out.push(FailedRecipient {
-                address: addr.clone(),
-                status,
-            }),
+            None => out.push(FailedRecipient { address: addr.clone(), status }),
         }
     }
     out
@@ -253,15 +209,14 @@ fn text_failures(human: &str, exclude: &[String]) -> Vec<FailedRecipient> {
 /// A bounce report if this mail is one.
 pub(crate) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<BounceReport> {
     // RFC 3464: a message/delivery-status part.
-    if let Some(dsn) = msg.parts.iter().find(|p| {
-        is_type(p, "message", "delivery-status") || is_type(p, "message", "global-delivery-status")
-    }) {
+    if let Some(dsn) = msg
+        .parts
+        .iter()
+        .find(|p| is_type(p, "message", "delivery-status") || is_type(p, "message", "global-delivery-status"))
+    {
         let failed = parse_dsn(&part_text(dsn));
         if !failed.is_empty() {
-            return Some(BounceReport {
-                failed,
-                original_message_id: original_message_id(msg, ""),
-            });
+            return Some(BounceReport { failed, original_message_id: original_message_id(msg, "") });
         }
     }
     let subject = msg.subject().unwrap_or_default().to_lowercase();
@@ -272,9 +227,8 @@ pub(crate) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
         .map(|a| a.trim().trim_matches(['<', '>']).to_lowercase())
         .filter(|a| a.contains('@'))
         .collect();
-    let null_sender = msg
-        .header_raw("Return-Path")
-        .is_some_and(|r| r.trim().trim_matches(['<', '>']).trim().is_empty());
+    let null_sender =
+        msg.header_raw("Return-Path").is_some_and(|r| r.trim().trim_matches(['<', '>']).trim().is_empty());
     let daemon = is_daemon(from) || null_sender;
     let bouncy_subject = SUBJECTS.iter().any(|s| subject.contains(s));
     if x_failed.is_empty() && !(daemon && bouncy_subject) {
@@ -290,10 +244,7 @@ pub(crate) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
             .iter()
             .map(|a| FailedRecipient {
                 address: a.clone(),
-                status: failed
-                    .iter()
-                    .find(|f| &f.address == a)
-                    .and_then(|f| f.status.clone()),
+                status: failed.iter().find(|f| &f.address == a).and_then(|f| f.status.clone()),
             })
             .collect();
         ordered.dedup();
@@ -305,46 +256,22 @@ pub(crate) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
             .parts
             .iter()
             .find_map(|p| match &p.body {
-                PartType::Message(m) => m.to().map(|t| {
-                    t.iter()
-                        .filter_map(|a| a.address())
-                        .map(str::to_lowercase)
-                        .collect::<Vec<_>>()
-                }),
+                PartType::Message(m) => {
+                    m.to().map(|t| t.iter().filter_map(|a| a.address()).map(str::to_lowercase).collect::<Vec<_>>())
+                }
                 _ => None,
             })
             .or_else(|| {
-                header_field(
-                    tail.lines()
-                        .skip(1)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                        .trim_start(),
-                    "To",
-                )
-                .map(|v| {
-                    ADDRESS
-                        .find_iter(&v)
-                        .map(|m| m.as_str().to_lowercase())
-                        .collect()
-                })
+                header_field(tail.lines().skip(1).collect::<Vec<_>>().join("\n").trim_start(), "To")
+                    .map(|v| ADDRESS.find_iter(&v).map(|m| m.as_str().to_lowercase()).collect())
             })
             .unwrap_or_default();
-        failed = quoted_to
-            .into_iter()
-            .map(|address| FailedRecipient {
-                address,
-                status: None,
-            })
-            .collect();
+        failed = quoted_to.into_iter().map(|address| FailedRecipient { address, status: None }).collect();
     }
     if failed.is_empty() {
         return None;
     }
-    Some(BounceReport {
-        failed,
-        original_message_id: original_message_id(msg, tail),
-    })
+    Some(BounceReport { failed, original_message_id: original_message_id(msg, tail) })
 }
 
 #[cfg(test)]
@@ -357,10 +284,7 @@ mod tests {
 Final-Recipient: rfc822; b@example.org\r\nAction: delivered\r\nStatus: 2.0.0\r\n";
         assert_eq!(
             parse_dsn(dsn),
-            vec![FailedRecipient {
-                address: "a@example.org".into(),
-                status: Some("5.1.1".into())
-            }]
+            vec![FailedRecipient { address: "a@example.org".into(), status: Some("5.1.1".into()) }]
         );
     }
 }

@@ -49,17 +49,12 @@ pub fn classify(msg: &Message<'_>, from: &str, own: &[String]) -> MailKind {
     }
     let header = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
     if header("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
-        || ["X-Autoreply", "X-Autorespond", "X-Autoresponder"]
-            .iter()
-            .any(|h| header(h).is_some())
+        || ["X-Autoreply", "X-Autorespond", "X-Autoresponder"].iter().any(|h| header(h).is_some())
     {
         return MailKind::AutoReply;
     }
     let subject = msg.subject().unwrap_or_default().to_lowercase();
-    if AUTO_SUBJECTS
-        .iter()
-        .any(|s| subject.starts_with(s) || subject.contains(&format!(" {s}")))
-    {
+    if AUTO_SUBJECTS.iter().any(|s| subject.starts_with(s) || subject.contains(&format!(" {s}"))) {
         return MailKind::AutoReply;
     }
     match header("Precedence").as_deref() {

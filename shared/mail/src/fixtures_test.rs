@@ -31,21 +31,14 @@ fn every_sample_is_classified_as_expected() {
                 let got: Vec<&str> = report.failed.iter().map(|f| f.address.as_str()).collect();
                 let want: Vec<&str> = failed.split(',').collect();
                 if got != want {
-                    failures.push(format!(
-                        "{file}: failed addresses {got:?}, expected {want:?}"
-                    ));
+                    failures.push(format!("{file}: failed addresses {got:?}, expected {want:?}"));
                 }
                 // Only codes the message itself states (Sisimai also infers codes from wording).
                 for (addr, code) in want.iter().zip(status.split(',')) {
                     if code != "-" && String::from_utf8_lossy(&raw).contains(code) {
-                        let got = report
-                            .failed
-                            .iter()
-                            .find(|f| f.address == *addr)
-                            .and_then(|f| f.status.as_deref());
+                        let got = report.failed.iter().find(|f| f.address == *addr).and_then(|f| f.status.as_deref());
                         if got != Some(code) {
-                            failures
-                                .push(format!("{file}: status of {addr} {got:?}, expected {code}"));
+                            failures.push(format!("{file}: status of {addr} {got:?}, expected {code}"));
                         }
                     }
                 }

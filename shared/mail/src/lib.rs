@@ -26,22 +26,13 @@ pub enum MailError {
 
 /// Normalises a Message-ID for storage and comparison: without angle brackets and blanks.
 pub fn normalize_message_id(raw: &str) -> Option<String> {
-    let id = raw
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim();
-    (!id.is_empty() && id.len() <= 900 && !id.chars().any(char::is_whitespace))
-        .then(|| id.to_owned())
+    let id = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    (!id.is_empty() && id.len() <= 900 && !id.chars().any(char::is_whitespace)).then(|| id.to_owned())
 }
 
 /// Normalises an address for routing: lower case; `local+tag@domain` also yields `local@domain`.
 pub fn address_variants(raw: &str) -> Vec<String> {
-    let a = raw
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_lowercase();
+    let a = raw.trim().trim_start_matches('<').trim_end_matches('>').to_lowercase();
     let mut out = vec![a.clone()];
     if let Some((local, domain)) = a.split_once('@')
         && let Some((base, _tag)) = local.split_once('+')
@@ -88,5 +79,53 @@ mod tests {
         assert_eq!(ticket_tag("AW: [LOGBUCH #7]"), Some(7));
         assert_eq!(ticket_tag("[Logbuch #x] hm"), None);
         assert_eq!(ticket_tag("Logbuch #5"), None);
+    }
+}
+
+/// The Message-ID from the header block, without parsing the whole mail
+/// (the key under which a raw mail is stored once). Falls back to a hash of
+/// the bytes, as [`parse_mail`] does.
+pub fn message_id_of(raw: &[u8]) -> String {
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let mut lines = head.lines().peekable();
+    while let Some(line) = lines.next() {
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("message-id")
+        {
+            let mut v = value.trim().to_owned();
+            while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
+                v.push_str(next.trim());
+                lines.next();
+            }
+            if let Some(id) = normalize_message_id(&v) {
+                return id;
+            }
+        }
+    }
+    hashed_message_id(raw)
+}
+
+pub(crate) fn hashed_message_id(raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256-{}@logbuch.invalid", hex::encode(Sha256::digest(raw)))
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn message_id_from_headers_matches_the_parser() {
+        let raw =
+            b"From: a@b.example\r\nMessage-ID:\r\n <folded@x.example>\r\nSubject: x\r\n\r\nMessage-ID: <body@x>\r\n";
+        assert_eq!(message_id_of(raw), "folded@x.example");
+        assert_eq!(parse_mail(raw).unwrap().message_id, "folded@x.example");
+        let none = b"From: a@b.example\r\n\r\nbody";
+        assert_eq!(message_id_of(none), parse_mail(none).unwrap().message_id);
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::{MailError, normalize_message_id};
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailAttachment {
@@ -33,11 +32,7 @@ pub struct ParsedMail {
 
 fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
     a.map(|a| {
-        a.iter()
-            .filter_map(|x| x.address())
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| s.contains('@'))
-            .collect()
+        a.iter().filter_map(|x| x.address()).map(|s| s.trim().to_lowercase()).filter(|s| s.contains('@')).collect()
     })
     .unwrap_or_default()
 }
@@ -52,9 +47,7 @@ fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
 
 /// Parses raw bytes. Fails only when nothing mail-like is there or no sender can be found.
 pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
-    let msg = MessageParser::default()
-        .parse(raw)
-        .ok_or(MailError::Unparsable)?;
+    let msg = MessageParser::default().parse(raw).ok_or(MailError::Unparsable)?;
     if msg.headers().is_empty() {
         return Err(MailError::Unparsable);
     }
@@ -65,19 +58,8 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
         .map(|s| s.trim().to_lowercase())
         .filter(|s| s.contains('@'))
         .ok_or(MailError::NoSender)?;
-    let from_name = from_addr
-        .and_then(|a| a.name())
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    let message_id = msg
-        .message_id()
-        .and_then(normalize_message_id)
-        .unwrap_or_else(|| {
-            format!(
-                "sha256-{}@logbuch.invalid",
-                hex::encode(Sha256::digest(raw))
-            )
-        });
+    let from_name = from_addr.and_then(|a| a.name()).map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let message_id = msg.message_id().and_then(normalize_message_id).unwrap_or_else(|| crate::hashed_message_id(raw));
     let mut delivered_to = Vec::new();
     for name in ["Delivered-To", "X-Original-To", "Envelope-To"] {
         for v in msg.header_values(name) {
@@ -88,16 +70,12 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
     }
     let to_addrs = addresses(msg.to());
     let cc_addrs = addresses(msg.cc());
-    let own: Vec<String> = to_addrs
-        .iter()
-        .chain(&cc_addrs)
-        .chain(&delivered_to)
-        .cloned()
-        .collect();
+    let own: Vec<String> = to_addrs.iter().chain(&cc_addrs).chain(&delivered_to).cloned().collect();
     let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
-    let html = msg.body_html(0).map(|h| h.into_owned()).filter(|_| {
-        msg.html_body_count() > 0 && !msg.html_body.iter().all(|id| msg.text_body.contains(id))
-    });
+    let html = msg
+        .body_html(0)
+        .map(|h| h.into_owned())
+        .filter(|_| msg.html_body_count() > 0 && !msg.html_body.iter().all(|id| msg.text_body.contains(id)));
     let attachments = msg
         .attachments()
         .filter_map(|part| {
@@ -115,31 +93,17 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
                 })
                 .unwrap_or_else(|| "application/octet-stream".into())
                 .to_lowercase();
-            let filename = part
-                .attachment_name()
-                .map(str::to_owned)
-                .unwrap_or_else(|| {
-                    if content_type == "message/rfc822" {
-                        "weitergeleitete-mail.eml".into()
-                    } else {
-                        "anhang".into()
-                    }
-                });
-            Some(MailAttachment {
-                filename,
-                content_type,
-                content,
-            })
+            let filename = part.attachment_name().map(str::to_owned).unwrap_or_else(|| {
+                if content_type == "message/rfc822" { "weitergeleitete-mail.eml".into() } else { "anhang".into() }
+            });
+            Some(MailAttachment { filename, content_type, content })
         })
         .collect();
     let kind = crate::classify(&msg, &from, &own);
     Ok(ParsedMail {
         kind,
         message_id,
-        subject: msg
-            .subject()
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default(),
+        subject: msg.subject().map(|s| s.trim().to_owned()).unwrap_or_default(),
         from,
         from_name,
         to: to_addrs,
@@ -183,15 +147,9 @@ Gr=FC=DFe aus K=F6ln\r\n";
     #[test]
     fn garbage_is_refused_and_missing_ids_are_stable() {
         assert!(parse_mail(b"").is_err());
-        assert_eq!(
-            parse_mail(b"Subject: hi\r\n\r\nno sender").unwrap_err(),
-            MailError::NoSender
-        );
+        assert_eq!(parse_mail(b"Subject: hi\r\n\r\nno sender").unwrap_err(), MailError::NoSender);
         let raw = b"From: a@b.example\r\nSubject: x\r\n\r\nbody";
-        assert_eq!(
-            parse_mail(raw).unwrap().message_id,
-            parse_mail(raw).unwrap().message_id
-        );
+        assert_eq!(parse_mail(raw).unwrap().message_id, parse_mail(raw).unwrap().message_id);
     }
 
     #[test]

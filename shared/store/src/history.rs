@@ -2,9 +2,7 @@
 
 use crate::entity::{access_log, history};
 use crate::{Result, now};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub use history::Model as Entry;
 
@@ -54,12 +52,7 @@ pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<
 }
 
 /// Notes that a person read a ticket (or downloaded one of its files).
-pub async fn log_access(
-    db: &impl ConnectionTrait,
-    ticket_id: i64,
-    user_id: i64,
-    what: &str,
-) -> Result<()> {
+pub async fn log_access(db: &impl ConnectionTrait, ticket_id: i64, user_id: i64, what: &str) -> Result<()> {
     access_log::ActiveModel {
         ticket_id: Set(ticket_id),
         user_id: Set(user_id),
@@ -72,10 +65,7 @@ pub async fn log_access(
     Ok(())
 }
 
-pub async fn access_of_ticket(
-    db: &impl ConnectionTrait,
-    ticket_id: i64,
-) -> Result<Vec<access_log::Model>> {
+pub async fn access_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<access_log::Model>> {
     Ok(access_log::Entity::find()
         .filter(access_log::Column::TicketId.eq(ticket_id))
         .order_by_asc(access_log::Column::Id)

@@ -7,6 +7,7 @@
 
 pub mod entity;
 pub mod history;
+pub mod intake;
 pub mod messages;
 pub mod tenants;
 pub mod tickets;
@@ -39,17 +40,14 @@ impl Store {
     /// default serialises writes instead of failing them with SQLITE_BUSY.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         let mut opts = ConnectOptions::new(url.to_owned());
-        opts.sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(10));
+        opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
         if url.starts_with("sqlite:") {
-            opts.max_connections(1)
-                .min_connections(1)
-                .map_sqlx_sqlite_opts(|o| {
-                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                        .busy_timeout(Duration::from_secs(10))
-                        .foreign_keys(true)
-                });
+            opts.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
         } else {
             opts.max_connections(max_connections.max(1));
         }

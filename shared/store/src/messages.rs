@@ -3,16 +3,19 @@
 
 use crate::entity::{attachment, blob, message};
 use crate::{Result, now};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 
 pub use attachment::Model as Attachment;
 pub use message::Model as Message;
 
-pub async fn insert(db: &impl ConnectionTrait, row: message::ActiveModel) -> Result<Message> {
-    Ok(row.insert(db).await?)
+/// Inserts a message and its files.
+pub async fn insert(db: &impl ConnectionTrait, row: message::ActiveModel, files: &[NewFile]) -> Result<Message> {
+    let m = row.insert(db).await?;
+    for f in files {
+        attach(db, m.ticket_id, m.id, f).await?;
+    }
+    Ok(m)
 }
 
 pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Message>> {
@@ -24,25 +27,21 @@ pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<
 }
 
 /// A file to attach.
-pub struct NewAttachment<'a> {
-    pub filename: &'a str,
-    pub content_type: &'a str,
-    pub content: &'a [u8],
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 /// Stores the file's bytes (once per hash) and links it to the message.
-pub async fn attach(
-    db: &impl ConnectionTrait,
-    ticket_id: i64,
-    message_id: i64,
-    file: &NewAttachment<'_>,
-) -> Result<Attachment> {
-    let sha = hex::encode(Sha256::digest(file.content));
+pub async fn attach(db: &impl ConnectionTrait, ticket_id: i64, message_id: i64, file: &NewFile) -> Result<Attachment> {
+    let sha = hex::encode(Sha256::digest(&file.content));
     let size = i64::try_from(file.content.len()).unwrap_or(i64::MAX);
     blob::Entity::insert(blob::ActiveModel {
         sha256: Set(sha.clone()),
         size: Set(size),
-        content: Set(file.content.to_vec()),
+        content: Set(file.content.clone()),
         created_at: Set(now()),
     })
     .on_conflict_do_nothing()
@@ -52,8 +51,8 @@ pub async fn attach(
         message_id: Set(message_id),
         ticket_id: Set(ticket_id),
         sha256: Set(sha),
-        filename: Set(file.filename.to_owned()),
-        content_type: Set(file.content_type.to_owned()),
+        filename: Set(file.filename.clone()),
+        content_type: Set(file.content_type.clone()),
         size: Set(size),
         ..Default::default()
     }
@@ -61,10 +60,7 @@ pub async fn attach(
     .await?)
 }
 
-pub async fn attachments_of_ticket(
-    db: &impl ConnectionTrait,
-    ticket_id: i64,
-) -> Result<Vec<Attachment>> {
+pub async fn attachments_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Attachment>> {
     Ok(attachment::Entity::find()
         .filter(attachment::Column::TicketId.eq(ticket_id))
         .order_by_asc(attachment::Column::Id)
@@ -86,11 +82,7 @@ pub async fn attachment_with_content(
     else {
         return Ok(None);
     };
-    let content = blob::Entity::find_by_id(a.sha256.clone())
-        .one(db)
-        .await?
-        .map(|b| b.content)
-        .unwrap_or_default();
+    let content = blob::Entity::find_by_id(a.sha256.clone()).one(db).await?.map(|b| b.content).unwrap_or_default();
     Ok(Some((a, content)))
 }
 

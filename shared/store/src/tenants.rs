@@ -3,54 +3,33 @@
 use crate::entity::{group_mapping, queue, queue_address, tenant};
 use crate::{Result, now};
 use logbuch_config::{Federation, QueueSpec, parse_duration};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub async fn list_tenants(db: &impl ConnectionTrait) -> Result<Vec<tenant::Model>> {
-    Ok(tenant::Entity::find()
-        .order_by_asc(tenant::Column::Id)
-        .all(db)
-        .await?)
+    Ok(tenant::Entity::find().order_by_asc(tenant::Column::Id).all(db).await?)
 }
 
-pub async fn find_tenant_by_code(
-    db: &impl ConnectionTrait,
-    code: &str,
-) -> Result<Option<tenant::Model>> {
-    Ok(tenant::Entity::find()
-        .filter(tenant::Column::Code.eq(code))
-        .one(db)
-        .await?)
+pub async fn find_tenant_by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<tenant::Model>> {
+    Ok(tenant::Entity::find().filter(tenant::Column::Code.eq(code)).one(db).await?)
 }
 
 pub async fn find_tenant(db: &impl ConnectionTrait, id: i64) -> Result<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id).one(db).await?)
 }
 
-pub async fn list_queues(
-    db: &impl ConnectionTrait,
-    tenant_id: Option<i64>,
-) -> Result<Vec<queue::Model>> {
+pub async fn list_queues(db: &impl ConnectionTrait, tenant_id: Option<i64>) -> Result<Vec<queue::Model>> {
     let mut q = queue::Entity::find();
     if let Some(t) = tenant_id {
         q = q.filter(queue::Column::TenantId.eq(t));
     }
-    Ok(q.order_by_asc(queue::Column::TenantId)
-        .order_by_asc(queue::Column::Slug)
-        .all(db)
-        .await?)
+    Ok(q.order_by_asc(queue::Column::TenantId).order_by_asc(queue::Column::Slug).all(db).await?)
 }
 
 pub async fn find_queue(db: &impl ConnectionTrait, id: i64) -> Result<Option<queue::Model>> {
     Ok(queue::Entity::find_by_id(id).one(db).await?)
 }
 
-pub async fn find_queue_by_slug(
-    db: &impl ConnectionTrait,
-    tenant_id: i64,
-    slug: &str,
-) -> Result<Option<queue::Model>> {
+pub async fn find_queue_by_slug(db: &impl ConnectionTrait, tenant_id: i64, slug: &str) -> Result<Option<queue::Model>> {
     Ok(queue::Entity::find()
         .filter(queue::Column::TenantId.eq(tenant_id))
         .filter(queue::Column::Slug.eq(slug))
@@ -81,9 +60,7 @@ pub struct ApplyReport {
 
 fn minutes(d: &Option<String>) -> Option<i32> {
     // Validated when the file was parsed; an unparsable value cannot reach here.
-    d.as_deref()
-        .and_then(|s| parse_duration(s).ok())
-        .map(|d| i32::try_from(d.as_secs() / 60).unwrap_or(i32::MAX))
+    d.as_deref().and_then(|s| parse_duration(s).ok()).map(|d| i32::try_from(d.as_secs() / 60).unwrap_or(i32::MAX))
 }
 
 /// Creates or updates tenants, queues, addresses and group mappings so the
@@ -117,31 +94,14 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
         };
         let existing = list_queues(db, Some(row.id)).await?;
         for q in &t.queues {
-            let id = upsert_queue(
-                db,
-                row.id,
-                q,
-                existing.iter().find(|e| e.slug == q.slug),
-                &mut report,
-            )
-            .await?;
+            let id = upsert_queue(db, row.id, q, existing.iter().find(|e| e.slug == q.slug), &mut report).await?;
             queue_ids.insert((t.code.as_str().to_owned(), q.slug.clone()), id);
-            queue_address::Entity::delete_many()
-                .filter(queue_address::Column::QueueId.eq(id))
-                .exec(db)
-                .await?;
+            queue_address::Entity::delete_many().filter(queue_address::Column::QueueId.eq(id)).exec(db).await?;
         }
-        for e in existing
-            .iter()
-            .filter(|e| !t.queues.iter().any(|q| q.slug == e.slug))
-        {
-            report
-                .queues_not_in_file
-                .push(format!("{}/{}", t.code, e.slug));
+        for e in existing.iter().filter(|e| !t.queues.iter().any(|q| q.slug == e.slug)) {
+            report.queues_not_in_file.push(format!("{}/{}", t.code, e.slug));
         }
-        let default_id = queue_ids
-            .get(&(t.code.as_str().to_owned(), t.default_queue.clone()))
-            .copied();
+        let default_id = queue_ids.get(&(t.code.as_str().to_owned(), t.default_queue.clone())).copied();
         if row.default_queue_id != default_id {
             let mut am: tenant::ActiveModel = row.into();
             am.default_queue_id = Set(default_id);
@@ -156,15 +116,8 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
             };
             for a in &q.addresses {
                 let address = a.trim().to_ascii_lowercase();
-                queue_address::Entity::delete_by_id(address.clone())
-                    .exec(db)
-                    .await?;
-                queue_address::ActiveModel {
-                    address: Set(address),
-                    queue_id: Set(id),
-                }
-                .insert(db)
-                .await?;
+                queue_address::Entity::delete_by_id(address.clone()).exec(db).await?;
+                queue_address::ActiveModel { address: Set(address), queue_id: Set(id) }.insert(db).await?;
             }
         }
     }
@@ -177,15 +130,8 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
         let queues: Vec<Option<i64>> = if g.queues.is_empty() {
             vec![None]
         } else {
-            let code = g
-                .tenant
-                .as_ref()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default();
-            g.queues
-                .iter()
-                .map(|s| queue_ids.get(&(code.clone(), s.clone())).copied())
-                .collect()
+            let code = g.tenant.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default();
+            g.queues.iter().map(|s| queue_ids.get(&(code.clone(), s.clone())).copied()).collect()
         };
         for queue_id in queues {
             group_mapping::ActiveModel {

@@ -7,8 +7,8 @@ use logbuch_domain::AccessScope;
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 pub use ticket::Model as Ticket;
@@ -19,11 +19,7 @@ fn scope_condition(scope: &AccessScope) -> Condition {
         AccessScope::All => Condition::all(),
         AccessScope::Only(grants) if grants.is_empty() => Condition::all().add(Expr::val(1).eq(0)),
         AccessScope::Only(grants) => {
-            let tenants: Vec<i64> = grants
-                .iter()
-                .filter(|g| g.queue.is_none())
-                .map(|g| g.tenant.0)
-                .collect();
+            let tenants: Vec<i64> = grants.iter().filter(|g| g.queue.is_none()).map(|g| g.tenant.0).collect();
             let queues: Vec<i64> = grants.iter().filter_map(|g| g.queue.map(|q| q.0)).collect();
             let mut any = Condition::any();
             if !tenants.is_empty() {
@@ -60,9 +56,7 @@ pub async fn find_scoped(
     id: i64,
     lock: bool,
 ) -> Result<Option<Ticket>> {
-    let mut q = ticket::Entity::find()
-        .filter(ticket::Column::Id.eq(id))
-        .filter(scope_condition(scope));
+    let mut q = ticket::Entity::find().filter(ticket::Column::Id.eq(id)).filter(scope_condition(scope));
     if lock && db.get_database_backend() == sea_orm::DbBackend::Postgres {
         q = q.lock_exclusive();
     }
@@ -71,11 +65,7 @@ pub async fn find_scoped(
 
 /// A page of tickets in scope, most urgent and longest-waiting first.
 /// Returns up to `limit + 1` rows so the caller knows whether there is more.
-pub async fn list_scoped(
-    db: &impl ConnectionTrait,
-    scope: &AccessScope,
-    f: &TicketFilter,
-) -> Result<Vec<Ticket>> {
+pub async fn list_scoped(db: &impl ConnectionTrait, scope: &AccessScope, f: &TicketFilter) -> Result<Vec<Ticket>> {
     let mut q = ticket::Entity::find().filter(scope_condition(scope));
     if let Some(t) = f.tenant {
         q = q.filter(ticket::Column::TenantId.eq(t));
@@ -98,13 +88,7 @@ pub async fn list_scoped(
         q = q.filter(ticket::Column::Requester.eq(r.to_lowercase()));
     }
     if let Some(s) = &f.subject_contains {
-        let pattern = format!(
-            "%{}%",
-            s.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         q = q.filter(
             Expr::expr(Func::lower(Expr::col(ticket::Column::Subject)))
                 .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
@@ -176,11 +160,7 @@ pub async fn add_watcher(db: &impl ConnectionTrait, ticket_id: i64, user_id: i64
 }
 
 /// Removes a watcher; false when not watching.
-pub async fn remove_watcher(
-    db: &impl ConnectionTrait,
-    ticket_id: i64,
-    user_id: i64,
-) -> Result<bool> {
+pub async fn remove_watcher(db: &impl ConnectionTrait, ticket_id: i64, user_id: i64) -> Result<bool> {
     let r = ticket_watcher::Entity::delete_many()
         .filter(ticket_watcher::Column::TicketId.eq(ticket_id))
         .filter(ticket_watcher::Column::UserId.eq(user_id))
@@ -197,14 +177,9 @@ pub async fn count_all(db: &impl ConnectionTrait) -> Result<u64> {
 /// Active tickets below urgent in queues that escalate, with the queue's step in minutes.
 pub async fn escalation_candidates(db: &impl ConnectionTrait) -> Result<Vec<(Ticket, i32)>> {
     use crate::entity::queue;
-    let queues = queue::Entity::find()
-        .filter(queue::Column::EscalationMinutes.is_not_null())
-        .all(db)
-        .await?;
-    let steps: std::collections::HashMap<i64, i32> = queues
-        .iter()
-        .filter_map(|q| q.escalation_minutes.map(|m| (q.id, m)))
-        .collect();
+    let queues = queue::Entity::find().filter(queue::Column::EscalationMinutes.is_not_null()).all(db).await?;
+    let steps: std::collections::HashMap<i64, i32> =
+        queues.iter().filter_map(|q| q.escalation_minutes.map(|m| (q.id, m))).collect();
     if steps.is_empty() {
         return Ok(Vec::new());
     }
@@ -214,10 +189,7 @@ pub async fn escalation_candidates(db: &impl ConnectionTrait) -> Result<Vec<(Tic
         .filter(ticket::Column::Priority.lt(4))
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|t| steps.get(&t.queue_id).map(|s| (t.clone(), *s)))
-        .collect())
+    Ok(rows.into_iter().filter_map(|t| steps.get(&t.queue_id).map(|s| (t.clone(), *s))).collect())
 }
 
 /// Sets the priority only if it still is `from`; true when it changed.

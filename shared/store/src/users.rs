@@ -3,39 +3,26 @@
 use crate::entity::{api_token, role_assignment, user};
 use crate::{Result, now};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
 pub async fn find_user(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>> {
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
-pub async fn find_user_by_email(
-    db: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<user::Model>> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
-        .one(db)
-        .await?)
+pub async fn find_user_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?)
 }
 
 pub async fn find_users(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<user::Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 pub async fn list_users(db: &impl ConnectionTrait) -> Result<Vec<user::Model>> {
-    Ok(user::Entity::find()
-        .order_by_asc(user::Column::Email)
-        .all(db)
-        .await?)
+    Ok(user::Entity::find().order_by_asc(user::Column::Email).all(db).await?)
 }
 
 pub async fn insert_user(
@@ -56,10 +43,7 @@ pub async fn insert_user(
     .await?)
 }
 
-pub async fn assignments_of(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-) -> Result<Vec<role_assignment::Model>> {
+pub async fn assignments_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<role_assignment::Model>> {
     Ok(role_assignment::Entity::find()
         .filter(role_assignment::Column::UserId.eq(user_id))
         .order_by_asc(role_assignment::Column::Id)
@@ -77,10 +61,7 @@ pub async fn grant_role(
     source: &str,
 ) -> Result<bool> {
     let existing = assignments_of(db, user_id).await?;
-    if existing
-        .iter()
-        .any(|a| a.role == role && a.tenant_id == tenant_id && a.queue_id == queue_id)
-    {
+    if existing.iter().any(|a| a.role == role && a.tenant_id == tenant_id && a.queue_id == queue_id) {
         return Ok(false);
     }
     role_assignment::ActiveModel {
@@ -119,12 +100,7 @@ pub async fn revoke_role(
     Ok(q.exec(db).await?.rows_affected)
 }
 
-pub async fn insert_token(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    name: &str,
-    token_hash: &str,
-) -> Result<()> {
+pub async fn insert_token(db: &impl ConnectionTrait, user_id: i64, name: &str, token_hash: &str) -> Result<()> {
     api_token::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),
@@ -140,10 +116,7 @@ pub async fn insert_token(
 }
 
 /// The active user owning a live token with this hash.
-pub async fn user_by_token_hash(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-) -> Result<Option<user::Model>> {
+pub async fn user_by_token_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<user::Model>> {
     let Some(token) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token_hash))
         .filter(api_token::Column::RevokedAt.is_null())
@@ -155,9 +128,7 @@ pub async fn user_by_token_hash(
     let user = find_user(db, token.user_id).await?.filter(|u| u.active);
     if user.is_some() {
         // Marking last use is best effort and must not fail the request.
-        let stale = token
-            .last_used_at
-            .is_none_or(|t| now() - t > chrono::Duration::minutes(5));
+        let stale = token.last_used_at.is_none_or(|t| now() - t > chrono::Duration::minutes(5));
         if stale {
             let _ = api_token::Entity::update_many()
                 .col_expr(api_token::Column::LastUsedAt, Expr::value(now()))
@@ -171,9 +142,5 @@ pub async fn user_by_token_hash(
 
 /// Is there anyone holding the admin role?
 pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool> {
-    Ok(role_assignment::Entity::find()
-        .filter(role_assignment::Column::Role.eq("admin"))
-        .one(db)
-        .await?
-        .is_some())
+    Ok(role_assignment::Entity::find().filter(role_assignment::Column::Role.eq("admin")).one(db).await?.is_some())
 }

@@ -26,10 +26,7 @@ pub async fn me(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<Json<M
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "federation", responses((status = 200, body = [TenantView])))]
-pub async fn tenants(
-    State(app): State<Logbuch>,
-    Auth(who): Auth,
-) -> ApiResult<Json<Vec<TenantView>>> {
+pub async fn tenants(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<Json<Vec<TenantView>>> {
     Ok(Json(app.list_tenants(&who).await?))
 }
 

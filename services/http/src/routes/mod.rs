@@ -1,4 +1,5 @@
 //! Route handlers by resource.
 
+pub mod intake;
 pub mod meta;
 pub mod tickets;

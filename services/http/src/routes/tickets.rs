@@ -46,18 +46,10 @@ pub struct Moved {
 
 fn moved(number: i64, ticket: Option<TicketDetail>) -> Json<Moved> {
     let message = match &ticket {
-        Some(t) => format!(
-            "Ticket #{number} liegt jetzt in {}/{}.",
-            t.ticket.tenant, t.ticket.queue
-        ),
+        Some(t) => format!("Ticket #{number} liegt jetzt in {}/{}.", t.ticket.tenant, t.ticket.queue),
         None => format!("Ticket #{number} wurde übergeben; Sie haben dort keinen Zugriff mehr."),
     };
-    Json(Moved {
-        number,
-        visible: ticket.is_some(),
-        message,
-        ticket,
-    })
+    Json(Moved { number, visible: ticket.is_some(), message, ticket })
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), tag = "tickets",
@@ -135,9 +127,7 @@ pub async fn assign(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<Assign>,
 ) -> ApiResult<Json<TicketDetail>> {
-    Ok(Json(
-        app.assign_ticket(&who, id, input.owner.as_deref()).await?,
-    ))
+    Ok(Json(app.assign_ticket(&who, id, input.owner.as_deref()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/watchers", params(("id" = i64, Path)), request_body = Watcher, tag = "tickets",
@@ -191,10 +181,7 @@ pub async fn add_note(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.add_note(&who, id, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(app.add_note(&who, id, input).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/replies", params(("id" = i64, Path)), request_body = NewMessage, tag = "tickets",
@@ -205,10 +192,7 @@ pub async fn add_reply(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.add_reply(&who, id, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(app.add_reply(&who, id, input).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/resolve", params(("id" = i64, Path)), tag = "tickets",
@@ -244,30 +228,19 @@ pub async fn download(
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&meta.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     let encoded: String = meta
         .filename
         .bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
         })
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(res)
 }

@@ -1,12 +1,12 @@
 //! Opening a ticket on someone's behalf (phone call, letter, web form).
 
 use super::Directory;
-use super::messages::{NewFileDecoded, decode_files, store_message, validate_body};
+use super::messages::{decode_files, message_by, validate_body};
 use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
 use logbuch_domain::{Action, MessageKind, Priority, QueueId, Status};
-use logbuch_store::{entity::ticket, history, now, tickets};
+use logbuch_store::{entity::queue, entity::ticket, history, messages, now, tickets, tickets::Ticket};
 use sea_orm::{Set, TransactionTrait};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -44,79 +44,44 @@ pub struct NewTicket {
 pub(crate) fn validate_address(field: &str, raw: &str) -> AppResult<String> {
     let a = raw.trim().to_lowercase();
     let valid = a.len() <= 254
-        && !a
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
-        && a.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.contains('@')
-        });
+        && !a.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        && a.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
     if valid {
         Ok(a)
     } else {
-        Err(AppError::validation(
-            field,
-            format!("„{}“ ist keine gültige Mailadresse.", raw.trim()),
-        ))
+        Err(AppError::validation(field, format!("„{}“ ist keine gültige Mailadresse.", raw.trim())))
     }
 }
 
 pub(crate) fn validate_subject(raw: &str, max_chars: usize) -> AppResult<String> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(AppError::validation(
-            "subject",
-            "Der Betreff darf nicht leer sein.",
-        ));
+        return Err(AppError::validation("subject", "Der Betreff darf nicht leer sein."));
     }
     if s.chars().count() > max_chars {
-        return Err(AppError::validation(
-            "subject",
-            format!("Der Betreff ist länger als {max_chars} Zeichen."),
-        ));
+        return Err(AppError::validation("subject", format!("Der Betreff ist länger als {max_chars} Zeichen.")));
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(
-            "subject",
-            "Der Betreff enthält Steuerzeichen.",
-        ));
+        return Err(AppError::validation("subject", "Der Betreff enthält Steuerzeichen."));
     }
     Ok(s.to_owned())
 }
 
 impl Logbuch {
     #[tracing::instrument(skip_all, fields(user = %who.user))]
-    pub async fn create_ticket(
-        &self,
-        who: &Principal,
-        input: NewTicket,
-    ) -> AppResult<TicketDetail> {
+    pub async fn create_ticket(&self, who: &Principal, input: NewTicket) -> AppResult<TicketDetail> {
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
         let tenant = dir.tenant_by_code("tenant", &input.tenant)?;
         let queue = dir.queue_in("queue", tenant, input.queue.as_deref())?;
         let tref = dir.tenant_ref(tenant.id)?;
-        if !self.authz.allows(
-            who,
-            Action::CreateTicket,
-            Target {
-                tenant: &tref,
-                queue: Some(QueueId(queue.id)),
-            },
-        ) {
+        if !self.authz.allows(who, Action::CreateTicket, Target { tenant: &tref, queue: Some(QueueId(queue.id)) }) {
             // Whether the caller may see the tenant at all decides between 404 and 403.
             return Err(
-                if self.authz.allows(
-                    who,
-                    Action::ReadTicket,
-                    Target {
-                        tenant: &tref,
-                        queue: Some(QueueId(queue.id)),
-                    },
-                ) {
-                    AppError::Forbidden(format!(
-                        "Sie dürfen in {}/{} keine Tickets anlegen.",
-                        tenant.code, queue.slug
-                    ))
+                if self.authz.allows(who, Action::ReadTicket, Target { tenant: &tref, queue: Some(QueueId(queue.id)) })
+                {
+                    AppError::Forbidden(format!("Sie dürfen in {}/{} keine Tickets anlegen.", tenant.code, queue.slug))
                 } else {
                     AppError::NotFound(format!(
                         "Die Queue {}/{} gibt es nicht, oder Sie haben keinen Zugriff darauf.",
@@ -133,56 +98,72 @@ impl Logbuch {
             Some(p) => p.parse::<Priority>()?,
             None => Priority::from_rank(queue.default_priority),
         };
-        let files: Vec<NewFileDecoded> =
-            decode_files(&input.attachments, limits.max_attachment_bytes)?;
-        let created = now();
-        let due = |m: Option<i32>| m.map(|m| created + chrono::Duration::minutes(i64::from(m)));
-        let t = tickets::insert(
+        let files = decode_files(&input.attachments, limits.max_attachment_bytes)?;
+        let t = open_ticket(
             &txn,
-            ticket::ActiveModel {
-                tenant_id: Set(tenant.id),
-                queue_id: Set(queue.id),
-                subject: Set(subject.clone()),
-                status: Set(Status::New.as_str().to_owned()),
-                priority: Set(priority.rank()),
-                owner_id: Set(None),
-                requester: Set(requester.clone()),
-                requester_name: Set(input
-                    .requester_name
-                    .map(|n| n.trim().to_owned())
-                    .filter(|n| !n.is_empty())),
-                created_at: Set(created),
-                updated_at: Set(created),
-                resolved_at: Set(None),
-                first_response_due: Set(due(queue.first_response_minutes)),
-                resolution_due: Set(due(queue.resolution_minutes)),
-                first_responded_at: Set(None),
-                ..Default::default()
+            &dir,
+            queue,
+            NewTicketRow {
+                subject: subject.clone(),
+                requester: requester.clone(),
+                requester_name: input.requester_name,
+                priority,
+                actor: Some(who.user.0),
+                via: "API",
             },
         )
         .await?;
-        history::record(
-            &txn,
-            t.id,
-            Some(who.user.0),
-            "created",
-            None,
-            Some(dir.queue_path(queue.id)),
-        )
-        .await?;
-        store_message(
-            &txn,
-            &t,
-            who,
-            MessageKind::Inbound,
-            Some(requester),
-            Some(subject),
-            &input.body,
-            &files,
-            None,
-        )
-        .await?;
+        let mut row = message_by(&t, who, MessageKind::Inbound, &input.body);
+        row.from_addr = Set(Some(requester));
+        row.subject = Set(Some(subject));
+        messages::insert(&txn, row, &files).await?;
         txn.commit().await?;
         self.get_ticket(who, t.id).await
     }
+}
+
+/// What a new ticket starts with, whoever opens it.
+pub(crate) struct NewTicketRow {
+    pub subject: String,
+    pub requester: String,
+    pub requester_name: Option<String>,
+    pub priority: Priority,
+    /// The person who opened it; none when a mail did.
+    pub actor: Option<i64>,
+    /// How it came in, for the history: `API`, `Mail`.
+    pub via: &'static str,
+}
+
+/// Inserts a ticket in `queue` with its SLA due times and its "created" history entry.
+pub(crate) async fn open_ticket(
+    db: &impl sea_orm::ConnectionTrait,
+    dir: &Directory,
+    queue: &queue::Model,
+    new: NewTicketRow,
+) -> AppResult<Ticket> {
+    let created = now();
+    let due = |m: Option<i32>| m.map(|m| created + chrono::Duration::minutes(i64::from(m)));
+    let t = tickets::insert(
+        db,
+        ticket::ActiveModel {
+            tenant_id: Set(queue.tenant_id),
+            queue_id: Set(queue.id),
+            subject: Set(new.subject),
+            status: Set(Status::New.as_str().to_owned()),
+            priority: Set(new.priority.rank()),
+            owner_id: Set(None),
+            requester: Set(new.requester),
+            requester_name: Set(new.requester_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty())),
+            created_at: Set(created),
+            updated_at: Set(created),
+            resolved_at: Set(None),
+            first_response_due: Set(due(queue.first_response_minutes)),
+            resolution_due: Set(due(queue.resolution_minutes)),
+            first_responded_at: Set(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    history::record(db, t.id, new.actor, "created", Some(new.via.to_owned()), Some(dir.queue_path(queue.id))).await?;
+    Ok(t)
 }

@@ -15,16 +15,8 @@ pub(crate) struct Directory {
 
 impl Directory {
     pub(crate) async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
-        let tenants = tenants::list_tenants(db)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-        let queues = tenants::list_queues(db, None)
-            .await?
-            .into_iter()
-            .map(|q| (q.id, q))
-            .collect();
+        let tenants = tenants::list_tenants(db).await?.into_iter().map(|t| (t.id, t)).collect();
+        let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
         Ok(Self { tenants, queues })
     }
 
@@ -32,12 +24,7 @@ impl Directory {
         let mut v: Vec<TenantRef> = self
             .tenants
             .values()
-            .filter_map(|t| {
-                TenantCode::parse(&t.code).ok().map(|code| TenantRef {
-                    id: TenantId(t.id),
-                    code,
-                })
-            })
+            .filter_map(|t| TenantCode::parse(&t.code).ok().map(|code| TenantRef { id: TenantId(t.id), code }))
             .collect();
         v.sort_by_key(|t| t.id);
         v
@@ -45,24 +32,16 @@ impl Directory {
 
     pub(crate) fn tenant_ref(&self, id: i64) -> AppResult<TenantRef> {
         let t = self.tenant(id)?;
-        let code = TenantCode::parse(&t.code)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("tenant {id}: {e}")))?;
-        Ok(TenantRef {
-            id: TenantId(id),
-            code,
-        })
+        let code = TenantCode::parse(&t.code).map_err(|e| AppError::Internal(anyhow::anyhow!("tenant {id}: {e}")))?;
+        Ok(TenantRef { id: TenantId(id), code })
     }
 
     pub(crate) fn tenant(&self, id: i64) -> AppResult<&tenant::Model> {
-        self.tenants
-            .get(&id)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant {id} vanished")))
+        self.tenants.get(&id).ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant {id} vanished")))
     }
 
     pub(crate) fn queue(&self, id: i64) -> AppResult<&queue::Model> {
-        self.queues
-            .get(&id)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("queue {id} vanished")))
+        self.queues.get(&id).ok_or_else(|| AppError::Internal(anyhow::anyhow!("queue {id} vanished")))
     }
 
     pub(crate) fn tenants(&self) -> impl Iterator<Item = &tenant::Model> {
@@ -79,53 +58,39 @@ impl Directory {
         self.tenants
             .values()
             .find(|t| t.code == code.as_str())
-            .ok_or_else(|| {
-                AppError::validation(field, format!("Den Verband „{code}“ gibt es nicht."))
-            })
+            .ok_or_else(|| AppError::validation(field, format!("Den Verband „{code}“ gibt es nicht.")))
     }
 
     /// A queue of a tenant by slug, or the tenant's default queue when none is given.
-    pub(crate) fn queue_in(
-        &self,
-        field: &str,
-        tenant: &tenant::Model,
-        slug: Option<&str>,
-    ) -> AppResult<&queue::Model> {
+    pub(crate) fn queue_in(&self, field: &str, tenant: &tenant::Model, slug: Option<&str>) -> AppResult<&queue::Model> {
         match slug.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(slug) => self
-                .queues
-                .values()
-                .find(|q| q.tenant_id == tenant.id && q.slug == slug)
-                .ok_or_else(|| {
-                    AppError::validation(
-                        field,
-                        format!("Verband {} hat keine Queue „{slug}“.", tenant.code),
-                    )
-                }),
-            None => tenant
-                .default_queue_id
-                .and_then(|id| self.queues.get(&id))
-                .ok_or_else(|| {
-                    AppError::validation(
-                        field,
-                        format!(
-                            "Verband {} hat keine Standard-Queue; bitte eine Queue angeben.",
-                            tenant.code
-                        ),
-                    )
-                }),
+            Some(slug) => self.queues.values().find(|q| q.tenant_id == tenant.id && q.slug == slug).ok_or_else(|| {
+                AppError::validation(field, format!("Verband {} hat keine Queue „{slug}“.", tenant.code))
+            }),
+            None => tenant.default_queue_id.and_then(|id| self.queues.get(&id)).ok_or_else(|| {
+                AppError::validation(
+                    field,
+                    format!("Verband {} hat keine Standard-Queue; bitte eine Queue angeben.", tenant.code),
+                )
+            }),
         }
+    }
+
+    /// Where mail no queue claims goes: the Bund's default (triage) queue.
+    pub(crate) fn bund_default_queue(&self) -> AppResult<&queue::Model> {
+        let bund = self
+            .tenants
+            .values()
+            .find(|t| t.code == logbuch_domain::TenantCode::bund().as_str())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the federation has no tenant bund")))?;
+        self.queue_in("queue", bund, None)
     }
 
     /// `nw/presse` — how history names a queue.
     pub(crate) fn queue_path(&self, queue_id: i64) -> String {
         match self.queues.get(&queue_id) {
             Some(q) => {
-                let t = self
-                    .tenants
-                    .get(&q.tenant_id)
-                    .map(|t| t.code.as_str())
-                    .unwrap_or("?");
+                let t = self.tenants.get(&q.tenant_id).map(|t| t.code.as_str()).unwrap_or("?");
                 format!("{t}/{}", q.slug)
             }
             None => format!("?/{queue_id}"),

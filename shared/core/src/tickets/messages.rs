@@ -6,10 +6,10 @@ use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use base64::Engine;
 use logbuch_domain::{Action, MessageKind, Status};
-use logbuch_store::messages::{self, NewAttachment};
+use logbuch_store::messages::{self, NewFile as StoredFile};
 use logbuch_store::{entity::message, entity::ticket, history, now, tickets::Ticket};
 use rand::RngCore;
-use sea_orm::{ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{Set, TransactionTrait};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -21,30 +21,18 @@ pub struct NewMessage {
     pub attachments: Vec<NewFile>,
 }
 
-pub(crate) struct NewFileDecoded {
-    filename: String,
-    content_type: String,
-    content: Vec<u8>,
-}
-
 pub(crate) fn validate_body(body: &str, max_bytes: usize) -> AppResult<()> {
     if body.trim().is_empty() {
-        return Err(AppError::validation(
-            "body",
-            "Der Text darf nicht leer sein.",
-        ));
+        return Err(AppError::validation("body", "Der Text darf nicht leer sein."));
     }
     if body.len() > max_bytes {
-        return Err(AppError::TooLarge(format!(
-            "Der Text ist größer als {} KiB.",
-            max_bytes / 1024
-        )));
+        return Err(AppError::TooLarge(format!("Der Text ist größer als {} KiB.", max_bytes / 1024)));
     }
     Ok(())
 }
 
 /// Decodes base64 files and checks names and sizes before anything is stored.
-pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec<NewFileDecoded>> {
+pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec<StoredFile>> {
     files
         .iter()
         .enumerate()
@@ -54,19 +42,10 @@ pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec
                 .filename
                 .trim()
                 .chars()
-                .map(|c| {
-                    if c.is_control() || c == '/' || c == '\\' {
-                        '_'
-                    } else {
-                        c
-                    }
-                })
+                .map(|c| if c.is_control() || c == '/' || c == '\\' { '_' } else { c })
                 .collect();
             if filename.is_empty() || filename.chars().count() > 255 {
-                return Err(AppError::validation(
-                    field,
-                    "Der Dateiname muss 1 bis 255 Zeichen lang sein.",
-                ));
+                return Err(AppError::validation(field, "Der Dateiname muss 1 bis 255 Zeichen lang sein."));
             }
             // Cheap early check: base64 is 4/3 of the decoded size.
             if f.content_base64.len() / 4 * 3 > max_bytes + 3 {
@@ -77,35 +56,25 @@ pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec
             }
             let content = base64::engine::general_purpose::STANDARD
                 .decode(f.content_base64.trim())
-                .map_err(|e| {
-                    AppError::validation(
-                        field.clone(),
-                        format!("{filename}: kein gültiges Base64 ({e})."),
-                    )
-                })?;
+                .map_err(|e| AppError::validation(field.clone(), format!("{filename}: kein gültiges Base64 ({e}).")))?;
             if content.len() > max_bytes {
                 return Err(AppError::TooLarge(format!(
                     "{filename}: Anhänge dürfen höchstens {} MB groß sein.",
                     max_bytes / 1_000_000
                 )));
             }
-            let content_type = f
-                .content_type
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| !c.is_empty() && c.len() <= 255 && c.contains('/'));
-            Ok(NewFileDecoded {
+            let content_type =
+                f.content_type.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 255 && c.contains('/'));
+            Ok(StoredFile {
                 filename,
-                content_type: content_type
-                    .unwrap_or("application/octet-stream")
-                    .to_owned(),
+                content_type: content_type.unwrap_or("application/octet-stream").to_owned(),
                 content,
             })
         })
         .collect()
 }
 
-/// The Message-ID of a mail Logbuch writes: unique, and naming the ticket.
+/// The Message-ID of a mail Logbuch writes (stored without brackets, like all): unique, naming the ticket.
 fn new_message_id(ticket_id: i64, public_url: &str) -> String {
     let mut r = [0u8; 8];
     rand::rng().fill_bytes(&mut r);
@@ -116,81 +85,41 @@ fn new_message_id(ticket_id: i64, public_url: &str) -> String {
         .split(['/', ':'])
         .next()
         .unwrap_or("logbuch.invalid");
-    format!("<logbuch.{ticket_id}.{}@{host}>", hex::encode(r))
+    format!("logbuch.{ticket_id}.{}@{host}", hex::encode(r))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn store_message(
-    db: &impl ConnectionTrait,
-    t: &Ticket,
-    who: &Principal,
-    kind: MessageKind,
-    from: Option<String>,
-    subject: Option<String>,
-    body: &str,
-    files: &[NewFileDecoded],
-    outbound: Option<(String, String)>,
-) -> AppResult<message::Model> {
-    let (to, message_id) = outbound.map_or((None, None), |(to, id)| (Some(to), Some(id)));
-    let m = messages::insert(
-        db,
-        message::ActiveModel {
-            ticket_id: Set(t.id),
-            kind: Set(kind.as_str().to_owned()),
-            author_id: Set(Some(who.user.0)),
-            from_addr: Set(from),
-            to_addrs: Set(to),
-            cc_addrs: Set(None),
-            subject: Set(subject),
-            message_id_header: Set(message_id),
-            in_reply_to: Set(None),
-            references: Set(None),
-            body_text: Set(body.to_owned()),
-            body_html: Set(None),
-            created_at: Set(now()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    for f in files {
-        messages::attach(
-            db,
-            t.id,
-            m.id,
-            &NewAttachment {
-                filename: &f.filename,
-                content_type: &f.content_type,
-                content: &f.content,
-            },
-        )
-        .await?;
+/// A message row by a person (note or reply); the caller adds mail headers for replies.
+pub(crate) fn message_by(t: &Ticket, who: &Principal, kind: MessageKind, body: &str) -> message::ActiveModel {
+    message::ActiveModel {
+        ticket_id: Set(t.id),
+        kind: Set(kind.as_str().to_owned()),
+        author_id: Set(Some(who.user.0)),
+        from_addr: Set(None),
+        to_addrs: Set(None),
+        cc_addrs: Set(None),
+        subject: Set(None),
+        message_id_header: Set(None),
+        in_reply_to: Set(None),
+        references: Set(None),
+        body_text: Set(body.to_owned()),
+        body_html: Set(None),
+        created_at: Set(now()),
+        ..Default::default()
     }
-    Ok(m)
 }
 
 impl Logbuch {
     /// An internal note: stays inside, never sent.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn add_note(
-        &self,
-        who: &Principal,
-        id: i64,
-        input: NewMessage,
-    ) -> AppResult<TicketDetail> {
+    pub async fn add_note(&self, who: &Principal, id: i64, input: NewMessage) -> AppResult<TicketDetail> {
         self.add_message(who, id, input, MessageKind::Note).await
     }
 
     /// A public reply to the requester. Stored now with its threading headers;
     /// sending comes with the outgoing-mail worker.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn add_reply(
-        &self,
-        who: &Principal,
-        id: i64,
-        input: NewMessage,
-    ) -> AppResult<TicketDetail> {
-        self.add_message(who, id, input, MessageKind::Outbound)
-            .await
+    pub async fn add_reply(&self, who: &Principal, id: i64, input: NewMessage) -> AppResult<TicketDetail> {
+        self.add_message(who, id, input, MessageKind::Outbound).await
     }
 
     async fn add_message(
@@ -200,53 +129,24 @@ impl Logbuch {
         input: NewMessage,
         kind: MessageKind,
     ) -> AppResult<TicketDetail> {
-        let action = if kind == MessageKind::Note {
-            Action::AddNote
-        } else {
-            Action::AddReply
-        };
+        let action = if kind == MessageKind::Note { Action::AddNote } else { Action::AddReply };
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         validate_body(&input.body, self.settings.limits.max_body_bytes)?;
-        let files = decode_files(
-            &input.attachments,
-            self.settings.limits.max_attachment_bytes,
-        )?;
-        let (from, subject, outbound) = if kind == MessageKind::Outbound {
-            let from = logbuch_store::tenants::queue_addresses(&txn, t.queue_id)
-                .await?
-                .into_iter()
-                .next();
-            let subject = format!("[Logbuch #{}] {}", t.id, t.subject);
-            (
-                from,
-                Some(subject),
-                Some((
-                    t.requester.clone(),
-                    new_message_id(t.id, &self.settings.server.public_url),
-                )),
-            )
+        let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
+        let mut row = message_by(&t, who, kind, &input.body);
+        if kind == MessageKind::Outbound {
+            let from = logbuch_store::tenants::queue_addresses(&txn, t.queue_id).await?.into_iter().next();
+            row.from_addr = Set(from);
+            row.to_addrs = Set(Some(t.requester.clone()));
+            row.subject = Set(Some(format!("[Logbuch #{}] {}", t.id, t.subject)));
+            row.message_id_header = Set(Some(new_message_id(t.id, &self.settings.server.public_url)));
         } else {
-            (Some(who.email.clone()), None, None)
-        };
-        let m = store_message(
-            &txn,
-            &t,
-            who,
-            kind,
-            from,
-            subject,
-            &input.body,
-            &files,
-            outbound,
-        )
-        .await?;
-        let field = if kind == MessageKind::Note {
-            "note"
-        } else {
-            "reply"
-        };
+            row.from_addr = Set(Some(who.email.clone()));
+        }
+        let m = messages::insert(&txn, row, &files).await?;
+        let field = if kind == MessageKind::Note { "note" } else { "reply" };
         let mut changes = vec![(field, None, Some(format!("Nachricht {}", m.id)))];
         let mut row: ticket::ActiveModel = t.clone().into();
         if kind == MessageKind::Outbound {
@@ -255,11 +155,7 @@ impl Logbuch {
             }
             if t.status == Status::New.as_str() {
                 row.status = Set(Status::Open.as_str().to_owned());
-                changes.push((
-                    "status",
-                    Some(t.status.clone()),
-                    Some(Status::Open.as_str().to_owned()),
-                ));
+                changes.push(("status", Some(t.status.clone()), Some(Status::Open.as_str().to_owned())));
             }
         }
         self.save_changes(&txn, who, row, t.id, changes).await?;
@@ -277,14 +173,10 @@ impl Logbuch {
     ) -> AppResult<(logbuch_store::messages::Attachment, Vec<u8>)> {
         let db = &self.store.db;
         let dir = Directory::load(db).await?;
-        let t = self
-            .load_ticket(db, who, id, Action::ReadTicket, &dir)
-            .await?;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
         let found = messages::attachment_with_content(db, t.id, attachment_id)
             .await?
-            .ok_or_else(|| {
-                AppError::NotFound(format!("Ticket #{id} hat keinen Anhang {attachment_id}."))
-            })?;
+            .ok_or_else(|| AppError::NotFound(format!("Ticket #{id} hat keinen Anhang {attachment_id}.")))?;
         history::log_access(db, t.id, who.user.0, &format!("download {attachment_id}")).await?;
         Ok(found)
     }

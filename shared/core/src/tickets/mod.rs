@@ -15,7 +15,7 @@ pub use read::ListQuery;
 pub use route::HandOver;
 pub use work::TicketChange;
 
-pub(crate) use create::validate_address;
+pub(crate) use create::{NewTicketRow, open_ticket, validate_address};
 pub(crate) use directory::Directory;
 
 use crate::{AppError, AppResult, Logbuch, Principal};
@@ -43,6 +43,7 @@ pub fn action_label(a: Action) -> &'static str {
         Action::Reopen => "Tickets wieder öffnen",
         Action::ManageQueues => "Queues verwalten",
         Action::ManageUsers => "Personen verwalten",
+        Action::ManageIntake => "den Mail-Eingang verwalten",
     }
 }
 
@@ -59,41 +60,20 @@ impl Logbuch {
         action: Action,
         dir: &Directory,
     ) -> AppResult<Ticket> {
-        let scope = self
-            .authz
-            .scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let lock = action != Action::ReadTicket;
-        let t = tickets::find_scoped(db, &scope, id, lock)
-            .await?
-            .ok_or_else(|| AppError::ticket_not_found(id))?;
+        let t = tickets::find_scoped(db, &scope, id, lock).await?.ok_or_else(|| AppError::ticket_not_found(id))?;
         self.require_on(who, action, &t, dir)?;
         Ok(t)
     }
 
     /// Checks `action` on a ticket already loaded through the caller's scope.
-    pub(crate) fn require_on(
-        &self,
-        who: &Principal,
-        action: Action,
-        t: &Ticket,
-        dir: &Directory,
-    ) -> AppResult<()> {
+    pub(crate) fn require_on(&self, who: &Principal, action: Action, t: &Ticket, dir: &Directory) -> AppResult<()> {
         let tenant = dir.tenant_ref(t.tenant_id)?;
-        if self.authz.allows(
-            who,
-            action,
-            Target {
-                tenant: &tenant,
-                queue: Some(QueueId(t.queue_id)),
-            },
-        ) {
+        if self.authz.allows(who, action, Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) }) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!(
-                "Sie dürfen bei Ticket #{} nicht {}.",
-                t.id,
-                action_label(action)
-            )))
+            Err(AppError::Forbidden(format!("Sie dürfen bei Ticket #{} nicht {}.", t.id, action_label(action))))
         }
     }
 
@@ -108,9 +88,7 @@ impl Logbuch {
         changes: Vec<Change>,
     ) -> AppResult<Ticket> {
         if changes.is_empty() {
-            return Err(AppError::Conflict(format!(
-                "Ticket #{id}: nichts zu ändern, der Wert ist schon so."
-            )));
+            return Err(AppError::Conflict(format!("Ticket #{id}: nichts zu ändern, der Wert ist schon so.")));
         }
         row.updated_at = Set(logbuch_store::now());
         let saved = tickets::update(db, row).await?;

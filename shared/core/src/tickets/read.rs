@@ -3,8 +3,8 @@
 
 use super::Directory;
 use crate::views::{
-    AttachmentView, CountView, HistoryView, MeView, MessageView, QueueView, RoleView, TenantView,
-    TicketDetail, TicketPage, TicketSummary, UserRef,
+    AttachmentView, CountView, HistoryView, MeView, MessageView, QueueView, RoleView, TenantView, TicketDetail,
+    TicketPage, TicketSummary, UserRef,
 };
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_domain::{Action, Priority, Status};
@@ -41,31 +41,15 @@ pub struct ListQuery {
     pub per_page: Option<u64>,
 }
 
-pub(crate) async fn user_refs(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, UserRef>> {
+pub(crate) async fn user_refs(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, UserRef>> {
     Ok(users::find_users(db, ids)
         .await?
         .into_iter()
-        .map(|u| {
-            (
-                u.id,
-                UserRef {
-                    id: u.id,
-                    email: u.email,
-                    display_name: u.display_name,
-                },
-            )
-        })
+        .map(|u| (u.id, UserRef { id: u.id, email: u.email, display_name: u.display_name }))
         .collect())
 }
 
-pub(crate) fn summary(
-    t: &Ticket,
-    dir: &Directory,
-    people: &HashMap<i64, UserRef>,
-) -> AppResult<TicketSummary> {
+pub(crate) fn summary(t: &Ticket, dir: &Directory, people: &HashMap<i64, UserRef>) -> AppResult<TicketSummary> {
     let queue = dir.queue(t.queue_id)?;
     Ok(TicketSummary {
         number: t.id,
@@ -92,34 +76,24 @@ impl Logbuch {
     pub async fn list_tickets(&self, who: &Principal, q: ListQuery) -> AppResult<TicketPage> {
         let db = &self.store.db;
         let dir = Directory::load(db).await?;
-        let scope = self
-            .authz
-            .scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let per_page = q.per_page.unwrap_or(50);
         if !(1..=200).contains(&per_page) {
-            return Err(AppError::validation(
-                "per_page",
-                "Erlaubt sind 1 bis 200 Tickets pro Seite.",
-            ));
+            return Err(AppError::validation("per_page", "Erlaubt sind 1 bis 200 Tickets pro Seite."));
         }
         let page = q.page.unwrap_or(1);
         if !(1..=100_000).contains(&page) {
             return Err(AppError::validation("page", "Seiten zählen ab 1."));
         }
-        let mut f = tickets::TicketFilter {
-            limit: per_page,
-            offset: (page - 1) * per_page,
-            ..Default::default()
-        };
+        let mut f = tickets::TicketFilter { limit: per_page, offset: (page - 1) * per_page, ..Default::default() };
         let tenant = match &q.tenant {
             Some(code) => Some(dir.tenant_by_code("tenant", code)?),
             None => None,
         };
         f.tenant = tenant.map(|t| t.id);
         if let Some(slug) = &q.queue {
-            let t = tenant.ok_or_else(|| {
-                AppError::validation("queue", "Eine Queue braucht auch den Verband (tenant=…).")
-            })?;
+            let t = tenant
+                .ok_or_else(|| AppError::validation("queue", "Eine Queue braucht auch den Verband (tenant=…)."))?;
             f.queue = Some(dir.queue_in("queue", t, Some(slug))?.id);
         }
         if let Some(s) = &q.status {
@@ -129,54 +103,30 @@ impl Logbuch {
         }
         if let Some(owner) = &q.owner {
             // An unknown owner matches nothing rather than revealing who exists.
-            f.owner = Some(
-                users::find_user_by_email(db, owner)
-                    .await?
-                    .map_or(-1, |u| u.id),
-            );
+            f.owner = Some(users::find_user_by_email(db, owner).await?.map_or(-1, |u| u.id));
         }
         if q.mine == Some(true) {
             if f.owner.is_some_and(|o| o != who.user.0) {
-                return Err(AppError::validation(
-                    "mine",
-                    "„mine“ und „owner“ widersprechen sich.",
-                ));
+                return Err(AppError::validation("mine", "„mine“ und „owner“ widersprechen sich."));
             }
             f.owner = Some(who.user.0);
         }
         f.unassigned = q.unassigned == Some(true);
         if f.unassigned && f.owner.is_some() {
-            return Err(AppError::validation(
-                "unassigned",
-                "„unassigned“ und ein Besitzer widersprechen sich.",
-            ));
+            return Err(AppError::validation("unassigned", "„unassigned“ und ein Besitzer widersprechen sich."));
         }
         f.requester = q.requester.map(|r| r.trim().to_lowercase());
         f.subject_contains = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        if f.subject_contains
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > 200)
-        {
-            return Err(AppError::validation(
-                "q",
-                "Der Suchtext ist länger als 200 Zeichen.",
-            ));
+        if f.subject_contains.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(AppError::validation("q", "Der Suchtext ist länger als 200 Zeichen."));
         }
         let mut rows = tickets::list_scoped(db, &scope, &f).await?;
         let more = rows.len() as u64 > per_page;
         rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
         let owners: Vec<i64> = rows.iter().filter_map(|t| t.owner_id).collect();
         let people = user_refs(db, &owners).await?;
-        let tickets = rows
-            .iter()
-            .map(|t| summary(t, &dir, &people))
-            .collect::<AppResult<_>>()?;
-        Ok(TicketPage {
-            tickets,
-            page,
-            per_page,
-            next_page: more.then_some(page + 1),
-        })
+        let tickets = rows.iter().map(|t| summary(t, &dir, &people)).collect::<AppResult<_>>()?;
+        Ok(TicketPage { tickets, page, per_page, next_page: more.then_some(page + 1) })
     }
 
     /// One ticket with messages, files, watchers and history. The read is logged.
@@ -184,9 +134,7 @@ impl Logbuch {
     pub async fn get_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
         let db = &self.store.db;
         let dir = Directory::load(db).await?;
-        let t = self
-            .load_ticket(db, who, id, Action::ReadTicket, &dir)
-            .await?;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
         let msgs = messages::of_ticket(db, t.id).await?;
         let files = messages::attachments_of_ticket(db, t.id).await?;
         let hist = history::of_ticket(db, t.id).await?;
@@ -223,27 +171,21 @@ impl Logbuch {
                 message_id: m.message_id_header,
                 in_reply_to: m.in_reply_to,
                 body_text: m.body_text,
+                body_html: m.body_html,
                 created_at: m.created_at,
             })
             .collect();
         let allowed_actions = Action::ALL
             .iter()
-            .filter(|a| {
-                !matches!(
-                    a,
-                    Action::ManageQueues | Action::ManageUsers | Action::CreateTicket
-                )
-            })
+            .filter(|a| !matches!(a, Action::ManageQueues | Action::ManageUsers | Action::CreateTicket))
             .filter(|a| self.require_on(who, **a, &t, &dir).is_ok())
             .map(|a| a.to_string())
             .collect();
         history::log_access(db, t.id, who.user.0, "view").await?;
         Ok(TicketDetail {
             ticket: summary(&t, &dir, &people)?,
-            watchers: watchers
-                .iter()
-                .filter_map(|w| people.get(w).cloned())
-                .collect(),
+            watchers: watchers.iter().filter_map(|w| people.get(w).cloned()).collect(),
+            links: logbuch_store::intake::links_of(db, t.id).await?,
             messages,
             history: history_views(hist, &people),
             allowed_actions,
@@ -255,9 +197,7 @@ impl Logbuch {
     pub async fn ticket_history(&self, who: &Principal, id: i64) -> AppResult<Vec<HistoryView>> {
         let db = &self.store.db;
         let dir = Directory::load(db).await?;
-        let t = self
-            .load_ticket(db, who, id, Action::ReadTicket, &dir)
-            .await?;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
         let hist = history::of_ticket(db, t.id).await?;
         let ids: Vec<i64> = hist.iter().filter_map(|h| h.actor_id).collect();
         let people = user_refs(db, &ids).await?;
@@ -266,16 +206,10 @@ impl Logbuch {
     }
 
     /// Ticket counts by tenant, queue and status, within the caller's scope.
-    pub async fn count_tickets(
-        &self,
-        who: &Principal,
-        tenant: Option<&str>,
-    ) -> AppResult<Vec<CountView>> {
+    pub async fn count_tickets(&self, who: &Principal, tenant: Option<&str>) -> AppResult<Vec<CountView>> {
         let db = &self.store.db;
         let dir = Directory::load(db).await?;
-        let scope = self
-            .authz
-            .scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let tenant_id = match tenant {
             Some(code) => Some(dir.tenant_by_code("tenant", code)?.id),
             None => None,
@@ -283,12 +217,7 @@ impl Logbuch {
         let rows = tickets::count_scoped(db, &scope, tenant_id).await?;
         rows.into_iter()
             .map(|(t, q, status, count)| {
-                Ok(CountView {
-                    tenant: dir.tenant(t)?.code.clone(),
-                    queue: dir.queue(q)?.slug.clone(),
-                    status,
-                    count,
-                })
+                Ok(CountView { tenant: dir.tenant(t)?.code.clone(), queue: dir.queue(q)?.slug.clone(), status, count })
             })
             .collect()
     }
@@ -301,10 +230,7 @@ impl Logbuch {
             .map(|t| TenantView {
                 code: t.code.clone(),
                 name: t.name.clone(),
-                default_queue: t
-                    .default_queue_id
-                    .and_then(|q| dir.queue(q).ok())
-                    .map(|q| q.slug.clone()),
+                default_queue: t.default_queue_id.and_then(|q| dir.queue(q).ok()).map(|q| q.slug.clone()),
             })
             .collect();
         v.sort_by(|a, b| (a.code != "bund", &a.code).cmp(&(b.code != "bund", &b.code)));
@@ -318,18 +244,13 @@ impl Logbuch {
         let t = dir
             .tenant_by_code("tenant", tenant)
             .map_err(|_| AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht.")))?;
-        let scope = self
-            .authz
-            .scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let mut out = Vec::new();
         let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
         queues.sort_by(|a, b| a.slug.cmp(&b.slug));
-        for q in queues.into_iter().filter(|q| {
-            scope.allows(
-                logbuch_domain::TenantId(t.id),
-                logbuch_domain::QueueId(q.id),
-            )
-        }) {
+        for q in
+            queues.into_iter().filter(|q| scope.allows(logbuch_domain::TenantId(t.id), logbuch_domain::QueueId(q.id)))
+        {
             out.push(QueueView {
                 tenant: t.code.clone(),
                 slug: q.slug.clone(),
@@ -357,22 +278,11 @@ impl Logbuch {
             .iter()
             .map(|a| RoleView {
                 role: a.role.to_string(),
-                tenant: a
-                    .tenant
-                    .and_then(|t| dir.tenant(t.0).ok())
-                    .map(|t| t.code.clone()),
-                queue: a
-                    .queue
-                    .and_then(|q| dir.queue(q.0).ok())
-                    .map(|q| q.slug.clone()),
+                tenant: a.tenant.and_then(|t| dir.tenant(t.0).ok()).map(|t| t.code.clone()),
+                queue: a.queue.and_then(|q| dir.queue(q.0).ok()).map(|q| q.slug.clone()),
             })
             .collect();
-        Ok(MeView {
-            id: who.user.0,
-            email: who.email.clone(),
-            display_name: who.display_name.clone(),
-            roles,
-        })
+        Ok(MeView { id: who.user.0, email: who.email.clone(), display_name: who.display_name.clone(), roles })
     }
 }
 

@@ -31,32 +31,18 @@ fn apply_queue(t: &Ticket, row: &mut ticket::ActiveModel, q: &queue::Model) {
 impl Logbuch {
     /// Moves a ticket to another queue of its tenant.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn move_ticket(
-        &self,
-        who: &Principal,
-        id: i64,
-        queue: &str,
-    ) -> AppResult<Option<TicketDetail>> {
+    pub async fn move_ticket(&self, who: &Principal, id: i64, queue: &str) -> AppResult<Option<TicketDetail>> {
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
-        let t = self
-            .load_ticket(&txn, who, id, Action::MoveQueue, &dir)
-            .await?;
+        let t = self.load_ticket(&txn, who, id, Action::MoveQueue, &dir).await?;
         let tenant = dir.tenant(t.tenant_id)?;
         let target = dir.queue_in("queue", tenant, Some(queue))?;
         if target.id == t.queue_id {
-            return Err(AppError::Conflict(format!(
-                "Ticket #{id} ist schon in {}.",
-                dir.queue_path(t.queue_id)
-            )));
+            return Err(AppError::Conflict(format!("Ticket #{id} ist schon in {}.", dir.queue_path(t.queue_id))));
         }
         let mut row: ticket::ActiveModel = t.clone().into();
         apply_queue(&t, &mut row, target);
-        let changes = vec![(
-            "queue",
-            Some(dir.queue_path(t.queue_id)),
-            Some(dir.queue_path(target.id)),
-        )];
+        let changes = vec![("queue", Some(dir.queue_path(t.queue_id)), Some(dir.queue_path(target.id)))];
         self.save_changes(&txn, who, row, t.id, changes).await?;
         txn.commit().await?;
         self.after_write(who, id).await
@@ -65,18 +51,11 @@ impl Logbuch {
     /// Hands a ticket to another tenant: federal officers to any, an LV back to the Bund.
     /// The ticket starts afresh there: new, no owner.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn hand_over_ticket(
-        &self,
-        who: &Principal,
-        id: i64,
-        input: HandOver,
-    ) -> AppResult<Option<TicketDetail>> {
+    pub async fn hand_over_ticket(&self, who: &Principal, id: i64, input: HandOver) -> AppResult<Option<TicketDetail>> {
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
         let target_tenant = dir.tenant_by_code("tenant", &input.tenant)?;
-        let t = self
-            .load_ticket(&txn, who, id, Action::ReadTicket, &dir)
-            .await?;
+        let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
         if target_tenant.id == t.tenant_id {
             return Err(AppError::validation(
                 "tenant",
@@ -92,16 +71,8 @@ impl Logbuch {
         let mut row: ticket::ActiveModel = t.clone().into();
         apply_queue(&t, &mut row, target);
         let mut changes = vec![
-            (
-                "tenant",
-                Some(dir.tenant(t.tenant_id)?.code.clone()),
-                Some(target_tenant.code.clone()),
-            ),
-            (
-                "queue",
-                Some(dir.queue_path(t.queue_id)),
-                Some(dir.queue_path(target.id)),
-            ),
+            ("tenant", Some(dir.tenant(t.tenant_id)?.code.clone()), Some(target_tenant.code.clone())),
+            ("queue", Some(dir.queue_path(t.queue_id)), Some(dir.queue_path(target.id))),
         ];
         if let Some(old) = t.owner_id {
             let names = super::read::user_refs(&txn, &[old]).await?;
@@ -110,11 +81,7 @@ impl Logbuch {
         }
         if t.status != Status::New.as_str() && t.status != Status::Resolved.as_str() {
             row.status = Set(Status::New.as_str().to_owned());
-            changes.push((
-                "status",
-                Some(t.status.clone()),
-                Some(Status::New.as_str().to_owned()),
-            ));
+            changes.push(("status", Some(t.status.clone()), Some(Status::New.as_str().to_owned())));
         }
         self.save_changes(&txn, who, row, t.id, changes).await?;
         txn.commit().await?;

@@ -26,39 +26,26 @@ fn status_change(t: &Ticket, row: &mut ticket::ActiveModel, to: Status) -> Optio
     }
     row.status = Set(to.as_str().to_owned());
     row.resolved_at = Set((to == Status::Resolved).then(now));
-    Some((
-        "status",
-        Some(t.status.clone()),
-        Some(to.as_str().to_owned()),
-    ))
+    Some(("status", Some(t.status.clone()), Some(to.as_str().to_owned())))
 }
 
 impl Logbuch {
     /// The caller becomes the owner; a new ticket becomes open.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn take_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
-        self.set_owner(who, id, Some(who.user.0), Action::TakeTicket)
-            .await
+        self.set_owner(who, id, Some(who.user.0), Action::TakeTicket).await
     }
 
     /// Gives the ticket to someone who may work it (or to nobody).
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn assign_ticket(
-        &self,
-        who: &Principal,
-        id: i64,
-        assignee: Option<&str>,
-    ) -> AppResult<TicketDetail> {
+    pub async fn assign_ticket(&self, who: &Principal, id: i64, assignee: Option<&str>) -> AppResult<TicketDetail> {
         let owner = match assignee {
             Some(email) => Some(
                 users::find_user_by_email(&self.store.db, email)
                     .await?
                     .filter(|u| u.active)
                     .ok_or_else(|| {
-                        AppError::validation(
-                            "owner",
-                            format!("Eine aktive Person „{}“ gibt es nicht.", email.trim()),
-                        )
+                        AppError::validation("owner", format!("Eine aktive Person „{}“ gibt es nicht.", email.trim()))
                     })?
                     .id,
             ),
@@ -67,13 +54,7 @@ impl Logbuch {
         self.set_owner(who, id, owner, Action::AssignTicket).await
     }
 
-    async fn set_owner(
-        &self,
-        who: &Principal,
-        id: i64,
-        owner: Option<i64>,
-        action: Action,
-    ) -> AppResult<TicketDetail> {
+    async fn set_owner(&self, who: &Principal, id: i64, owner: Option<i64>, action: Action) -> AppResult<TicketDetail> {
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
@@ -86,32 +67,19 @@ impl Logbuch {
             if !self.authz.allows(
                 &principal,
                 Action::TakeTicket,
-                Target {
-                    tenant: &tenant,
-                    queue: Some(QueueId(t.queue_id)),
-                },
+                Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) },
             ) {
                 return Err(AppError::validation(
                     "owner",
-                    format!(
-                        "{} darf Tickets in {} nicht bearbeiten.",
-                        principal.email,
-                        dir.queue_path(t.queue_id)
-                    ),
+                    format!("{} darf Tickets in {} nicht bearbeiten.", principal.email, dir.queue_path(t.queue_id)),
                 ));
             }
         }
         let mut row: ticket::ActiveModel = t.clone().into();
         let mut changes = Vec::new();
         if t.owner_id != owner {
-            let names = super::read::user_refs(
-                &txn,
-                &[t.owner_id, owner]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>(),
-            )
-            .await?;
+            let names =
+                super::read::user_refs(&txn, &[t.owner_id, owner].into_iter().flatten().collect::<Vec<_>>()).await?;
             let name = |id: Option<i64>| id.and_then(|i| names.get(&i)).map(|u| u.email.clone());
             changes.push(("owner", name(t.owner_id), name(owner)));
             row.owner_id = Set(owner);
@@ -126,27 +94,13 @@ impl Logbuch {
 
     /// Adds (`add`) or removes a watcher by mail address.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn set_watcher(
-        &self,
-        who: &Principal,
-        id: i64,
-        email: &str,
-        add: bool,
-    ) -> AppResult<TicketDetail> {
+    pub async fn set_watcher(&self, who: &Principal, id: i64, email: &str, add: bool) -> AppResult<TicketDetail> {
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
-        let t = self
-            .load_ticket(&txn, who, id, Action::WatchTicket, &dir)
-            .await?;
-        let user = users::find_user_by_email(&txn, email)
-            .await?
-            .filter(|u| u.active)
-            .ok_or_else(|| {
-                AppError::validation(
-                    "email",
-                    format!("Eine aktive Person „{}“ gibt es nicht.", email.trim()),
-                )
-            })?;
+        let t = self.load_ticket(&txn, who, id, Action::WatchTicket, &dir).await?;
+        let user = users::find_user_by_email(&txn, email).await?.filter(|u| u.active).ok_or_else(|| {
+            AppError::validation("email", format!("Eine aktive Person „{}“ gibt es nicht.", email.trim()))
+        })?;
         let changed = if add {
             tickets::add_watcher(&txn, t.id, user.id).await?
         } else {
@@ -159,46 +113,23 @@ impl Logbuch {
                 format!("{} beobachtet Ticket #{id} nicht.", user.email)
             }));
         }
-        let change = if add {
-            ("watcher", None, Some(user.email))
-        } else {
-            ("watcher", Some(user.email), None)
-        };
-        self.save_changes(&txn, who, t.clone().into(), t.id, vec![change])
-            .await?;
+        let change = if add { ("watcher", None, Some(user.email)) } else { ("watcher", Some(user.email), None) };
+        self.save_changes(&txn, who, t.clone().into(), t.id, vec![change]).await?;
         txn.commit().await?;
         self.get_ticket(who, id).await
     }
 
     /// Changes priority and/or status.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
-    pub async fn change_ticket(
-        &self,
-        who: &Principal,
-        id: i64,
-        input: TicketChange,
-    ) -> AppResult<TicketDetail> {
-        let priority = input
-            .priority
-            .as_deref()
-            .map(str::parse::<Priority>)
-            .transpose()?;
-        let status = input
-            .status
-            .as_deref()
-            .map(str::parse::<Status>)
-            .transpose()?;
+    pub async fn change_ticket(&self, who: &Principal, id: i64, input: TicketChange) -> AppResult<TicketDetail> {
+        let priority = input.priority.as_deref().map(str::parse::<Priority>).transpose()?;
+        let status = input.status.as_deref().map(str::parse::<Status>).transpose()?;
         if priority.is_none() && status.is_none() {
-            return Err(AppError::validation(
-                "priority",
-                "Bitte „priority“ und/oder „status“ angeben.",
-            ));
+            return Err(AppError::validation("priority", "Bitte „priority“ und/oder „status“ angeben."));
         }
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
-        let t = self
-            .load_ticket(&txn, who, id, Action::ReadTicket, &dir)
-            .await?;
+        let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
         let mut row: ticket::ActiveModel = t.clone().into();
         let mut changes = Vec::new();
         if let Some(p) = priority {
@@ -229,24 +160,16 @@ impl Logbuch {
     /// Marks a ticket done; it leaves the working lists.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn resolve_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
-        self.move_status(who, id, Action::Resolve, Status::Resolved)
-            .await
+        self.move_status(who, id, Action::Resolve, Status::Resolved).await
     }
 
     /// Opens a resolved ticket again.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn reopen_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
-        self.move_status(who, id, Action::Reopen, Status::Open)
-            .await
+        self.move_status(who, id, Action::Reopen, Status::Open).await
     }
 
-    async fn move_status(
-        &self,
-        who: &Principal,
-        id: i64,
-        action: Action,
-        to: Status,
-    ) -> AppResult<TicketDetail> {
+    async fn move_status(&self, who: &Principal, id: i64, action: Action, to: Status) -> AppResult<TicketDetail> {
         let txn = self.store.db.begin().await?;
         let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;

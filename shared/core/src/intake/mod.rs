@@ -1,0 +1,119 @@
+//! Mail intake: raw mail is stored durably first (once per source and
+//! Message-ID), then a job parses and routes it in one transaction that
+//! also marks it done — so a worker dying anywhere leaves either nothing or
+//! everything, and the job simply runs again.
+
+mod bounces;
+mod process;
+mod quarantine;
+mod spool;
+
+pub use process::Outcome;
+pub use quarantine::{IntakeStatus, QuarantinedMail};
+
+use crate::{AppError, AppResult, Logbuch};
+use logbuch_jobs::Reserved;
+use logbuch_store::intake;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A job of the intake queue. Versioned: a newer worker still reads old jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum IntakeJob {
+    #[serde(rename = "1")]
+    ProcessMail { raw_mail: i64 },
+}
+
+/// A stored raw mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ingested {
+    pub raw_mail: i64,
+    /// The same mail (source and Message-ID) was stored before; nothing new happened.
+    pub duplicate: bool,
+}
+
+impl Logbuch {
+    /// Stores a raw mail durably and queues it for processing. When this
+    /// returns Ok, the mail is safe: a lost job is requeued by the sweeper.
+    #[tracing::instrument(skip_all, fields(source, size = raw.len()))]
+    pub async fn ingest_raw(&self, source: &str, raw: &[u8]) -> AppResult<Ingested> {
+        if raw.is_empty() {
+            return Err(AppError::validation("mail", "Die Mail ist leer."));
+        }
+        let message_id = logbuch_mail::message_id_of(raw);
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw));
+        let (id, inserted) = intake::insert_raw(&self.store.db, source, &message_id, &sha, raw).await?;
+        if inserted {
+            self.enqueue_mail(id).await;
+        }
+        Ok(Ingested { raw_mail: id, duplicate: !inserted })
+    }
+
+    async fn enqueue_mail(&self, raw_mail: i64) {
+        let payload = serde_json::to_string(&IntakeJob::ProcessMail { raw_mail }).unwrap_or_default();
+        if let Err(e) = self.intake_queue.enqueue(&payload, Duration::ZERO).await {
+            // The mail is stored; the sweeper queues it again.
+            tracing::warn!(raw_mail, error = %e, "could not queue a stored mail; the sweeper will");
+        }
+    }
+
+    /// Takes one batch of intake jobs and processes it; returns how many jobs it handled.
+    pub async fn run_intake_once(&self, worker: &str) -> AppResult<usize> {
+        let cfg = &self.settings.intake;
+        let visibility = Duration::from_secs(cfg.visibility_secs.max(cfg.stage_timeout_secs + 1));
+        let jobs = self.intake_queue.reserve(worker, visibility, cfg.batch.max(1)).await.map_err(anyhow::Error::new)?;
+        let n = jobs.len();
+        for job in jobs {
+            self.handle_intake_job(job).await?;
+        }
+        Ok(n)
+    }
+
+    async fn handle_intake_job(&self, job: Reserved) -> AppResult<()> {
+        let q = &self.intake_queue;
+        let Ok(IntakeJob::ProcessMail { raw_mail }) = serde_json::from_str::<IntakeJob>(&job.payload) else {
+            tracing::error!(job = job.id, "unreadable intake job; dead-lettered");
+            q.fail(&job, "unbekanntes Job-Format", 0).await.map_err(anyhow::Error::new)?;
+            return Ok(());
+        };
+        match self.process_raw_mail(raw_mail).await {
+            Ok(outcome) => {
+                tracing::debug!(raw_mail, ?outcome, "mail processed");
+                q.ack(&job.id).await.map_err(anyhow::Error::new)?;
+            }
+            Err(e) => {
+                let reason = format!("{e:#}");
+                tracing::warn!(raw_mail, attempts = job.attempts, error = %reason, "mail processing failed");
+                let dead =
+                    q.fail(&job, &reason, self.settings.intake.max_attempts).await.map_err(anyhow::Error::new)?;
+                if dead {
+                    // Given up: the mail goes to quarantine, visible and retriable, and the queue moves on.
+                    let why = format!("Verarbeitung {}-mal fehlgeschlagen: {reason}", job.attempts);
+                    intake::set_raw_state(
+                        &self.store.db,
+                        raw_mail,
+                        intake::PENDING,
+                        intake::QUARANTINED,
+                        None,
+                        Some(&why),
+                    )
+                    .await?;
+                    q.ack(&job.id).await.map_err(anyhow::Error::new)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues again mails that are stored but still pending after `age` (a
+    /// job lost between storing and queueing). Duplicate jobs are harmless.
+    pub async fn requeue_stale_mails(&self, age: Duration) -> AppResult<usize> {
+        let before = logbuch_store::now() - chrono::Duration::from_std(age).unwrap_or_default();
+        let ids = intake::stale_pending(&self.store.db, before, 1000).await?;
+        for id in &ids {
+            self.enqueue_mail(*id).await;
+        }
+        Ok(ids.len())
+    }
+}

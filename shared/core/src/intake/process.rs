@@ -1,0 +1,288 @@
+//! Processing one stored mail: parse, then thread, route or collect — all in
+//! one transaction together with marking the raw mail done.
+
+use crate::tickets::{Directory, NewTicketRow, open_ticket};
+use crate::{AppResult, Logbuch};
+use logbuch_domain::{MessageKind, Priority, Status};
+use logbuch_mail::{MailKind, ParsedMail};
+use logbuch_store::entity::{message, queue, ticket};
+use logbuch_store::intake::{self, DONE, PENDING, QUARANTINED, RawMail};
+use logbuch_store::messages::{self, NewFile};
+use logbuch_store::{history, now, tickets::Ticket};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set, TransactionTrait};
+use std::time::Duration;
+
+/// What became of a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// New tickets (more than one when the mail went to several tenants; they are linked).
+    Opened(Vec<i64>),
+    /// Added to an existing ticket (a reply).
+    Appended(i64),
+    /// A bounce attached to the ticket whose mail bounced.
+    BounceAttached(i64),
+    /// A bounce or auto-reply added to the tenant's collection ticket of the day.
+    Collected(i64),
+    /// Our own mail came back; nothing to do.
+    OwnLoop,
+    /// Already in every ticket it belongs to (the same mail via another mailbox).
+    Duplicate,
+    Quarantined(String),
+    /// Not pending any more (done by another worker, or quarantined).
+    Skipped,
+}
+
+fn kind_name(k: &MailKind) -> &'static str {
+    match k {
+        MailKind::Normal => "normal",
+        MailKind::List => "list",
+        MailKind::AutoReply => "autoreply",
+        MailKind::Bounce(_) => "bounce",
+        MailKind::OwnLoop => "own",
+    }
+}
+
+impl Logbuch {
+    /// Processes a stored mail. Idempotent: a mail already done is skipped.
+    #[tracing::instrument(skip_all, fields(raw_mail = id))]
+    pub async fn process_raw_mail(&self, id: i64) -> AppResult<Outcome> {
+        let db = &self.store.db;
+        let Some(raw) = intake::find_raw(db, id).await? else { return Ok(Outcome::Skipped) };
+        if raw.state != PENDING {
+            return Ok(Outcome::Skipped);
+        }
+        intake::count_attempt(db, id).await?;
+        let limit = self.settings.intake.max_mail_bytes;
+        if raw.content.len() > limit {
+            let why = format!(
+                "Die Mail ist {:.1} MB groß; erlaubt sind {:.1} MB (intake.max_mail_bytes).",
+                raw.content.len() as f64 / 1e6,
+                limit as f64 / 1e6
+            );
+            return self.quarantine(id, why).await;
+        }
+        let parsed = match self.parse_with_limit(&raw).await {
+            Ok(p) => p,
+            Err(why) => return self.quarantine(id, why).await,
+        };
+        let txn = self.store.db.begin().await?;
+        let dir = Directory::load(&txn).await?;
+        let outcome = match &parsed.kind {
+            MailKind::OwnLoop => Outcome::OwnLoop,
+            MailKind::Bounce(report) => self.take_bounce(&txn, &dir, &raw, &parsed, report).await?,
+            _ => self.take_mail(&txn, &dir, &raw, &parsed).await?,
+        };
+        if !intake::set_raw_state(&txn, id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
+            txn.rollback().await?;
+            return Ok(Outcome::Skipped);
+        }
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Parses off the async threads, within the stage time limit.
+    async fn parse_with_limit(&self, raw: &RawMail) -> Result<ParsedMail, String> {
+        let bytes = raw.content.clone();
+        let limit = Duration::from_secs(self.settings.intake.stage_timeout_secs);
+        match tokio::time::timeout(limit, tokio::task::spawn_blocking(move || logbuch_mail::parse_mail(&bytes))).await {
+            Err(_) => {
+                Err(format!("Das Lesen der Mail dauerte länger als {} s (intake.stage_timeout_secs).", limit.as_secs()))
+            }
+            Ok(Err(_)) => Err("Der Mail-Parser ist an dieser Mail abgestürzt.".into()),
+            Ok(Ok(Err(e))) => Err(format!("Die Mail ist nicht lesbar: {e}.")),
+            Ok(Ok(Ok(p))) => Ok(p),
+        }
+    }
+
+    async fn quarantine(&self, id: i64, why: String) -> AppResult<Outcome> {
+        tracing::warn!(raw_mail = id, reason = %why, "mail quarantined");
+        intake::set_raw_state(&self.store.db, id, PENDING, QUARANTINED, None, Some(&why)).await?;
+        Ok(Outcome::Quarantined(why))
+    }
+
+    async fn take_mail(
+        &self,
+        txn: &DatabaseTransaction,
+        dir: &Directory,
+        raw: &RawMail,
+        m: &ParsedMail,
+    ) -> AppResult<Outcome> {
+        if let Some(t) = self.thread_of(txn, m).await? {
+            if intake::find_intake_key(txn, &m.message_id, t.tenant_id).await?.is_some() {
+                return Ok(Outcome::Duplicate);
+            }
+            append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
+            history::record(txn, t.id, None, "message", None, Some(format!("Mail von {}", m.from))).await?;
+            if t.status == Status::Resolved.as_str() && matches!(m.kind, MailKind::Normal | MailKind::List) {
+                reopen(txn, &t).await?;
+            }
+            intake::insert_intake_key(txn, &m.message_id, t.tenant_id, t.id, raw.id).await?;
+            return Ok(Outcome::Appended(t.id));
+        }
+        let queues = route(txn, dir, m).await?;
+        if m.kind == MailKind::AutoReply {
+            let Some(q) = queues.first() else { return Ok(Outcome::Duplicate) };
+            let summary = format!("Automatische Antwort von {}: {}", m.from, m.subject);
+            let t = self.collect(txn, dir, q, m, &summary).await?;
+            return Ok(Outcome::Collected(t));
+        }
+        let mut opened = Vec::new();
+        for q in queues {
+            if intake::find_intake_key(txn, &m.message_id, q.tenant_id).await?.is_some() {
+                continue;
+            }
+            let subject = subject_of(m, self.settings.limits.max_subject_chars);
+            let t = open_ticket(
+                txn,
+                dir,
+                q,
+                NewTicketRow {
+                    subject,
+                    requester: m.from.clone(),
+                    requester_name: m.from_name.clone(),
+                    priority: Priority::from_rank(q.default_priority),
+                    actor: None,
+                    via: "Mail",
+                },
+            )
+            .await?;
+            append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
+            intake::insert_intake_key(txn, &m.message_id, q.tenant_id, t.id, raw.id).await?;
+            opened.push(t.id);
+        }
+        for (i, a) in opened.iter().enumerate() {
+            for b in &opened[i + 1..] {
+                intake::link_tickets(txn, *a, *b).await?;
+                history::record(txn, *a, None, "link", None, Some(format!("#{b}"))).await?;
+                history::record(txn, *b, None, "link", None, Some(format!("#{a}"))).await?;
+            }
+        }
+        Ok(if opened.is_empty() { Outcome::Duplicate } else { Outcome::Opened(opened) })
+    }
+
+    /// The ticket a mail answers: by the tag in its subject, else by In-Reply-To/References.
+    async fn thread_of(&self, db: &impl ConnectionTrait, m: &ParsedMail) -> AppResult<Option<Ticket>> {
+        if let Some(n) = logbuch_mail::ticket_tag(&m.subject)
+            && let Some(t) = intake::find_ticket_for_system(db, n).await?
+        {
+            return Ok(Some(t));
+        }
+        let ids: Vec<String> = m.in_reply_to.iter().chain(m.references.iter().rev()).cloned().collect();
+        match intake::ticket_by_message_ids(db, &ids).await? {
+            Some(n) => Ok(intake::find_ticket_for_system(db, n).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// The tenant's collection ticket of the day (created on first use), with this mail added.
+    pub(super) async fn collect(
+        &self,
+        txn: &DatabaseTransaction,
+        dir: &Directory,
+        q: &queue::Model,
+        m: &ParsedMail,
+        summary: &str,
+    ) -> AppResult<i64> {
+        let day = now().format("%Y-%m-%d").to_string();
+        let ticket_id = match intake::find_collection(txn, q.tenant_id, &day).await? {
+            Some(id) => id,
+            None => {
+                let t = open_ticket(
+                    txn,
+                    dir,
+                    q,
+                    NewTicketRow {
+                        subject: format!("Unzustellbare Mails und automatische Antworten vom {day}"),
+                        requester: "mailer-daemon@logbuch.invalid".into(),
+                        requester_name: Some("Logbuch-Sammelticket".into()),
+                        priority: Priority::Low,
+                        actor: None,
+                        via: "Mail",
+                    },
+                )
+                .await?;
+                intake::insert_collection(txn, q.tenant_id, &day, t.id).await?;
+                t.id
+            }
+        };
+        let mut row = mail_row(ticket_id, m, self.settings.limits.max_subject_chars);
+        row.body_text = Set(format!("{summary}\n\n{}", m.text));
+        messages::insert(txn, row, &[]).await?;
+        history::record(txn, ticket_id, None, "collected", None, Some(summary.chars().take(300).collect())).await?;
+        Ok(ticket_id)
+    }
+}
+
+/// The queues a mail goes to: the first matching queue per tenant, in the
+/// order Delivered-To, To, Cc; the Bund's default queue when none matches.
+pub(super) async fn route<'d>(
+    db: &impl ConnectionTrait,
+    dir: &'d Directory,
+    m: &ParsedMail,
+) -> AppResult<Vec<&'d queue::Model>> {
+    let mut out: Vec<&queue::Model> = Vec::new();
+    for addr in m.delivered_to.iter().chain(&m.to).chain(&m.cc) {
+        for variant in logbuch_mail::address_variants(addr) {
+            if let Some(qid) = intake::queue_for_address(db, &variant).await?
+                && let Ok(q) = dir.queue(qid)
+            {
+                if !out.iter().any(|o| o.tenant_id == q.tenant_id) {
+                    out.push(q);
+                }
+                break;
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(dir.bund_default_queue()?);
+    }
+    Ok(out)
+}
+
+fn subject_of(m: &ParsedMail, max: usize) -> String {
+    let s: String = m.subject.chars().filter(|c| !c.is_control()).take(max).collect();
+    if s.trim().is_empty() { "(ohne Betreff)".into() } else { s }
+}
+
+pub(super) fn mail_row(ticket_id: i64, m: &ParsedMail, max_subject: usize) -> message::ActiveModel {
+    message::ActiveModel {
+        ticket_id: Set(ticket_id),
+        kind: Set(MessageKind::Inbound.as_str().to_owned()),
+        author_id: Set(None),
+        from_addr: Set(Some(m.from.clone())),
+        to_addrs: Set(Some(m.to.join(", ")).filter(|s| !s.is_empty())),
+        cc_addrs: Set(Some(m.cc.join(", ")).filter(|s| !s.is_empty())),
+        subject: Set(Some(subject_of(m, max_subject))),
+        message_id_header: Set(Some(m.message_id.clone())),
+        in_reply_to: Set(m.in_reply_to.first().cloned()),
+        references: Set(Some(m.references.join(" ")).filter(|s| !s.is_empty())),
+        body_text: Set(m.text.clone()),
+        body_html: Set(m.html.clone()),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+}
+
+async fn append_mail(db: &impl ConnectionTrait, t: &Ticket, m: &ParsedMail, max_subject: usize) -> AppResult<()> {
+    let files: Vec<NewFile> = m
+        .attachments
+        .iter()
+        .map(|a| NewFile {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            content: a.content.clone(),
+        })
+        .collect();
+    messages::insert(db, mail_row(t.id, m, max_subject), &files).await?;
+    Ok(())
+}
+
+async fn reopen(db: &impl ConnectionTrait, t: &Ticket) -> AppResult<()> {
+    let mut row: ticket::ActiveModel = t.clone().into();
+    row.status = Set(Status::Open.as_str().to_owned());
+    row.resolved_at = Set(None);
+    row.updated_at = Set(now());
+    logbuch_store::tickets::update(db, row).await?;
+    history::record(db, t.id, None, "status", Some(t.status.clone()), Some(Status::Open.as_str().to_owned())).await?;
+    Ok(())
+}

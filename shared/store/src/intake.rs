@@ -1,0 +1,230 @@
+//! Intake storage: raw mails as received, the keys that make processing
+//! idempotent, bounces and their collection tickets, ticket links.
+//!
+//! These are system paths (the intake worker acts for nobody); no person's
+//! request reaches them without the use-case layer's checks.
+
+use crate::entity::{bounce, bounce_collection, intake_key, message, queue_address, raw_mail, ticket, ticket_link};
+use crate::{Result, now};
+use sea_orm::ExprTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+
+pub use raw_mail::Model as RawMail;
+
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "done";
+pub const QUARANTINED: &str = "quarantined";
+
+/// Stores a raw mail unless the same (source, Message-ID) is stored already.
+/// Returns its id and whether it was new.
+pub async fn insert_raw(
+    db: &impl ConnectionTrait,
+    source: &str,
+    message_id: &str,
+    sha256: &str,
+    content: &[u8],
+) -> Result<(i64, bool)> {
+    let res = raw_mail::Entity::insert(raw_mail::ActiveModel {
+        source: Set(source.to_owned()),
+        message_id: Set(message_id.to_owned()),
+        sha256: Set(sha256.to_owned()),
+        size: Set(i64::try_from(content.len()).unwrap_or(i64::MAX)),
+        content: Set(content.to_vec()),
+        received_at: Set(now()),
+        state: Set(PENDING.to_owned()),
+        kind: Set(None),
+        reason: Set(None),
+        attempts: Set(0),
+        processed_at: Set(None),
+        ..Default::default()
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([raw_mail::Column::Source, raw_mail::Column::MessageId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let inserted = res == 1;
+    let id = raw_mail::Entity::find()
+        .select_only()
+        .column(raw_mail::Column::Id)
+        .filter(raw_mail::Column::Source.eq(source))
+        .filter(raw_mail::Column::MessageId.eq(message_id))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("raw mail {source}/{message_id}")))?;
+    Ok((id, inserted))
+}
+
+pub async fn find_raw(db: &impl ConnectionTrait, id: i64) -> Result<Option<RawMail>> {
+    Ok(raw_mail::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Moves a raw mail from `from` to `to` state; false if it was not in `from` (someone else finished it).
+pub async fn set_raw_state(
+    db: &impl ConnectionTrait,
+    id: i64,
+    from: &str,
+    to: &str,
+    kind: Option<&str>,
+    reason: Option<&str>,
+) -> Result<bool> {
+    let r = raw_mail::Entity::update_many()
+        .col_expr(raw_mail::Column::State, Expr::value(to))
+        .col_expr(raw_mail::Column::Kind, Expr::value(kind.map(str::to_owned)))
+        .col_expr(raw_mail::Column::Reason, Expr::value(reason.map(str::to_owned)))
+        .col_expr(raw_mail::Column::ProcessedAt, Expr::value((to != PENDING).then(now)))
+        .filter(raw_mail::Column::Id.eq(id))
+        .filter(raw_mail::Column::State.eq(from))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+pub async fn count_attempt(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    raw_mail::Entity::update_many()
+        .col_expr(raw_mail::Column::Attempts, Expr::col(raw_mail::Column::Attempts).add(1))
+        .filter(raw_mail::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Raw mails in a state, newest first, without their bytes.
+pub async fn list_raw(db: &impl ConnectionTrait, state: &str, limit: u64) -> Result<Vec<RawMail>> {
+    Ok(raw_mail::Entity::find()
+        .filter(raw_mail::Column::State.eq(state))
+        .order_by_desc(raw_mail::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|mut m| {
+            m.content = Vec::new();
+            m
+        })
+        .collect())
+}
+
+/// Ids of mails still pending that arrived before `before` (their job may be lost).
+pub async fn stale_pending(
+    db: &impl ConnectionTrait,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> Result<Vec<i64>> {
+    Ok(raw_mail::Entity::find()
+        .select_only()
+        .column(raw_mail::Column::Id)
+        .filter(raw_mail::Column::State.eq(PENDING))
+        .filter(raw_mail::Column::ReceivedAt.lt(before))
+        .order_by_asc(raw_mail::Column::Id)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
+pub async fn count_raw(db: &impl ConnectionTrait, state: &str) -> Result<u64> {
+    Ok(raw_mail::Entity::find().filter(raw_mail::Column::State.eq(state)).count(db).await?)
+}
+
+/// The queue an address belongs to.
+pub async fn queue_for_address(db: &impl ConnectionTrait, address: &str) -> Result<Option<i64>> {
+    Ok(queue_address::Entity::find_by_id(address.to_owned()).one(db).await?.map(|a| a.queue_id))
+}
+
+/// The ticket a mail with this Message-ID already went to in this tenant.
+pub async fn find_intake_key(db: &impl ConnectionTrait, message_id: &str, tenant_id: i64) -> Result<Option<i64>> {
+    Ok(intake_key::Entity::find_by_id((message_id.to_owned(), tenant_id)).one(db).await?.map(|k| k.ticket_id))
+}
+
+pub async fn insert_intake_key(
+    db: &impl ConnectionTrait,
+    message_id: &str,
+    tenant_id: i64,
+    ticket_id: i64,
+    raw_mail_id: i64,
+) -> Result<()> {
+    intake_key::ActiveModel {
+        message_id: Set(message_id.to_owned()),
+        tenant_id: Set(tenant_id),
+        ticket_id: Set(ticket_id),
+        raw_mail_id: Set(raw_mail_id),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The ticket holding a message with one of these Message-IDs (the newest match).
+pub async fn ticket_by_message_ids(db: &impl ConnectionTrait, ids: &[String]) -> Result<Option<i64>> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    Ok(message::Entity::find()
+        .select_only()
+        .column(message::Column::TicketId)
+        .filter(message::Column::MessageIdHeader.is_in(ids.iter().cloned()))
+        .order_by_desc(message::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?)
+}
+
+/// A ticket by number, for the system (intake threading); never for a person's request.
+pub async fn find_ticket_for_system(db: &impl ConnectionTrait, id: i64) -> Result<Option<ticket::Model>> {
+    let q = ticket::Entity::find_by_id(id);
+    let q = if db.get_database_backend() == sea_orm::DbBackend::Postgres { q.lock_exclusive() } else { q };
+    Ok(q.one(db).await?)
+}
+
+pub async fn link_tickets(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<()> {
+    for (x, y) in [(a, b), (b, a)] {
+        ticket_link::Entity::insert(ticket_link::ActiveModel { ticket_id: Set(x), linked_id: Set(y) })
+            .on_conflict_do_nothing()
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn links_of(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<i64>> {
+    Ok(ticket_link::Entity::find()
+        .filter(ticket_link::Column::TicketId.eq(ticket_id))
+        .order_by_asc(ticket_link::Column::LinkedId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.linked_id)
+        .collect())
+}
+
+pub async fn find_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &str) -> Result<Option<i64>> {
+    Ok(bounce_collection::Entity::find_by_id((tenant_id, day.to_owned())).one(db).await?.map(|c| c.ticket_id))
+}
+
+pub async fn insert_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &str, ticket_id: i64) -> Result<()> {
+    bounce_collection::ActiveModel { tenant_id: Set(tenant_id), day: Set(day.to_owned()), ticket_id: Set(ticket_id) }
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_bounce(db: &impl ConnectionTrait, row: bounce::ActiveModel) -> Result<()> {
+    row.insert(db).await?;
+    Ok(())
+}
+
+pub async fn bounces_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<bounce::Model>> {
+    Ok(bounce::Entity::find()
+        .filter(bounce::Column::TicketId.eq(ticket_id))
+        .order_by_asc(bounce::Column::Id)
+        .all(db)
+        .await?)
+}
