@@ -3,7 +3,8 @@
 # and PostgreSQL. Starts a throwaway PostgreSQL on 127.0.0.1:5433 first
 # (needs root and Debian's postgresql package, which it installs if missing)
 # unless LOGBUCH_TEST_DATABASE_URL points at a server of your own, and a
-# throwaway Redis on 127.0.0.1:6380 unless LOGBUCH_TEST_REDIS_URL is set.
+# throwaway Redis on 127.0.0.1:6380 unless LOGBUCH_TEST_REDIS_URL is set,
+# and a throwaway Dovecot (needs root; installs dovecot if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${LOGBUCH_TEST_DATABASE_URL:-}" ]; then
@@ -12,6 +13,10 @@ fi
 if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
   bash tests/peers/redis-up.sh
 fi
+# Dovecot (IMAP :1143, LMTP :2424) with one mailbox user per IMAP test.
+DOVECOT_USERS="$(echo imap{a,b,c,d,e,f}{s,p})" bash tests/peers/dovecot-up.sh
+# The crash test runs the real binary as worker processes.
+cargo build -q
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

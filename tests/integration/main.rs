@@ -6,6 +6,7 @@ mod api_errors;
 mod attachments;
 mod federation;
 mod history;
+mod imap;
 mod intake;
 mod isolation;
 mod jobs;

@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod mailpeer;
+
 use logbuch_config::Settings;
 use logbuch_core::{Logbuch, Principal, admin};
 use logbuch_domain::Role;

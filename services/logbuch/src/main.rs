@@ -91,7 +91,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { no_workers, skip_migrations } => serve(app, !no_workers, !skip_migrations).await,
         Command::Worker => {
             let token = shutdown_signal();
+            let pollers = tokio::spawn(logbuch_intake::run_pollers(app.clone(), token.clone()));
             logbuch_core::workers::run(app, token).await;
+            let _ = pollers.await;
             Ok(())
         }
         Command::Migrate => {
@@ -168,11 +170,17 @@ async fn serve(app: Logbuch, workers: bool, migrate: bool) -> anyhow::Result<()>
         None => println!("Logbuch läuft: {url}  (API-Doku: {url}/api/docs)"),
     }
     let shutdown = shutdown_signal();
-    let worker = workers.then(|| tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone())));
+    let worker = workers.then(|| {
+        let pollers = tokio::spawn(logbuch_intake::run_pollers(app.clone(), shutdown.clone()));
+        let jobs = tokio::spawn(logbuch_core::workers::run(app.clone(), shutdown.clone()));
+        async move {
+            let _ = tokio::join!(pollers, jobs);
+        }
+    });
     let token = shutdown.clone();
     logbuch_http::serve(app, listener, async move { token.cancelled().await }).await?;
     if let Some(w) = worker {
-        let _ = w.await;
+        w.await;
     }
     Ok(())
 }

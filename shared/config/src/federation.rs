@@ -4,6 +4,7 @@
 
 use crate::ConfigError;
 use logbuch_domain::{Priority, Role, TenantCode};
+use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -18,6 +19,60 @@ pub struct Federation {
     pub tenants: Vec<TenantSpec>,
     #[serde(default, rename = "group")]
     pub groups: Vec<GroupMapping>,
+    #[serde(default, rename = "mailbox")]
+    pub mailboxes: Vec<MailboxSpec>,
+}
+
+/// How to talk to an IMAP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapSecurity {
+    /// TLS from the first byte (port 993).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (port 143).
+    Starttls,
+    /// No encryption: only for a server on the same machine.
+    None,
+}
+
+/// An IMAP mailbox intake polls. Routing goes by the mail's recipients,
+/// not by the mailbox, so one mailbox may serve many queues.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxSpec {
+    /// A stable name; the polling state is kept under it.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub security: ImapSecurity,
+    pub user: String,
+    /// The password itself (prefer `password_env`).
+    pub password: Option<SecretString>,
+    /// Name of the environment variable holding the password.
+    pub password_env: Option<String>,
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    /// Move taken mails to this folder instead of marking them seen.
+    pub move_to: Option<String>,
+}
+
+fn default_folder() -> String {
+    "INBOX".into()
+}
+
+impl MailboxSpec {
+    /// The password from the file or the named environment variable.
+    pub fn password(&self) -> Result<SecretString, String> {
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
+        }
+        match &self.password_env {
+            Some(var) => std::env::var(var)
+                .map(SecretString::from)
+                .map_err(|_| format!("mailbox {}: environment variable {var} is not set", self.name)),
+            None => Err(format!("mailbox {}: needs password or password_env", self.name)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +169,15 @@ impl Federation {
                     "tenant {}: default_queue {} is not one of its queues",
                     t.code, t.default_queue
                 )));
+            }
+        }
+        let mut names = HashSet::new();
+        for m in &fed.mailboxes {
+            if !names.insert(m.name.as_str()) {
+                return Err(invalid(format!("mailbox {} is listed twice", m.name)));
+            }
+            if m.password.is_none() && m.password_env.is_none() {
+                return Err(invalid(format!("mailbox {}: needs password or password_env", m.name)));
             }
         }
         if !codes.contains(&TenantCode::bund()) {

@@ -6,7 +6,9 @@
 mod federation;
 mod settings;
 
-pub use federation::{EMBEDDED_FEDERATION, Federation, GroupMapping, QueueSpec, TenantSpec, parse_duration};
+pub use federation::{
+    EMBEDDED_FEDERATION, Federation, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec, TenantSpec, parse_duration,
+};
 pub use settings::{DatabaseSettings, IntakeSettings, LimitSettings, RedisSettings, ServerSettings, Settings};
 
 /// Configuration could not be read; the message names the file and key.

@@ -46,6 +46,9 @@ pub struct IntakeSettings {
     pub visibility_secs: u64,
     /// Jobs a worker takes at once.
     pub batch: usize,
+    /// How long an IMAP poller's lease on its mailbox lasts; another worker
+    /// takes the mailbox over this long after the poller died.
+    pub lease_secs: u64,
 }
 
 impl Default for RedisSettings {
@@ -63,6 +66,7 @@ impl Default for IntakeSettings {
             max_attempts: 5,
             visibility_secs: 120,
             batch: 50,
+            lease_secs: 30,
         }
     }
 }

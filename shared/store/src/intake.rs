@@ -228,3 +228,79 @@ pub async fn bounces_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Res
         .all(db)
         .await?)
 }
+
+/// The polling state of a mailbox (created on first use).
+pub async fn mailbox_state(db: &impl ConnectionTrait, name: &str) -> Result<crate::entity::mailbox::Model> {
+    use crate::entity::mailbox;
+    mailbox::Entity::insert(mailbox::ActiveModel {
+        name: Set(name.to_owned()),
+        uid_validity: Set(None),
+        last_uid: Set(0),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    mailbox::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("mailbox {name}")).into())
+}
+
+/// Takes or renews the polling lease of a mailbox until `until_ms`; false
+/// when another live worker holds it. Exactly one worker polls a mailbox.
+pub async fn take_mailbox_lease(
+    db: &impl ConnectionTrait,
+    name: &str,
+    owner: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    use crate::entity::mailbox;
+    mailbox_state(db, name).await?;
+    let r = mailbox::Entity::update_many()
+        .col_expr(mailbox::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(mailbox::Column::LeaseUntil, Expr::value(until_ms))
+        .filter(mailbox::Column::Name.eq(name))
+        .filter(
+            sea_orm::Condition::any()
+                .add(mailbox::Column::LeaseOwner.is_null())
+                .add(mailbox::Column::LeaseOwner.eq(owner))
+                .add(mailbox::Column::LeaseUntil.lt(now_ms)),
+        )
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+pub async fn release_mailbox_lease(db: &impl ConnectionTrait, name: &str, owner: &str) -> Result<()> {
+    use crate::entity::mailbox;
+    mailbox::Entity::update_many()
+        .col_expr(mailbox::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(mailbox::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .filter(mailbox::Column::Name.eq(name))
+        .filter(mailbox::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records progress, only while `owner` still holds the lease.
+pub async fn set_mailbox_progress(
+    db: &impl ConnectionTrait,
+    name: &str,
+    owner: &str,
+    uid_validity: i64,
+    last_uid: i64,
+) -> Result<bool> {
+    use crate::entity::mailbox;
+    let r = mailbox::Entity::update_many()
+        .col_expr(mailbox::Column::UidValidity, Expr::value(uid_validity))
+        .col_expr(mailbox::Column::LastUid, Expr::value(last_uid))
+        .filter(mailbox::Column::Name.eq(name))
+        .filter(mailbox::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
