@@ -117,8 +117,11 @@ async fn session(app: &Logbuch, spec: &MailboxSpec, owner: &str, cancel: &Cancel
             let mut bodies: Vec<(u32, Vec<u8>)> =
                 fetched.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
             bodies.sort_by_key(|(u, _)| *u);
-            for (uid, body) in &bodies {
-                app.ingest_raw(&source, body).await.map_err(|e| anyhow::anyhow!("storing mail UID {uid}: {e}"))?;
+            let raws: Vec<&[u8]> = bodies.iter().map(|(_, b)| b.as_slice()).collect();
+            app.ingest_raw_batch(&source, &raws)
+                .await
+                .map_err(|e| anyhow::anyhow!("storing {} mails: {e}", raws.len()))?;
+            if let Some((uid, _)) = bodies.last() {
                 last_uid = i64::from(*uid);
             }
             // Stored: now mark or move them on the server, then record progress.

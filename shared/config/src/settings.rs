@@ -46,6 +46,8 @@ pub struct IntakeSettings {
     pub visibility_secs: u64,
     /// Jobs a worker takes at once.
     pub batch: usize,
+    /// Mails a worker processes at the same time (PostgreSQL; SQLite does one at a time).
+    pub concurrency: usize,
     /// How long an IMAP poller's lease on its mailbox lasts; another worker
     /// takes the mailbox over this long after the poller died.
     pub lease_secs: u64,
@@ -66,6 +68,7 @@ impl Default for IntakeSettings {
             max_attempts: 5,
             visibility_secs: 120,
             batch: 50,
+            concurrency: 8,
             lease_secs: 30,
         }
     }

@@ -18,6 +18,7 @@ pub async fn apply_federation(app: &Logbuch, fed: &Federation) -> AppResult<tena
     let txn = app.store.db.begin().await?;
     let report = tenants::apply_federation(&txn, fed).await?;
     txn.commit().await?;
+    app.invalidate_directory();
     Ok(report)
 }
 
@@ -55,7 +56,7 @@ async fn role_target(
             Err(AppError::validation("tenant", format!("Die Rolle {role} braucht einen Verband (--tenant).")))
         }
         (false, Some(code)) => {
-            let dir = crate::tickets::Directory::load(&app.store.db).await?;
+            let dir = app.directory().await?;
             let t = dir.tenant_by_code("tenant", code)?;
             let q = match queue {
                 Some(slug) => Some(dir.queue_in("queue", t, Some(slug))?.id),

@@ -21,6 +21,7 @@ use logbuch_jobs::{JobQueue, RedisQueue, SqlQueue};
 use logbuch_store::{Store, tenants};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The application: database, authorization and settings. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -30,7 +31,16 @@ pub struct Logbuch {
     pub settings: Arc<Settings>,
     /// Jobs of the mail intake: Redis when configured, else the database.
     pub intake_queue: JobQueue,
+    /// Tenants, queues and addresses, read at most every few seconds.
+    directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
 }
+
+/// The directory and when it was read.
+type CachedDirectory = (Instant, Arc<tickets::Directory>);
+
+/// How long the cached directory of tenants and queues is trusted. A change
+/// made by another process (`logbuch admin apply`) shows within this time.
+const DIRECTORY_TTL: Duration = Duration::from_secs(5);
 
 impl Logbuch {
     /// Connects to the configured database and loads the policy.
@@ -51,7 +61,13 @@ impl Logbuch {
             ),
             None => JobQueue::Sql(SqlQueue::new(store.db.clone(), "intake")),
         };
-        Ok(Self { store, authz: Arc::new(authz), settings: Arc::new(settings), intake_queue })
+        Ok(Self {
+            store,
+            authz: Arc::new(authz),
+            settings: Arc::new(settings),
+            intake_queue,
+            directory: Arc::default(),
+        })
     }
 
     /// Migrates the schema and applies the federation file (idempotent).
@@ -59,6 +75,28 @@ impl Logbuch {
         self.store.migrate().await.context("database migration failed")?;
         let fed = self.federation()?;
         Ok(admin::apply_federation(self, &fed).await?)
+    }
+
+    /// Tenants, queues and inbound addresses (cached for a few seconds).
+    pub(crate) async fn directory(&self) -> AppResult<Arc<tickets::Directory>> {
+        if let Ok(guard) = self.directory.lock()
+            && let Some((at, dir)) = guard.as_ref()
+            && at.elapsed() < DIRECTORY_TTL
+        {
+            return Ok(dir.clone());
+        }
+        let dir = Arc::new(tickets::Directory::load(&self.store.db).await?);
+        if let Ok(mut guard) = self.directory.lock() {
+            *guard = Some((Instant::now(), dir.clone()));
+        }
+        Ok(dir)
+    }
+
+    /// Forgets the cached directory (after the federation changed).
+    pub(crate) fn invalidate_directory(&self) {
+        if let Ok(mut guard) = self.directory.lock() {
+            *guard = None;
+        }
     }
 
     /// The configured federation file, or the embedded example.

@@ -91,6 +91,17 @@ impl JobQueue {
         }
     }
 
+    /// Enqueues several jobs, due now, in one round trip.
+    pub async fn enqueue_many(&self, payloads: &[String]) -> Result<()> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        match self {
+            JobQueue::Sql(q) => q.enqueue_many(payloads).await,
+            JobQueue::Redis(q) => q.enqueue_many(payloads).await,
+        }
+    }
+
     /// Hands out up to `max` jobs due now, each hidden from others for `visibility`.
     pub async fn reserve(&self, worker: &str, visibility: Duration, max: usize) -> Result<Vec<Reserved>> {
         match self {

@@ -50,6 +50,19 @@ return id",
     )
 });
 
+static ENQUEUE_MANY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"for i = 2, #ARGV do
+  local id = redis.call('INCR', KEYS[8])
+  redis.call('HSET', KEYS[5], id, ARGV[i])
+  redis.call('HSET', KEYS[6], id, 0)
+  redis.call('ZADD', KEYS[1], ARGV[1], id)
+  redis.call('ZADD', KEYS[4], ARGV[1], id)
+end
+return #ARGV - 1",
+    )
+});
+
 // Reaps expired reservations (crashed workers) back to ready, then hands out due jobs.
 static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -152,6 +165,19 @@ impl RedisQueue {
         let mut conn = self.conn.clone();
         let id: i64 = self.invoke(&ENQUEUE).arg(payload).arg(now + ms(delay)).arg(now).invoke_async(&mut conn).await?;
         Ok(id.to_string())
+    }
+
+    pub(crate) async fn enqueue_many(&self, payloads: &[String]) -> Result<()> {
+        let mut conn = self.conn.clone();
+        for chunk in payloads.chunks(500) {
+            let mut inv = self.invoke(&ENQUEUE_MANY);
+            inv.arg(now_ms());
+            for p in chunk {
+                inv.arg(p);
+            }
+            let _: i64 = inv.invoke_async(&mut conn).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn reserve(&self, visibility: Duration, max: usize) -> Result<Vec<Reserved>> {

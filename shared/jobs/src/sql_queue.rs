@@ -36,6 +36,26 @@ impl SqlQueue {
         Ok(row.try_get_by_index::<i64>(0)?.to_string())
     }
 
+    pub(crate) async fn enqueue_many(&self, payloads: &[String]) -> Result<()> {
+        let now = now_ms();
+        for chunk in payloads.chunks(500) {
+            let mut sql =
+                String::from("INSERT INTO jobs (kind, payload, status, attempts, run_at, enqueued_at) VALUES ");
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 2 + 2);
+            values.push(self.kind.clone().into());
+            values.push(now.into());
+            for (i, p) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("($1, ${}, 'ready', 0, $2, $2)", i + 3));
+                values.push(p.clone().into());
+            }
+            self.db.execute_raw(self.stmt(&sql, values)).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn reserve(&self, worker: &str, visibility: Duration, max: usize) -> Result<Vec<Reserved>> {
         let now = now_ms();
         let lock = if self.db.get_database_backend() == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };

@@ -139,26 +139,40 @@ pub async fn queue_for_address(db: &impl ConnectionTrait, address: &str) -> Resu
     Ok(queue_address::Entity::find_by_id(address.to_owned()).one(db).await?.map(|a| a.queue_id))
 }
 
-/// The ticket a mail with this Message-ID already went to in this tenant.
-pub async fn find_intake_key(db: &impl ConnectionTrait, message_id: &str, tenant_id: i64) -> Result<Option<i64>> {
-    Ok(intake_key::Entity::find_by_id((message_id.to_owned(), tenant_id)).one(db).await?.map(|k| k.ticket_id))
+/// Claims (Message-ID, tenant) for this raw mail: false when another
+/// transaction has it already (the same mail via another mailbox). Waits
+/// for a concurrent claimer to finish, so it never fails on a race.
+pub async fn claim_intake_key(
+    db: &impl ConnectionTrait,
+    message_id: &str,
+    tenant_id: i64,
+    raw_mail_id: i64,
+) -> Result<bool> {
+    let n = intake_key::Entity::insert(intake_key::ActiveModel {
+        message_id: Set(message_id.to_owned()),
+        tenant_id: Set(tenant_id),
+        ticket_id: Set(0),
+        raw_mail_id: Set(raw_mail_id),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    Ok(matches!(n, sea_orm::TryInsertResult::Inserted(1)))
 }
 
-pub async fn insert_intake_key(
+/// Records which ticket a claimed (Message-ID, tenant) went to.
+pub async fn settle_intake_key(
     db: &impl ConnectionTrait,
     message_id: &str,
     tenant_id: i64,
     ticket_id: i64,
-    raw_mail_id: i64,
 ) -> Result<()> {
-    intake_key::ActiveModel {
-        message_id: Set(message_id.to_owned()),
-        tenant_id: Set(tenant_id),
-        ticket_id: Set(ticket_id),
-        raw_mail_id: Set(raw_mail_id),
-    }
-    .insert(db)
-    .await?;
+    intake_key::Entity::update_many()
+        .col_expr(intake_key::Column::TicketId, Expr::value(ticket_id))
+        .filter(intake_key::Column::MessageId.eq(message_id))
+        .filter(intake_key::Column::TenantId.eq(tenant_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -209,11 +223,18 @@ pub async fn find_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &st
     Ok(bounce_collection::Entity::find_by_id((tenant_id, day.to_owned())).one(db).await?.map(|c| c.ticket_id))
 }
 
-pub async fn insert_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &str, ticket_id: i64) -> Result<()> {
-    bounce_collection::ActiveModel { tenant_id: Set(tenant_id), day: Set(day.to_owned()), ticket_id: Set(ticket_id) }
-        .insert(db)
-        .await?;
-    Ok(())
+/// Registers the collection ticket of a tenant and day; false when another
+/// transaction registered one first (then use that one).
+pub async fn claim_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &str, ticket_id: i64) -> Result<bool> {
+    let n = bounce_collection::Entity::insert(bounce_collection::ActiveModel {
+        tenant_id: Set(tenant_id),
+        day: Set(day.to_owned()),
+        ticket_id: Set(ticket_id),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    Ok(matches!(n, sea_orm::TryInsertResult::Inserted(1)))
 }
 
 pub async fn insert_bounce(db: &impl ConnectionTrait, row: bounce::ActiveModel) -> Result<()> {

@@ -202,3 +202,8 @@ async fn upsert_queue(
         }
     }
 }
+
+/// Every inbound address with its queue id.
+pub async fn all_addresses(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>> {
+    Ok(queue_address::Entity::find().all(db).await?.into_iter().map(|a| (a.address, a.queue_id)).collect())
+}

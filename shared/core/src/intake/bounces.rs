@@ -49,7 +49,7 @@ impl Logbuch {
                 (t.id, t.tenant_id, true)
             }
             None => {
-                let queues = route(txn, dir, m).await?;
+                let queues = route(dir, m)?;
                 let q = queues.first().copied().ok_or_else(|| anyhow::anyhow!("no queue for a bounce"))?;
                 let id = self.collect(txn, dir, q, m, &summary).await?;
                 (id, q.tenant_id, false)

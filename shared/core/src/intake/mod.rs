@@ -15,7 +15,10 @@ use crate::{AppError, AppResult, Logbuch};
 use logbuch_jobs::Reserved;
 use logbuch_store::intake;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// A job of the intake queue. Versioned: a newer worker still reads old jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +53,31 @@ impl Logbuch {
         Ok(Ingested { raw_mail: id, duplicate: !inserted })
     }
 
+    /// Stores several raw mails of one source in one transaction and queues
+    /// the new ones together (the IMAP poller's FETCH chunks). Returns how many were new.
+    pub async fn ingest_raw_batch(&self, source: &str, mails: &[&[u8]]) -> AppResult<usize> {
+        use sea_orm::TransactionTrait;
+        let txn = self.store.db.begin().await?;
+        let mut new = Vec::new();
+        for raw in mails.iter().filter(|r| !r.is_empty()) {
+            let message_id = logbuch_mail::message_id_of(raw);
+            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw));
+            let (id, inserted) = intake::insert_raw(&txn, source, &message_id, &sha, raw).await?;
+            if inserted {
+                new.push(id);
+            }
+        }
+        txn.commit().await?;
+        let payloads: Vec<String> = new
+            .iter()
+            .map(|id| serde_json::to_string(&IntakeJob::ProcessMail { raw_mail: *id }).unwrap_or_default())
+            .collect();
+        if let Err(e) = self.intake_queue.enqueue_many(&payloads).await {
+            tracing::warn!(mails = new.len(), error = %e, "could not queue stored mails; the sweeper will");
+        }
+        Ok(new.len())
+    }
+
     async fn enqueue_mail(&self, raw_mail: i64) {
         let payload = serde_json::to_string(&IntakeJob::ProcessMail { raw_mail }).unwrap_or_default();
         if let Err(e) = self.intake_queue.enqueue(&payload, Duration::ZERO).await {
@@ -64,10 +92,26 @@ impl Logbuch {
         let visibility = Duration::from_secs(cfg.visibility_secs.max(cfg.stage_timeout_secs + 1));
         let jobs = self.intake_queue.reserve(worker, visibility, cfg.batch.max(1)).await.map_err(anyhow::Error::new)?;
         let n = jobs.len();
+        let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+        let mut running = JoinSet::new();
         for job in jobs {
-            self.handle_intake_job(job).await?;
+            let permit = permits.clone().acquire_owned().await.map_err(anyhow::Error::new)?;
+            let app = self.clone();
+            running.spawn(async move {
+                let _permit = permit;
+                app.handle_intake_job(job).await
+            });
         }
-        Ok(n)
+        let mut first_error = None;
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done.map_err(anyhow::Error::new).and_then(|r| r.map_err(anyhow::Error::new)) {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(n),
+        }
     }
 
     async fn handle_intake_job(&self, job: Reserved) -> AppResult<()> {

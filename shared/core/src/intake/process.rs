@@ -65,8 +65,9 @@ impl Logbuch {
             Ok(p) => p,
             Err(why) => return self.quarantine(id, why).await,
         };
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let outcome = match &parsed.kind {
             MailKind::OwnLoop => Outcome::OwnLoop,
             MailKind::Bounce(report) => self.take_bounce(&txn, &dir, &raw, &parsed, report).await?,
@@ -108,7 +109,7 @@ impl Logbuch {
         m: &ParsedMail,
     ) -> AppResult<Outcome> {
         if let Some(t) = self.thread_of(txn, m).await? {
-            if intake::find_intake_key(txn, &m.message_id, t.tenant_id).await?.is_some() {
+            if !intake::claim_intake_key(txn, &m.message_id, t.tenant_id, raw.id).await? {
                 return Ok(Outcome::Duplicate);
             }
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
@@ -116,10 +117,10 @@ impl Logbuch {
             if t.status == Status::Resolved.as_str() && matches!(m.kind, MailKind::Normal | MailKind::List) {
                 reopen(txn, &t).await?;
             }
-            intake::insert_intake_key(txn, &m.message_id, t.tenant_id, t.id, raw.id).await?;
+            intake::settle_intake_key(txn, &m.message_id, t.tenant_id, t.id).await?;
             return Ok(Outcome::Appended(t.id));
         }
-        let queues = route(txn, dir, m).await?;
+        let queues = route(dir, m)?;
         if m.kind == MailKind::AutoReply {
             let Some(q) = queues.first() else { return Ok(Outcome::Duplicate) };
             let summary = format!("Automatische Antwort von {}: {}", m.from, m.subject);
@@ -128,7 +129,7 @@ impl Logbuch {
         }
         let mut opened = Vec::new();
         for q in queues {
-            if intake::find_intake_key(txn, &m.message_id, q.tenant_id).await?.is_some() {
+            if !intake::claim_intake_key(txn, &m.message_id, q.tenant_id, raw.id).await? {
                 continue;
             }
             let subject = subject_of(m, self.settings.limits.max_subject_chars);
@@ -147,7 +148,7 @@ impl Logbuch {
             )
             .await?;
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
-            intake::insert_intake_key(txn, &m.message_id, q.tenant_id, t.id, raw.id).await?;
+            intake::settle_intake_key(txn, &m.message_id, q.tenant_id, t.id).await?;
             opened.push(t.id);
         }
         for (i, a) in opened.iter().enumerate() {
@@ -187,8 +188,11 @@ impl Logbuch {
         let ticket_id = match intake::find_collection(txn, q.tenant_id, &day).await? {
             Some(id) => id,
             None => {
+                // Created under a savepoint: if a concurrent worker registers the
+                // day's ticket first, ours is rolled back and theirs is used.
+                let sp = txn.begin().await?;
                 let t = open_ticket(
-                    txn,
+                    &sp,
                     dir,
                     q,
                     NewTicketRow {
@@ -201,8 +205,15 @@ impl Logbuch {
                     },
                 )
                 .await?;
-                intake::insert_collection(txn, q.tenant_id, &day, t.id).await?;
-                t.id
+                if intake::claim_collection(&sp, q.tenant_id, &day, t.id).await? {
+                    sp.commit().await?;
+                    t.id
+                } else {
+                    sp.rollback().await?;
+                    intake::find_collection(txn, q.tenant_id, &day)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("collection ticket vanished"))?
+                }
             }
         };
         let mut row = mail_row(ticket_id, m, self.settings.limits.max_subject_chars);
@@ -215,17 +226,11 @@ impl Logbuch {
 
 /// The queues a mail goes to: the first matching queue per tenant, in the
 /// order Delivered-To, To, Cc; the Bund's default queue when none matches.
-pub(super) async fn route<'d>(
-    db: &impl ConnectionTrait,
-    dir: &'d Directory,
-    m: &ParsedMail,
-) -> AppResult<Vec<&'d queue::Model>> {
+pub(super) fn route<'d>(dir: &'d Directory, m: &ParsedMail) -> AppResult<Vec<&'d queue::Model>> {
     let mut out: Vec<&queue::Model> = Vec::new();
     for addr in m.delivered_to.iter().chain(&m.to).chain(&m.cc) {
         for variant in logbuch_mail::address_variants(addr) {
-            if let Some(qid) = intake::queue_for_address(db, &variant).await?
-                && let Ok(q) = dir.queue(qid)
-            {
+            if let Some(q) = dir.queue_for_address(&variant) {
                 if !out.iter().any(|o| o.tenant_id == q.tenant_id) {
                     out.push(q);
                 }

@@ -71,8 +71,9 @@ pub(crate) fn validate_subject(raw: &str, max_chars: usize) -> AppResult<String>
 impl Logbuch {
     #[tracing::instrument(skip_all, fields(user = %who.user))]
     pub async fn create_ticket(&self, who: &Principal, input: NewTicket) -> AppResult<TicketDetail> {
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let tenant = dir.tenant_by_code("tenant", &input.tenant)?;
         let queue = dir.queue_in("queue", tenant, input.queue.as_deref())?;
         let tref = dir.tenant_ref(tenant.id)?;

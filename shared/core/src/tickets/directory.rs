@@ -8,16 +8,25 @@ use logbuch_store::tenants;
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 
+#[derive(Debug)]
 pub(crate) struct Directory {
     tenants: HashMap<i64, tenant::Model>,
     queues: HashMap<i64, queue::Model>,
+    /// Inbound address (lower case) → queue id.
+    addresses: HashMap<String, i64>,
 }
 
 impl Directory {
     pub(crate) async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
         let tenants = tenants::list_tenants(db).await?.into_iter().map(|t| (t.id, t)).collect();
         let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
-        Ok(Self { tenants, queues })
+        let addresses = tenants::all_addresses(db).await?.into_iter().collect();
+        Ok(Self { tenants, queues, addresses })
+    }
+
+    /// The queue an inbound address belongs to.
+    pub(crate) fn queue_for_address(&self, address: &str) -> Option<&queue::Model> {
+        self.addresses.get(address).and_then(|id| self.queues.get(id))
     }
 
     pub(crate) fn tenant_refs(&self) -> Vec<TenantRef> {

@@ -1,6 +1,5 @@
 //! Notes and replies on tickets, and the files that come with them.
 
-use super::Directory;
 use super::create::NewFile;
 use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
@@ -130,8 +129,9 @@ impl Logbuch {
         kind: MessageKind,
     ) -> AppResult<TicketDetail> {
         let action = if kind == MessageKind::Note { Action::AddNote } else { Action::AddReply };
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         validate_body(&input.body, self.settings.limits.max_body_bytes)?;
         let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
@@ -172,7 +172,7 @@ impl Logbuch {
         attachment_id: i64,
     ) -> AppResult<(logbuch_store::messages::Attachment, Vec<u8>)> {
         let db = &self.store.db;
-        let dir = Directory::load(db).await?;
+        let dir = self.directory().await?;
         let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
         let found = messages::attachment_with_content(db, t.id, attachment_id)
             .await?

@@ -75,7 +75,7 @@ impl Logbuch {
     #[tracing::instrument(skip_all, fields(user = %who.user))]
     pub async fn list_tickets(&self, who: &Principal, q: ListQuery) -> AppResult<TicketPage> {
         let db = &self.store.db;
-        let dir = Directory::load(db).await?;
+        let dir = self.directory().await?;
         let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let per_page = q.per_page.unwrap_or(50);
         if !(1..=200).contains(&per_page) {
@@ -133,7 +133,7 @@ impl Logbuch {
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn get_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
         let db = &self.store.db;
-        let dir = Directory::load(db).await?;
+        let dir = self.directory().await?;
         let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
         let msgs = messages::of_ticket(db, t.id).await?;
         let files = messages::attachments_of_ticket(db, t.id).await?;
@@ -196,7 +196,7 @@ impl Logbuch {
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn ticket_history(&self, who: &Principal, id: i64) -> AppResult<Vec<HistoryView>> {
         let db = &self.store.db;
-        let dir = Directory::load(db).await?;
+        let dir = self.directory().await?;
         let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
         let hist = history::of_ticket(db, t.id).await?;
         let ids: Vec<i64> = hist.iter().filter_map(|h| h.actor_id).collect();
@@ -208,7 +208,7 @@ impl Logbuch {
     /// Ticket counts by tenant, queue and status, within the caller's scope.
     pub async fn count_tickets(&self, who: &Principal, tenant: Option<&str>) -> AppResult<Vec<CountView>> {
         let db = &self.store.db;
-        let dir = Directory::load(db).await?;
+        let dir = self.directory().await?;
         let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let tenant_id = match tenant {
             Some(code) => Some(dir.tenant_by_code("tenant", code)?.id),
@@ -224,7 +224,7 @@ impl Logbuch {
 
     /// Every tenant of the federation (names are no secret; needed to hand tickets over).
     pub async fn list_tenants(&self, _who: &Principal) -> AppResult<Vec<TenantView>> {
-        let dir = Directory::load(&self.store.db).await?;
+        let dir = self.directory().await?;
         let mut v: Vec<TenantView> = dir
             .tenants()
             .map(|t| TenantView {
@@ -240,7 +240,7 @@ impl Logbuch {
     /// The queues of a tenant where the caller holds any role (404 otherwise).
     pub async fn list_queues(&self, who: &Principal, tenant: &str) -> AppResult<Vec<QueueView>> {
         let db = &self.store.db;
-        let dir = Directory::load(db).await?;
+        let dir = self.directory().await?;
         let t = dir
             .tenant_by_code("tenant", tenant)
             .map_err(|_| AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht.")))?;
@@ -272,7 +272,7 @@ impl Logbuch {
 
     /// Who the caller is and which roles they hold.
     pub async fn me(&self, who: &Principal) -> AppResult<MeView> {
-        let dir = Directory::load(&self.store.db).await?;
+        let dir = self.directory().await?;
         let roles = who
             .assignments
             .iter()

@@ -1,6 +1,5 @@
 //! Moving tickets: to another queue of the tenant, or to another tenant.
 
-use super::Directory;
 use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_domain::{Action, Status};
@@ -32,8 +31,9 @@ impl Logbuch {
     /// Moves a ticket to another queue of its tenant.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn move_ticket(&self, who: &Principal, id: i64, queue: &str) -> AppResult<Option<TicketDetail>> {
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, Action::MoveQueue, &dir).await?;
         let tenant = dir.tenant(t.tenant_id)?;
         let target = dir.queue_in("queue", tenant, Some(queue))?;
@@ -52,8 +52,9 @@ impl Logbuch {
     /// The ticket starts afresh there: new, no owner.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn hand_over_ticket(&self, who: &Principal, id: i64, input: HandOver) -> AppResult<Option<TicketDetail>> {
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let target_tenant = dir.tenant_by_code("tenant", &input.tenant)?;
         let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
         if target_tenant.id == t.tenant_id {

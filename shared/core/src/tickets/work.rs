@@ -1,6 +1,6 @@
 //! Working a ticket: take, assign, watchers, priority and status, resolve, reopen.
 
-use super::{Change, Directory};
+use super::Change;
 use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
@@ -55,8 +55,9 @@ impl Logbuch {
     }
 
     async fn set_owner(&self, who: &Principal, id: i64, owner: Option<i64>, action: Action) -> AppResult<TicketDetail> {
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         if let Some(o) = owner.filter(|o| *o != who.user.0) {
             let user = users::find_user(&txn, o)
@@ -95,8 +96,9 @@ impl Logbuch {
     /// Adds (`add`) or removes a watcher by mail address.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn set_watcher(&self, who: &Principal, id: i64, email: &str, add: bool) -> AppResult<TicketDetail> {
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, Action::WatchTicket, &dir).await?;
         let user = users::find_user_by_email(&txn, email).await?.filter(|u| u.active).ok_or_else(|| {
             AppError::validation("email", format!("Eine aktive Person „{}“ gibt es nicht.", email.trim()))
@@ -127,8 +129,9 @@ impl Logbuch {
         if priority.is_none() && status.is_none() {
             return Err(AppError::validation("priority", "Bitte „priority“ und/oder „status“ angeben."));
         }
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
         let mut row: ticket::ActiveModel = t.clone().into();
         let mut changes = Vec::new();
@@ -170,8 +173,9 @@ impl Logbuch {
     }
 
     async fn move_status(&self, who: &Principal, id: i64, action: Action, to: Status) -> AppResult<TicketDetail> {
+        // Before the transaction: SQLite has one connection, the directory may need it.
+        let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
-        let dir = Directory::load(&txn).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         let resolved = t.status == Status::Resolved.as_str();
         if (action == Action::Resolve) == resolved {
