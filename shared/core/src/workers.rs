@@ -67,6 +67,23 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
     tracing::info!(%worker, "background workers started");
     let long_ago = Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now);
     let (mut escalated, mut swept, mut spooled) = (long_ago, long_ago, long_ago);
+    // Intake: independent loops, each taking a few jobs at a time, so one slow
+    // mail never holds up a whole batch.
+    let mut intake = tokio::task::JoinSet::new();
+    for n in 0..app.settings.intake.concurrency.max(1) {
+        let (app, cancel, worker) = (app.clone(), cancel.clone(), format!("{worker}-{n}"));
+        intake.spawn(async move {
+            while !cancel.is_cancelled() {
+                let handled = log_err("intake", app.run_intake_sequential(&worker, 4).await).unwrap_or(0);
+                if handled == 0 {
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(IDLE_PAUSE) => {}
+                    }
+                }
+            }
+        });
+    }
     while !cancel.is_cancelled() {
         if spooled.elapsed() >= SPOOL_EVERY {
             spooled = Instant::now();
@@ -74,7 +91,6 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
                 tracing::info!(mails = n, "mails taken from the spool directory");
             }
         }
-        let handled = log_err("intake", app.run_intake_once(&worker).await).unwrap_or(0);
         if swept.elapsed() >= SWEEP_EVERY {
             swept = Instant::now();
             if let Some(n) = log_err("sweeper", app.requeue_stale_mails(STALE_AFTER).await).filter(|n| *n > 0) {
@@ -89,12 +105,11 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
                 tracing::info!(tickets = n, "escalated waiting tickets");
             }
         }
-        if handled == 0 {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(IDLE_PAUSE) => {}
-            }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(IDLE_PAUSE) => {}
         }
     }
+    while intake.join_next().await.is_some() {}
     tracing::info!("background workers stopped");
 }

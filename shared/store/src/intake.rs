@@ -66,7 +66,8 @@ pub async fn find_raw(db: &impl ConnectionTrait, id: i64) -> Result<Option<RawMa
     Ok(raw_mail::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Moves a raw mail from `from` to `to` state; false if it was not in `from` (someone else finished it).
+/// Moves a raw mail from `from` to `to` state; false if it was not in `from`
+/// (someone else finished it). Leaving `pending` counts a processing attempt.
 pub async fn set_raw_state(
     db: &impl ConnectionTrait,
     id: i64,
@@ -80,20 +81,15 @@ pub async fn set_raw_state(
         .col_expr(raw_mail::Column::Kind, Expr::value(kind.map(str::to_owned)))
         .col_expr(raw_mail::Column::Reason, Expr::value(reason.map(str::to_owned)))
         .col_expr(raw_mail::Column::ProcessedAt, Expr::value((to != PENDING).then(now)))
+        .col_expr(
+            raw_mail::Column::Attempts,
+            Expr::col(raw_mail::Column::Attempts).add(if from == PENDING { 1 } else { 0 }),
+        )
         .filter(raw_mail::Column::Id.eq(id))
         .filter(raw_mail::Column::State.eq(from))
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
-}
-
-pub async fn count_attempt(db: &impl ConnectionTrait, id: i64) -> Result<()> {
-    raw_mail::Entity::update_many()
-        .col_expr(raw_mail::Column::Attempts, Expr::col(raw_mail::Column::Attempts).add(1))
-        .filter(raw_mail::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Raw mails in a state, newest first, without their bytes.

@@ -114,6 +114,19 @@ impl Logbuch {
         }
     }
 
+    /// Takes up to `max` intake jobs and processes them one after the other
+    /// (the worker runs several of these loops side by side).
+    pub async fn run_intake_sequential(&self, worker: &str, max: usize) -> AppResult<usize> {
+        let cfg = &self.settings.intake;
+        let visibility = Duration::from_secs(cfg.visibility_secs.max(cfg.stage_timeout_secs + 1));
+        let jobs = self.intake_queue.reserve(worker, visibility, max.max(1)).await.map_err(anyhow::Error::new)?;
+        let n = jobs.len();
+        for job in jobs {
+            self.handle_intake_job(job).await?;
+        }
+        Ok(n)
+    }
+
     async fn handle_intake_job(&self, job: Reserved) -> AppResult<()> {
         let q = &self.intake_queue;
         let Ok(IntakeJob::ProcessMail { raw_mail }) = serde_json::from_str::<IntakeJob>(&job.payload) else {

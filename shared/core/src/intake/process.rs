@@ -51,7 +51,6 @@ impl Logbuch {
         if raw.state != PENDING {
             return Ok(Outcome::Skipped);
         }
-        intake::count_attempt(db, id).await?;
         let limit = self.settings.intake.max_mail_bytes;
         if raw.content.len() > limit {
             let why = format!(
