@@ -116,10 +116,12 @@ async fn main() {
         ));
     }
     std::fs::write(dir.join("federation.toml"), fed).unwrap();
-    let mut settings = logbuch_config::Settings::default();
-    settings.data_dir = dir.clone();
+    let mut settings = logbuch_config::Settings {
+        data_dir: dir.clone(),
+        federation_file: Some(dir.join("federation.toml")),
+        ..Default::default()
+    };
     settings.database.url = Some(db_url.clone().into());
-    settings.federation_file = Some(dir.join("federation.toml"));
     let app = logbuch_core::Logbuch::connect(settings).await.unwrap();
     app.prepare().await.unwrap();
     logbuch_core::admin::create_user(&app, "helferin@by.example", "Helferin BY").await.unwrap();
