@@ -39,6 +39,8 @@ async fn mails_become_tickets_in_the_right_queue(backend: Backend) {
         ("m3@x", "irgendwer@example.org", "bund", "triage"),
         ("m4@x", "mitglieder@piratenpartei.de", "bund", "triage"),
         ("m5@x", "aachen@piratenpartei-nrw.de", "nw", "ag-aachen"),
+        // Unknown local part at NRW's own domain: NRW's default queue.
+        ("m7@x", "vorstand@piratenpartei-nrw.de", "nw", "sonstiges"),
     ];
     for (id, to, _, _) in cases {
         let i = t.app.ingest_raw("test", &mail(id, "Erika <erika@example.org>", to, "Frage", "Hallo")).await.unwrap();

@@ -224,7 +224,8 @@ impl Logbuch {
 }
 
 /// The queues a mail goes to: the first matching queue per tenant, in the
-/// order Delivered-To, To, Cc; the Bund's default queue when none matches.
+/// order Delivered-To, To, Cc. When none matches: the default queue of a
+/// tenant that alone uses the address's domain, else the Bund's triage queue.
 pub(super) fn route<'d>(dir: &'d Directory, m: &ParsedMail) -> AppResult<Vec<&'d queue::Model>> {
     let mut out: Vec<&queue::Model> = Vec::new();
     for addr in m.delivered_to.iter().chain(&m.to).chain(&m.cc) {
@@ -238,7 +239,17 @@ pub(super) fn route<'d>(dir: &'d Directory, m: &ParsedMail) -> AppResult<Vec<&'d
         }
     }
     if out.is_empty() {
-        out.push(dir.bund_default_queue()?);
+        // Unknown addresses: the default queue of the tenant owning the domain, else the Bund's triage.
+        let by_domain = m
+            .delivered_to
+            .iter()
+            .chain(&m.to)
+            .chain(&m.cc)
+            .find_map(|a| dir.default_queue_for_domain(&a.to_lowercase()));
+        out.push(match by_domain {
+            Some(q) => q,
+            None => dir.bund_default_queue()?,
+        });
     }
     Ok(out)
 }

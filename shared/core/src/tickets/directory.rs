@@ -29,6 +29,23 @@ impl Directory {
         self.addresses.get(address).and_then(|id| self.queues.get(id))
     }
 
+    /// For an unknown address at a domain only one tenant uses (like
+    /// `piratenpartei-nrw.de`): that tenant's default queue.
+    pub(crate) fn default_queue_for_domain(&self, address: &str) -> Option<&queue::Model> {
+        let domain = address.rsplit_once('@')?.1;
+        let mut tenants = self
+            .addresses
+            .iter()
+            .filter(|(a, _)| a.rsplit_once('@').is_some_and(|(_, d)| d == domain))
+            .filter_map(|(_, q)| self.queues.get(q).map(|q| q.tenant_id));
+        let first = tenants.next()?;
+        if tenants.any(|t| t != first) {
+            return None;
+        }
+        let tenant = self.tenants.get(&first)?;
+        self.queue_in("queue", tenant, None).ok()
+    }
+
     pub(crate) fn tenant_refs(&self) -> Vec<TenantRef> {
         let mut v: Vec<TenantRef> = self
             .tenants
