@@ -15,6 +15,8 @@ if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
 fi
 # Dovecot (IMAP :1143, LMTP :2424) with one mailbox user per IMAP test.
 DOVECOT_USERS="$(echo imap{a,b,c,d,e,f}{s,p})" bash tests/peers/dovecot-up.sh
+# The SMTP capture sink (aiosmtpd, from PyPI) for outgoing mail.
+bash tests/peers/smtp-sink-up.sh
 # The crash test runs the real binary as worker processes.
 cargo build -q
 if cargo nextest --version >/dev/null 2>&1; then

@@ -11,5 +11,6 @@ mod imap;
 mod intake;
 mod isolation;
 mod jobs;
+mod outgoing;
 mod policy_matrix;
 mod scenarios;

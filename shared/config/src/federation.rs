@@ -101,6 +101,16 @@ pub struct QueueSpec {
     pub resolution: Option<String>,
     /// While a ticket waits, its priority rises one step per this long.
     pub escalation_step: Option<String>,
+    /// Fixed addresses told about every new ticket (besides the people holding a role here).
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Requesters get an acknowledgement with the ticket number (default on).
+    #[serde(default = "yes")]
+    pub acknowledge: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_priority() -> Priority {

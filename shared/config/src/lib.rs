@@ -9,7 +9,10 @@ mod settings;
 pub use federation::{
     EMBEDDED_FEDERATION, Federation, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec, TenantSpec, parse_duration,
 };
-pub use settings::{DatabaseSettings, IntakeSettings, LimitSettings, RedisSettings, ServerSettings, Settings};
+pub use settings::{
+    DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, RedisSettings, ServerSettings, Settings,
+    SmtpSecurity, SmtpSettings,
+};
 
 /// Configuration could not be read; the message names the file and key.
 #[derive(Debug, thiserror::Error)]

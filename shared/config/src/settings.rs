@@ -18,6 +18,52 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub redis: RedisSettings,
     pub intake: IntakeSettings,
+    pub smtp: SmtpSettings,
+    pub outgoing: OutgoingSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    Tls,
+    Starttls,
+    /// Only for a relay on this machine.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// The relay; unset means outgoing mail waits in the outbox.
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self { host: None, port: 587, security: SmtpSecurity::Starttls, user: None, password: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutgoingSettings {
+    /// Envelope sender base: `bounces@example.org` sends as `bounces+<n>@example.org`,
+    /// so a bounce names the mail it answers. Unset: the queue's address.
+    pub bounce_address: Option<String>,
+    /// Automatic mails (acknowledgements, notifications) per address and day, at most.
+    pub max_automatic_per_day: i32,
+    /// Tries before a mail counts as undeliverable.
+    pub max_attempts: u32,
+}
+
+impl Default for OutgoingSettings {
+    fn default() -> Self {
+        Self { bounce_address: None, max_automatic_per_day: 10, max_attempts: 8 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +159,8 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             redis: RedisSettings::default(),
             intake: IntakeSettings::default(),
+            smtp: SmtpSettings::default(),
+            outgoing: OutgoingSettings::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 mod error;
 mod escalation;
 pub mod intake;
+pub mod outgoing;
 pub mod tickets;
 pub mod views;
 pub mod workers;
@@ -31,6 +32,10 @@ pub struct Logbuch {
     pub settings: Arc<Settings>,
     /// Jobs of the mail intake: Redis when configured, else the database.
     pub intake_queue: JobQueue,
+    /// Jobs of the outbox (sending mail), on the same backend.
+    pub outbox_queue: JobQueue,
+    /// The SMTP relay, when one is configured.
+    smtp: Option<outgoing::send_smtp::Smtp>,
     /// Tenants, queues and addresses, read at most every few seconds.
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
 }
@@ -53,19 +58,31 @@ impl Logbuch {
             .await
             .context("cannot connect to the database")?;
         let authz = Authz::new().await.context("cannot load the authorization policy")?;
-        let intake_queue = match &settings.redis.url {
-            Some(url) => JobQueue::Redis(
-                RedisQueue::connect(url.expose_secret(), &settings.redis.prefix, "intake")
-                    .await
-                    .context("cannot connect to Redis")?,
-            ),
-            None => JobQueue::Sql(SqlQueue::new(store.db.clone(), "intake")),
+        let queue = |kind: &'static str| {
+            let db = store.db.clone();
+            let redis = settings.redis.url.clone();
+            let prefix = settings.redis.prefix.clone();
+            async move {
+                Ok::<_, anyhow::Error>(match redis {
+                    Some(url) => JobQueue::Redis(
+                        RedisQueue::connect(url.expose_secret(), &prefix, kind)
+                            .await
+                            .context("cannot connect to Redis")?,
+                    ),
+                    None => JobQueue::Sql(SqlQueue::new(db, kind)),
+                })
+            }
         };
+        let intake_queue = queue("intake").await?;
+        let outbox_queue = queue("outbox").await?;
+        let smtp = outgoing::send_smtp::smtp_transport(&settings.smtp).context("SMTP settings")?;
         Ok(Self {
             store,
             authz: Arc::new(authz),
             settings: Arc::new(settings),
             intake_queue,
+            outbox_queue,
+            smtp,
             directory: Arc::default(),
         })
     }

@@ -1,6 +1,6 @@
 //! Background work run by `logbuch serve` and `logbuch worker`.
 //!
-//! Mail intake, the sweeper for stored mails whose job was lost, and queue
+//! Mail intake, the outbox senders, the sweepers for mails whose job was lost, and queue
 //! escalation (seed 000: in sensitive queues a waiting ticket's priority
 //! rises). Each task exposes a `…_once` for tests and runs in a loop until
 //! cancelled in production.
@@ -84,6 +84,21 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
             }
         });
     }
+    // Outbox: two senders (the SMTP pool holds the connections).
+    for n in 0..2 {
+        let (app, cancel, worker) = (app.clone(), cancel.clone(), format!("{worker}-smtp{n}"));
+        intake.spawn(async move {
+            while !cancel.is_cancelled() {
+                let handled = log_err("outbox", app.run_outbox_once(&worker, 10).await).unwrap_or(0);
+                if handled == 0 {
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(IDLE_PAUSE) => {}
+                    }
+                }
+            }
+        });
+    }
     while !cancel.is_cancelled() {
         if spooled.elapsed() >= SPOOL_EVERY {
             spooled = Instant::now();
@@ -95,6 +110,9 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
             swept = Instant::now();
             if let Some(n) = log_err("sweeper", app.requeue_stale_mails(STALE_AFTER).await).filter(|n| *n > 0) {
                 tracing::info!(mails = n, "requeued stored mails whose job was lost");
+            }
+            if let Some(n) = log_err("outbox sweeper", app.requeue_stale_outbox(STALE_AFTER).await).filter(|n| *n > 0) {
+                tracing::info!(mails = n, "requeued outgoing mails whose job was lost");
             }
         }
         if escalated.elapsed() >= ESCALATION_EVERY {

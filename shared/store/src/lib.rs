@@ -9,6 +9,7 @@ pub mod entity;
 pub mod history;
 pub mod intake;
 pub mod messages;
+pub mod outbox;
 pub mod tenants;
 pub mod tickets;
 pub mod users;

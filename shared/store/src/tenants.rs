@@ -155,12 +155,16 @@ async fn upsert_queue(
     existing: Option<&queue::Model>,
     report: &mut ApplyReport,
 ) -> Result<i64> {
+    let notify =
+        Some(q.notify.iter().map(|a| a.trim().to_lowercase()).collect::<Vec<_>>().join(", ")).filter(|s| !s.is_empty());
     let wanted = (
         q.name.clone(),
         q.default_priority.rank(),
         minutes(&q.first_response),
         minutes(&q.resolution),
         minutes(&q.escalation_step),
+        notify,
+        q.acknowledge,
     );
     match existing {
         Some(e) => {
@@ -170,6 +174,8 @@ async fn upsert_queue(
                 e.first_response_minutes,
                 e.resolution_minutes,
                 e.escalation_minutes,
+                e.notify.clone(),
+                e.acknowledge,
             );
             if have != wanted {
                 report.queues_updated += 1;
@@ -179,6 +185,8 @@ async fn upsert_queue(
                 am.first_response_minutes = Set(wanted.2);
                 am.resolution_minutes = Set(wanted.3);
                 am.escalation_minutes = Set(wanted.4);
+                am.notify = Set(wanted.5);
+                am.acknowledge = Set(wanted.6);
                 am.update(db).await?;
             }
             Ok(e.id)
@@ -193,6 +201,8 @@ async fn upsert_queue(
                 first_response_minutes: Set(wanted.2),
                 resolution_minutes: Set(wanted.3),
                 escalation_minutes: Set(wanted.4),
+                notify: Set(wanted.5),
+                acknowledge: Set(wanted.6),
                 created_at: Set(now()),
                 ..Default::default()
             }

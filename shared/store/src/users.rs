@@ -144,3 +144,26 @@ pub async fn user_by_token_hash(db: &impl ConnectionTrait, token_hash: &str) -> 
 pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool> {
     Ok(role_assignment::Entity::find().filter(role_assignment::Column::Role.eq("admin")).one(db).await?.is_some())
 }
+
+/// Active people holding one of `roles` on the whole tenant or on this queue of it.
+pub async fn holders_in(
+    db: &impl ConnectionTrait,
+    tenant_id: i64,
+    queue_id: i64,
+    roles: &[&str],
+) -> Result<Vec<user::Model>> {
+    let ids: Vec<i64> = role_assignment::Entity::find()
+        .filter(role_assignment::Column::TenantId.eq(tenant_id))
+        .filter(role_assignment::Column::Role.is_in(roles.iter().copied()))
+        .filter(
+            sea_orm::Condition::any()
+                .add(role_assignment::Column::QueueId.is_null())
+                .add(role_assignment::Column::QueueId.eq(queue_id)),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.user_id)
+        .collect();
+    Ok(find_users(db, &ids).await?.into_iter().filter(|u| u.active).collect())
+}

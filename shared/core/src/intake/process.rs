@@ -1,6 +1,7 @@
 //! Processing one stored mail: parse, then thread, route or collect — all in
 //! one transaction together with marking the raw mail done.
 
+use crate::outgoing::Notice;
 use crate::tickets::{Directory, NewTicketRow, open_ticket};
 use crate::{AppResult, Logbuch};
 use logbuch_domain::{MessageKind, Priority, Status};
@@ -67,16 +68,18 @@ impl Logbuch {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
+        let mut mails = Vec::new();
         let outcome = match &parsed.kind {
             MailKind::OwnLoop => Outcome::OwnLoop,
             MailKind::Bounce(report) => self.take_bounce(&txn, &dir, &raw, &parsed, report).await?,
-            _ => self.take_mail(&txn, &dir, &raw, &parsed).await?,
+            _ => self.take_mail(&txn, &dir, &raw, &parsed, &mut mails).await?,
         };
         if !intake::set_raw_state(&txn, id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
             txn.rollback().await?;
             return Ok(Outcome::Skipped);
         }
         txn.commit().await?;
+        self.dispatch_outbox(&mails).await;
         Ok(outcome)
     }
 
@@ -106,6 +109,7 @@ impl Logbuch {
         dir: &Directory,
         raw: &RawMail,
         m: &ParsedMail,
+        mails: &mut Vec<i64>,
     ) -> AppResult<Outcome> {
         if let Some(t) = self.thread_of(txn, m).await? {
             if !intake::claim_intake_key(txn, &m.message_id, t.tenant_id, raw.id).await? {
@@ -117,6 +121,9 @@ impl Logbuch {
                 reopen(txn, &t).await?;
             }
             intake::settle_intake_key(txn, &m.message_id, t.tenant_id, t.id).await?;
+            if matches!(m.kind, MailKind::Normal | MailKind::List) {
+                mails.extend(self.notify(txn, dir, &t, Notice::RequesterWrote, None).await?);
+            }
             return Ok(Outcome::Appended(t.id));
         }
         let queues = route(dir, m)?;
@@ -148,6 +155,8 @@ impl Logbuch {
             .await?;
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
             intake::settle_intake_key(txn, &m.message_id, q.tenant_id, t.id).await?;
+            let acknowledge = m.kind.may_auto_answer();
+            mails.extend(self.notify(txn, dir, &t, Notice::Opened { acknowledge }, None).await?);
             opened.push(t.id);
         }
         for (i, a) in opened.iter().enumerate() {

@@ -2,6 +2,7 @@
 
 use super::Directory;
 use super::messages::{decode_files, message_by, validate_body};
+use crate::outgoing::Notice;
 use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
@@ -118,7 +119,9 @@ impl Logbuch {
         row.from_addr = Set(Some(requester));
         row.subject = Set(Some(subject));
         messages::insert(&txn, row, &files).await?;
+        let mails = self.notify(&txn, &dir, &t, Notice::Opened { acknowledge: false }, Some(who.user.0)).await?;
         txn.commit().await?;
+        self.dispatch_outbox(&mails).await;
         self.get_ticket(who, t.id).await
     }
 }

@@ -29,6 +29,11 @@ impl Directory {
         self.addresses.get(address).and_then(|id| self.queues.get(id))
     }
 
+    /// The queue's sending address: the first of its inbound addresses.
+    pub(crate) fn queue_address(&self, queue_id: i64) -> Option<String> {
+        self.addresses.iter().filter(|(_, q)| **q == queue_id).map(|(a, _)| a).min().cloned()
+    }
+
     /// For an unknown address at a domain only one tenant uses (like
     /// `piratenpartei-nrw.de`): that tenant's default queue.
     pub(crate) fn default_queue_for_domain(&self, address: &str) -> Option<&queue::Model> {

@@ -7,7 +7,6 @@ use base64::Engine;
 use logbuch_domain::{Action, MessageKind, Status};
 use logbuch_store::messages::{self, NewFile as StoredFile};
 use logbuch_store::{entity::message, entity::ticket, history, now, tickets::Ticket};
-use rand::RngCore;
 use sea_orm::{Set, TransactionTrait};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -73,20 +72,6 @@ pub(crate) fn decode_files(files: &[NewFile], max_bytes: usize) -> AppResult<Vec
         .collect()
 }
 
-/// The Message-ID of a mail Logbuch writes (stored without brackets, like all): unique, naming the ticket.
-fn new_message_id(ticket_id: i64, public_url: &str) -> String {
-    let mut r = [0u8; 8];
-    rand::rng().fill_bytes(&mut r);
-    let host = public_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("logbuch.invalid")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("logbuch.invalid");
-    format!("logbuch.{ticket_id}.{}@{host}", hex::encode(r))
-}
-
 /// A message row by a person (note or reply); the caller adds mail headers for replies.
 pub(crate) fn message_by(t: &Ticket, who: &Principal, kind: MessageKind, body: &str) -> message::ActiveModel {
     message::ActiveModel {
@@ -136,12 +121,41 @@ impl Logbuch {
         validate_body(&input.body, self.settings.limits.max_body_bytes)?;
         let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
         let mut row = message_by(&t, who, kind, &input.body);
+        let mut mails = Vec::new();
         if kind == MessageKind::Outbound {
-            let from = logbuch_store::tenants::queue_addresses(&txn, t.queue_id).await?.into_iter().next();
-            row.from_addr = Set(from);
+            // The reply goes out by mail: stored first, sent from the outbox,
+            // threaded to the ticket's mails so an answer finds its way back.
+            let from = dir.queue_address(t.queue_id).unwrap_or_else(|| self.fallback_from());
+            let subject = format!("[Logbuch #{}] {}", t.id, t.subject);
+            let message_id = crate::outgoing::new_message_id(Some(t.id), &self.settings.server.public_url);
+            let earlier = messages::of_ticket(&txn, t.id).await?;
+            let references: Vec<String> = earlier.iter().filter_map(|m| m.message_id_header.clone()).collect();
+            let in_reply_to = earlier
+                .iter()
+                .rev()
+                .filter(|m| m.kind == MessageKind::Inbound.as_str())
+                .find_map(|m| m.message_id_header.clone());
+            row.from_addr = Set(Some(from.clone()));
             row.to_addrs = Set(Some(t.requester.clone()));
-            row.subject = Set(Some(format!("[Logbuch #{}] {}", t.id, t.subject)));
-            row.message_id_header = Set(Some(new_message_id(t.id, &self.settings.server.public_url)));
+            row.subject = Set(Some(subject.clone()));
+            row.message_id_header = Set(Some(message_id.clone()));
+            row.in_reply_to = Set(in_reply_to.clone());
+            row.references = Set(Some(references.join(" ")).filter(|r| !r.is_empty()));
+            let queue = dir.queue(t.queue_id)?;
+            let draft = crate::outgoing::Draft {
+                ticket_id: Some(t.id),
+                kind: "reply",
+                from_name: queue.name.clone(),
+                from,
+                to: vec![t.requester.clone()],
+                subject,
+                body: input.body.clone(),
+                in_reply_to,
+                references,
+                automatic: false,
+                message_id: Some(message_id),
+            };
+            mails.extend(crate::outgoing::queue_draft(self, &txn, draft).await?);
         } else {
             row.from_addr = Set(Some(who.email.clone()));
         }
@@ -160,6 +174,7 @@ impl Logbuch {
         }
         self.save_changes(&txn, who, row, t.id, changes).await?;
         txn.commit().await?;
+        self.dispatch_outbox(&mails).await;
         self.get_ticket(who, id).await
     }
 

@@ -84,8 +84,10 @@ impl Logbuch {
             row.status = Set(Status::New.as_str().to_owned());
             changes.push(("status", Some(t.status.clone()), Some(Status::New.as_str().to_owned())));
         }
-        self.save_changes(&txn, who, row, t.id, changes).await?;
+        let saved = self.save_changes(&txn, who, row, t.id, changes).await?;
+        let mails = self.notify(&txn, &dir, &saved, crate::outgoing::Notice::HandedOver, Some(who.user.0)).await?;
         txn.commit().await?;
+        self.dispatch_outbox(&mails).await;
         self.after_write(who, id).await
     }
 

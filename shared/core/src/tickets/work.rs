@@ -88,8 +88,14 @@ impl Logbuch {
         if owner.is_some() && t.status == Status::New.as_str() {
             changes.extend(status_change(&t, &mut row, Status::Open));
         }
-        self.save_changes(&txn, who, row, t.id, changes).await?;
+        let saved = self.save_changes(&txn, who, row, t.id, changes).await?;
+        let mails = if owner.is_some() && owner != t.owner_id {
+            self.notify(&txn, &dir, &saved, crate::outgoing::Notice::Assigned, Some(who.user.0)).await?
+        } else {
+            Vec::new()
+        };
         txn.commit().await?;
+        self.dispatch_outbox(&mails).await;
         self.get_ticket(who, id).await
     }
 

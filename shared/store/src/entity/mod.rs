@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod api_token;
 pub mod attachment;
+pub mod auto_mail_count;
 pub mod blob;
 pub mod bounce;
 pub mod bounce_collection;
@@ -11,6 +12,7 @@ pub mod history;
 pub mod intake_key;
 pub mod mailbox;
 pub mod message;
+pub mod outbox;
 pub mod queue;
 pub mod queue_address;
 pub mod raw_mail;

@@ -15,6 +15,10 @@ pub struct Model {
     pub resolution_minutes: Option<i32>,
     pub escalation_minutes: Option<i32>,
     pub created_at: DateTimeUtc,
+    /// Fixed addresses told about new tickets, comma-separated.
+    pub notify: Option<String>,
+    /// Whether requesters get an acknowledgement with the ticket number.
+    pub acknowledge: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

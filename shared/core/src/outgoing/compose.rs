@@ -1,0 +1,107 @@
+//! Turning a draft into an outbox row: the raw RFC 5322 bytes, the envelope
+//! and the Message-ID that stays the same however often sending is tried.
+
+use crate::{AppResult, Logbuch};
+use logbuch_store::entity::outbox;
+use logbuch_store::{now, outbox as store};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
+use rand::RngCore;
+use sea_orm::{ConnectionTrait, Set};
+
+/// A mail to write to the outbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub ticket_id: Option<i64>,
+    /// reply, acknowledgement or notification.
+    pub kind: &'static str,
+    pub from_name: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Sent by Logbuch on its own: marked Auto-Submitted and counted per address and day.
+    pub automatic: bool,
+    /// Use this Message-ID (replies store theirs on the ticket first).
+    pub message_id: Option<String>,
+}
+
+pub(crate) fn new_message_id(ticket_id: Option<i64>, public_url: &str) -> String {
+    let mut r = [0u8; 8];
+    rand::rng().fill_bytes(&mut r);
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("logbuch.invalid")
+        .split(['/', ':'])
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("logbuch.invalid");
+    match ticket_id {
+        Some(t) => format!("logbuch.{t}.{}@{host}", hex::encode(r)),
+        None => format!("logbuch.{}@{host}", hex::encode(r)),
+    }
+}
+
+/// Writes a draft to the outbox; returns its id, or `None` when loop
+/// protection holds it back (an automatic mail over the daily limit).
+pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppResult<Option<i64>> {
+    if d.automatic {
+        let day = now().format("%Y-%m-%d").to_string();
+        for to in &d.to {
+            if store::count_automatic(db, to, &day).await? > app.settings.outgoing.max_automatic_per_day {
+                tracing::info!(ticket = ?d.ticket_id, kind = d.kind, "automatic mail held back: daily limit for the address reached");
+                return Ok(None);
+            }
+        }
+    }
+    let message_id =
+        d.message_id.clone().unwrap_or_else(|| new_message_id(d.ticket_id, &app.settings.server.public_url));
+    let mut b = MessageBuilder::new()
+        .from((d.from_name.as_str(), d.from.as_str()))
+        .to(d.to.iter().map(String::as_str).collect::<Vec<_>>())
+        .subject(d.subject.as_str())
+        .message_id(message_id.as_str())
+        .header(logbuch_mail::LOOP_HEADER, Raw::new(d.ticket_id.map_or("1".to_owned(), |t| t.to_string())))
+        .text_body(d.body.as_str());
+    if let Some(irt) = &d.in_reply_to {
+        b = b.in_reply_to(irt.as_str());
+    }
+    if !d.references.is_empty() {
+        b = b.references(d.references.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    if d.automatic {
+        b = b.header("Auto-Submitted", Raw::new("auto-generated")).header("Precedence", Raw::new("bulk"));
+    }
+    let raw = b.write_to_vec().map_err(|e| anyhow::anyhow!("cannot build mail: {e}"))?;
+    let row = store::insert(
+        db,
+        outbox::ActiveModel {
+            ticket_id: Set(d.ticket_id),
+            kind: Set(d.kind.to_owned()),
+            message_id: Set(message_id),
+            envelope_from: Set(d.from.clone()),
+            recipients: Set(d.to.join(", ")),
+            raw: Set(raw),
+            automatic: Set(d.automatic),
+            state: Set(store::PENDING.to_owned()),
+            attempts: Set(0),
+            last_error: Set(None),
+            created_at: Set(now()),
+            sent_at: Set(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // The envelope sender names the outbox row, so a bounce finds its mail.
+    if let Some(base) = &app.settings.outgoing.bounce_address
+        && let Some((local, domain)) = base.split_once('@')
+    {
+        let mut am: outbox::ActiveModel = row.clone().into();
+        am.envelope_from = Set(format!("{local}+{}@{domain}", row.id));
+        sea_orm::ActiveModelTrait::update(am, db).await?;
+    }
+    Ok(Some(row.id))
+}

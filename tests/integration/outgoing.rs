@@ -1,0 +1,184 @@
+//! Outgoing mail through a real SMTP server (the aiosmtpd capture sink of
+//! tests/peers): notifications reach exactly the people allowed to read the
+//! ticket, requesters get acknowledgements and replies with threading
+//! headers, answers thread back, and loop protection holds.
+
+use crate::intake::{drain, mail};
+use logbuch_tests::{Backend, TestApp, both, spawn_app_with};
+use serde_json::json;
+
+/// A mail the sink captured: envelope recipient and sender, and the parsed mail.
+struct Captured {
+    rcpt: String,
+    mail_from: String,
+    raw: String,
+    mail: logbuch_mail::ParsedMail,
+}
+
+fn sink_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var("PEERS_DIR").unwrap_or_else(|_| "/tmp/peers".into())).join("smtp-sink")
+}
+
+fn header(raw: &str, name: &str) -> String {
+    raw.lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+        .unwrap_or_default()
+}
+
+/// Every captured mail whose envelope recipient contains `tag`.
+fn captured(tag: &str) -> Vec<Captured> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(sink_dir().join(sub)) else { continue };
+        for e in entries.flatten() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            let raw = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
+            let rcpt = header(&raw, "X-RcptTo").to_lowercase();
+            if rcpt.contains(tag) {
+                out.push(Captured {
+                    mail_from: header(&raw, "X-MailFrom"),
+                    mail: logbuch_mail::parse_mail(&bytes).unwrap(),
+                    rcpt,
+                    raw,
+                });
+            }
+        }
+    }
+    out
+}
+
+async fn send_all(t: &TestApp) {
+    for _ in 0..50 {
+        if t.app.run_outbox_once("test", 50).await.unwrap() == 0 {
+            return;
+        }
+    }
+    panic!("outbox did not drain");
+}
+
+fn with_sink(s: &mut logbuch_config::Settings) {
+    s.smtp.host = Some("127.0.0.1".into());
+    s.smtp.port = 2526;
+    s.smtp.security = logbuch_config::SmtpSecurity::None;
+    s.outgoing.bounce_address = Some("bounces@piratenpartei.de".into());
+}
+
+async fn notifications_acks_replies_and_the_round_trip(backend: Backend) {
+    let t = spawn_app_with(backend, with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    let presse = t.person(&format!("p-{tag}@nrw.example"), &[("helper", Some("nw"), Some("presse"))]).await;
+    let whole = t.person(&format!("w-{tag}@nrw.example"), &[("helper", Some("nw"), None)]).await;
+    t.person(&format!("s-{tag}@nrw.example"), &[("helper", Some("nw"), Some("schatzmeister"))]).await;
+    t.person(&format!("b-{tag}@by.example"), &[("helper", Some("by"), None)]).await;
+    t.person(&format!("f-{tag}@bund.example"), &[("federal_officer", None, None)]).await;
+    let requester = format!("req-{tag}@example.org");
+
+    t.app
+        .ingest_raw(
+            "test",
+            &mail(
+                &format!("in-{tag}@example.org"),
+                &requester,
+                "presse@piratenpartei-nrw.de",
+                "Interviewanfrage",
+                "Hallo",
+            ),
+        )
+        .await
+        .unwrap();
+    drain(&t).await;
+    send_all(&t).await;
+    let got = captured(&tag);
+    let mut rcpts: Vec<&str> = got.iter().map(|c| c.rcpt.as_str()).collect();
+    rcpts.sort();
+    assert_eq!(
+        rcpts,
+        [format!("p-{tag}@nrw.example"), format!("req-{tag}@example.org"), format!("w-{tag}@nrw.example")],
+        "only queue people and the requester"
+    );
+    let n = t.list_numbers(&presse, "").await[0];
+    let ack = got.iter().find(|c| c.rcpt.contains("req-")).unwrap();
+    assert!(ack.mail.subject.contains(&format!("[Logbuch #{n}]")), "{}", ack.mail.subject);
+    assert_eq!(ack.mail.in_reply_to, vec![format!("in-{tag}@example.org")]);
+    assert_eq!(header(&ack.raw, "Auto-Submitted"), "auto-generated");
+    assert_eq!(header(&ack.raw, logbuch_mail::LOOP_HEADER), n.to_string());
+    assert!(
+        ack.mail_from.trim_start_matches('<').starts_with("bounces+"),
+        "envelope sender names the outbox mail: {}",
+        ack.mail_from
+    );
+    let note = got.iter().find(|c| c.rcpt.contains("p-")).unwrap();
+    assert!(!note.raw.contains("Hallo"), "notifications carry no mail contents");
+
+    // A staff reply goes out threaded; the requester's answer to it comes back into the ticket.
+    let (s, _) =
+        t.post(&presse, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Gern, morgen um 10 Uhr?"})).await;
+    assert!(s.is_success());
+    send_all(&t).await;
+    let replies: Vec<Captured> = captured(&format!("req-{tag}"))
+        .into_iter()
+        .filter(|c| c.mail.subject.starts_with("[Logbuch"))
+        .filter(|c| c.raw.contains("morgen um 10"))
+        .collect();
+    assert_eq!(replies.len(), 1, "sent once");
+    let reply = &replies[0];
+    assert_eq!(reply.mail.from, "presse-nw@piratenpartei.de");
+    assert_eq!(reply.mail.in_reply_to, vec![format!("in-{tag}@example.org")]);
+    assert!(reply.mail.references.contains(&format!("in-{tag}@example.org")));
+    assert_eq!(header(&reply.raw, "Auto-Submitted"), "", "a person's reply is not automatic");
+    let answer = format!(
+        "From: {requester}\r\nTo: presse-nw@piratenpartei.de\r\nSubject: Re: Interviewanfrage\r\nMessage-ID: <answer-{tag}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\nPasst!\r\n",
+        reply.mail.message_id
+    );
+    t.app.ingest_raw("test", answer.as_bytes()).await.unwrap();
+    drain(&t).await;
+    let (_, d) = t.get(&presse, &format!("/api/v1/tickets/{n}")).await;
+    assert_eq!(d["messages"].as_array().unwrap().len(), 3, "the answer threads back");
+    assert_eq!(t.list_numbers(&presse, "").await.len(), 1);
+
+    // Assignment tells the new owner; our own mail coming back opens nothing.
+    t.post(&presse, &format!("/api/v1/tickets/{n}/assign"), json!({"owner": whole.email})).await;
+    send_all(&t).await;
+    assert!(captured(&format!("w-{tag}")).iter().any(|c| c.mail.subject.contains("Ihnen zugewiesen")));
+    t.app.ingest_raw("test", reply.raw.replace('\n', "\r\n").as_bytes()).await.unwrap();
+    drain(&t).await;
+    assert_eq!(t.list_numbers(&presse, "?status=new,open,waiting,resolved").await.len(), 1, "own mail ignored");
+}
+
+async fn loop_protection(backend: Backend) {
+    let t = spawn_app_with(backend, with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    // An auto-reply and a bulk mail get no acknowledgement.
+    let auto = format!(
+        "From: ooo-{tag}@example.org\r\nTo: mitglieder-by@piratenpartei.de\r\nSubject: Abwesend\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <auto-{tag}@x>\r\n\r\nBin weg.\r\n"
+    );
+    t.app.ingest_raw("test", auto.as_bytes()).await.unwrap();
+    let list = format!(
+        "From: list-{tag}@example.org\r\nTo: mitglieder-by@piratenpartei.de\r\nSubject: Newsletter\r\nList-Id: <news.example.org>\r\nMessage-ID: <list-{tag}@x>\r\n\r\nNews\r\n"
+    );
+    t.app.ingest_raw("test", list.as_bytes()).await.unwrap();
+    // One sender writing 12 times: at most 10 automatic mails a day.
+    for i in 0..12 {
+        t.app
+            .ingest_raw(
+                "test",
+                &mail(
+                    &format!("flood{i}-{tag}@x"),
+                    &format!("flood-{tag}@example.org"),
+                    "mitglieder-by@piratenpartei.de",
+                    &format!("Frage {i}"),
+                    "x",
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    drain(&t).await;
+    send_all(&t).await;
+    assert!(captured(&format!("ooo-{tag}")).is_empty(), "no answer to an auto-reply");
+    assert!(captured(&format!("list-{tag}")).is_empty(), "no answer to a list");
+    assert_eq!(captured(&format!("flood-{tag}")).len(), 10, "daily limit per address");
+}
+
+both!(notifications_acks_replies_and_the_round_trip, loop_protection);
