@@ -181,4 +181,96 @@ async fn loop_protection(backend: Backend) {
     assert_eq!(captured(&format!("flood-{tag}")).len(), 10, "daily limit per address");
 }
 
-both!(notifications_acks_replies_and_the_round_trip, loop_protection);
+
+/// Seed scenario 1 (press request), end to end: mail in → coordinators
+/// notified → taken → phone call noted → reply out → the requester's answer
+/// threads back → resolved.
+async fn scenario_1_press_request(backend: Backend) {
+    let t = spawn_app_with(backend, with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    let sprecher = t.person(&format!("sprecher-{tag}@nrw.example"), &[("helper", Some("nw"), Some("presse"))]).await;
+    t.person(&format!("vorstand-{tag}@nrw.example"), &[("helper", Some("nw"), None)]).await;
+    let rtl = format!("redaktion-{tag}@rtl.example");
+    t.app
+        .ingest_raw("imap:nrw", &mail(&format!("rtl-{tag}@rtl.example"), &format!("RTL Redaktion <{rtl}>"), "presse@piratenpartei-nrw.de", "Interviewanfrage zur Landtagswahl", "Können wir morgen drehen?"))
+        .await
+        .unwrap();
+    drain(&t).await;
+    send_all(&t).await;
+    let n = t.list_numbers(&sprecher, "").await[0];
+    let (_, d) = t.get(&sprecher, &format!("/api/v1/tickets/{n}")).await;
+    assert_eq!((d["tenant"].as_str(), d["queue"].as_str(), d["priority"].as_str()), (Some("nw"), Some("presse"), Some("high")));
+    for who in ["sprecher", "vorstand"] {
+        assert!(captured(&format!("{who}-{tag}")).iter().any(|c| c.mail.subject.contains(&format!("[Logbuch #{n}] Neu"))), "{who} notified");
+    }
+    assert!(captured(&format!("redaktion-{tag}")).iter().any(|c| c.mail.subject.contains("Eingangsbestätigung")));
+    let (s, _) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/take"), json!({})).await;
+    assert!(s.is_success());
+    let (s, _) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/notes"), json!({"body": "Telefonat mit der Redaktion: Dreh morgen 10 Uhr, Landtag."})).await;
+    assert!(s.is_success());
+    let (s, _) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Gern, morgen 10 Uhr am Landtag."})).await;
+    assert!(s.is_success());
+    send_all(&t).await;
+    let reply = captured(&format!("redaktion-{tag}")).into_iter().find(|c| c.raw.contains("morgen 10 Uhr am Landtag")).expect("reply sent");
+    assert!(!reply.raw.contains("Telefonat"), "the internal note never leaves");
+    let answer = format!(
+        "From: {rtl}\r\nTo: presse@piratenpartei-nrw.de\r\nSubject: Re: {}\r\nMessage-ID: <ok-{tag}@rtl.example>\r\nIn-Reply-To: <{}>\r\n\r\nPrima, bis morgen.\r\n",
+        reply.mail.subject, reply.mail.message_id
+    );
+    t.app.ingest_raw("imap:nrw", answer.as_bytes()).await.unwrap();
+    drain(&t).await;
+    let (s, d) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/resolve"), json!({})).await;
+    assert!(s.is_success(), "{d}");
+    let kinds: Vec<&str> = d["messages"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["inbound", "note", "outbound", "inbound"]);
+    assert_eq!(d["status"], "resolved");
+    assert!(t.list_numbers(&sprecher, "").await.is_empty());
+}
+
+/// The relay is down, then comes back: every queued mail is delivered, once.
+async fn smtp_down_then_back(backend: Backend) {
+    let port = 20000 + (rand::random::<u16>() % 20000);
+    let t = spawn_app_with(backend, |s| {
+        with_sink(s);
+        s.smtp.port = port;
+    })
+    .await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let n = t.create_ticket(&admin, "bund", "allgemein", "Frage").await;
+    for i in 0..5 {
+        let (s, _) = t.post(&admin, &format!("/api/v1/tickets/{n}/replies"), json!({"body": format!("Antwort {i}")})).await;
+        assert!(s.is_success());
+    }
+    assert_eq!(t.app.run_outbox_once("w", 50).await.unwrap(), 5, "tried");
+    let pending = logbuch_store::outbox::of_ticket(&t.app.store.db, n).await.unwrap();
+    assert!(pending.iter().all(|m| m.state == "pending" && m.attempts == 1 && m.last_error.is_some()), "kept for a retry");
+    // The relay comes up (a sink of our own on that port).
+    let dir = t.app.settings.data_dir.join("sink");
+    let peers = std::path::PathBuf::from(std::env::var("PEERS_DIR").unwrap_or_else(|_| "/tmp/peers".into()));
+    let mut sink = std::process::Command::new(peers.join("venv/bin/python"))
+        .arg(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/smtp_sink.py"))
+        .args(["--port", &port.to_string(), "--maildir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("python venv of tests/peers/smtp-sink-up.sh");
+    let start = std::time::Instant::now();
+    loop {
+        t.app.run_outbox_once("w", 50).await.unwrap();
+        let states = logbuch_store::outbox::of_ticket(&t.app.store.db, n).await.unwrap();
+        if states.iter().all(|m| m.state == "sent") {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "not delivered after the relay came back");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    // Sent mails are never sent again, even if their jobs come back.
+    t.app.requeue_stale_outbox(std::time::Duration::ZERO).await.unwrap();
+    t.app.run_outbox_once("w", 50).await.unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.join("new")).unwrap().flatten().collect();
+    sink.kill().unwrap();
+    sink.wait().unwrap();
+    assert_eq!(files.len(), 5, "each mail delivered exactly once");
+}
+
+both!(notifications_acks_replies_and_the_round_trip, loop_protection, scenario_1_press_request, smtp_down_then_back);
