@@ -22,8 +22,11 @@ pub(crate) struct Draft {
     pub body: String,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
-    /// Sent by Logbuch on its own: marked Auto-Submitted and counted per address and day.
+    /// Sent by Logbuch on its own: marked Auto-Submitted.
     pub automatic: bool,
+    /// Counted against the daily limit per address (mails to outside
+    /// addresses, which could be an auto-responder; not staff notices).
+    pub limited: bool,
     /// Use this Message-ID (replies store theirs on the ticket first).
     pub message_id: Option<String>,
 }
@@ -48,7 +51,7 @@ pub(crate) fn new_message_id(ticket_id: Option<i64>, public_url: &str) -> String
 /// Writes a draft to the outbox; returns its id, or `None` when loop
 /// protection holds it back (an automatic mail over the daily limit).
 pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppResult<Option<i64>> {
-    if d.automatic {
+    if d.limited {
         let day = now().format("%Y-%m-%d").to_string();
         for to in &d.to {
             if store::count_automatic(db, to, &day).await? > app.settings.outgoing.max_automatic_per_day {

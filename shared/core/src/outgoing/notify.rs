@@ -111,6 +111,7 @@ impl Logbuch {
                 in_reply_to: None,
                 references: Vec::new(),
                 automatic: true,
+                limited: false,
                 message_id: None,
             };
             ids.extend(queue_draft(self, db, draft).await?);
@@ -140,6 +141,7 @@ impl Logbuch {
                 in_reply_to: first_id.clone(),
                 references: first_id.into_iter().collect(),
                 automatic: true,
+                limited: true,
                 message_id: None,
             };
             ids.extend(queue_draft(self, db, draft).await?);

@@ -153,6 +153,7 @@ impl Logbuch {
                 in_reply_to,
                 references,
                 automatic: false,
+                limited: false,
                 message_id: Some(message_id),
             };
             mails.extend(crate::outgoing::queue_draft(self, &txn, draft).await?);
