@@ -6,12 +6,18 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_core;
 mod m0002_intake;
 mod m0003_outbox;
+mod m0004_templates;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_core::Migration), Box::new(m0002_intake::Migration), Box::new(m0003_outbox::Migration)]
+        vec![
+            Box::new(m0001_core::Migration),
+            Box::new(m0002_intake::Migration),
+            Box::new(m0003_outbox::Migration),
+            Box::new(m0004_templates::Migration),
+        ]
     }
 }

@@ -181,7 +181,6 @@ async fn loop_protection(backend: Backend) {
     assert_eq!(captured(&format!("flood-{tag}")).len(), 10, "daily limit per address");
 }
 
-
 /// Seed scenario 1 (press request), end to end: mail in → coordinators
 /// notified → taken → phone call noted → reply out → the requester's answer
 /// threads back → resolved.
@@ -192,26 +191,52 @@ async fn scenario_1_press_request(backend: Backend) {
     t.person(&format!("vorstand-{tag}@nrw.example"), &[("helper", Some("nw"), None)]).await;
     let rtl = format!("redaktion-{tag}@rtl.example");
     t.app
-        .ingest_raw("imap:nrw", &mail(&format!("rtl-{tag}@rtl.example"), &format!("RTL Redaktion <{rtl}>"), "presse@piratenpartei-nrw.de", "Interviewanfrage zur Landtagswahl", "Können wir morgen drehen?"))
+        .ingest_raw(
+            "imap:nrw",
+            &mail(
+                &format!("rtl-{tag}@rtl.example"),
+                &format!("RTL Redaktion <{rtl}>"),
+                "presse@piratenpartei-nrw.de",
+                "Interviewanfrage zur Landtagswahl",
+                "Können wir morgen drehen?",
+            ),
+        )
         .await
         .unwrap();
     drain(&t).await;
     send_all(&t).await;
     let n = t.list_numbers(&sprecher, "").await[0];
     let (_, d) = t.get(&sprecher, &format!("/api/v1/tickets/{n}")).await;
-    assert_eq!((d["tenant"].as_str(), d["queue"].as_str(), d["priority"].as_str()), (Some("nw"), Some("presse"), Some("high")));
+    assert_eq!(
+        (d["tenant"].as_str(), d["queue"].as_str(), d["priority"].as_str()),
+        (Some("nw"), Some("presse"), Some("high"))
+    );
     for who in ["sprecher", "vorstand"] {
-        assert!(captured(&format!("{who}-{tag}")).iter().any(|c| c.mail.subject.contains(&format!("[Logbuch #{n}] Neu"))), "{who} notified");
+        assert!(
+            captured(&format!("{who}-{tag}")).iter().any(|c| c.mail.subject.contains(&format!("[Logbuch #{n}] Neu"))),
+            "{who} notified"
+        );
     }
     assert!(captured(&format!("redaktion-{tag}")).iter().any(|c| c.mail.subject.contains("Eingangsbestätigung")));
     let (s, _) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/take"), json!({})).await;
     assert!(s.is_success());
-    let (s, _) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/notes"), json!({"body": "Telefonat mit der Redaktion: Dreh morgen 10 Uhr, Landtag."})).await;
+    let (s, _) = t
+        .post(
+            &sprecher,
+            &format!("/api/v1/tickets/{n}/notes"),
+            json!({"body": "Telefonat mit der Redaktion: Dreh morgen 10 Uhr, Landtag."}),
+        )
+        .await;
     assert!(s.is_success());
-    let (s, _) = t.post(&sprecher, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Gern, morgen 10 Uhr am Landtag."})).await;
+    let (s, _) = t
+        .post(&sprecher, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Gern, morgen 10 Uhr am Landtag."}))
+        .await;
     assert!(s.is_success());
     send_all(&t).await;
-    let reply = captured(&format!("redaktion-{tag}")).into_iter().find(|c| c.raw.contains("morgen 10 Uhr am Landtag")).expect("reply sent");
+    let reply = captured(&format!("redaktion-{tag}"))
+        .into_iter()
+        .find(|c| c.raw.contains("morgen 10 Uhr am Landtag"))
+        .expect("reply sent");
     assert!(!reply.raw.contains("Telefonat"), "the internal note never leaves");
     let answer = format!(
         "From: {rtl}\r\nTo: presse@piratenpartei-nrw.de\r\nSubject: Re: {}\r\nMessage-ID: <ok-{tag}@rtl.example>\r\nIn-Reply-To: <{}>\r\n\r\nPrima, bis morgen.\r\n",
@@ -238,12 +263,16 @@ async fn smtp_down_then_back(backend: Backend) {
     let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
     let n = t.create_ticket(&admin, "bund", "allgemein", "Frage").await;
     for i in 0..5 {
-        let (s, _) = t.post(&admin, &format!("/api/v1/tickets/{n}/replies"), json!({"body": format!("Antwort {i}")})).await;
+        let (s, _) =
+            t.post(&admin, &format!("/api/v1/tickets/{n}/replies"), json!({"body": format!("Antwort {i}")})).await;
         assert!(s.is_success());
     }
     assert_eq!(t.app.run_outbox_once("w", 50).await.unwrap(), 5, "tried");
     let pending = logbuch_store::outbox::of_ticket(&t.app.store.db, n).await.unwrap();
-    assert!(pending.iter().all(|m| m.state == "pending" && m.attempts == 1 && m.last_error.is_some()), "kept for a retry");
+    assert!(
+        pending.iter().all(|m| m.state == "pending" && m.attempts == 1 && m.last_error.is_some()),
+        "kept for a retry"
+    );
     // The relay comes up (a sink of our own on that port).
     let dir = t.app.settings.data_dir.join("sink");
     let peers = std::path::PathBuf::from(std::env::var("PEERS_DIR").unwrap_or_else(|_| "/tmp/peers".into()));
@@ -273,4 +302,95 @@ async fn smtp_down_then_back(backend: Backend) {
     assert_eq!(files.len(), 5, "each mail delivered exactly once");
 }
 
-both!(notifications_acks_replies_and_the_round_trip, loop_protection, scenario_1_press_request, smtp_down_then_back);
+/// Templates: the Bund sets defaults, an LV overrides them; broken ones are
+/// refused on save with line and reason; another LV's admin gets 404.
+async fn templates_defaults_overrides_and_canned(backend: Backend) {
+    let t = spawn_app_with(backend, with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    let by_admin = t.person(&format!("admin-{tag}@by.example"), &[("tenant_admin", Some("by"), None)]).await;
+    let he_admin = t.person(&format!("admin-{tag}@he.example"), &[("tenant_admin", Some("he"), None)]).await;
+    let by_helper = t.person(&format!("helper-{tag}@by.example"), &[("helper", Some("by"), None)]).await;
+    let bund = t.person(&format!("root-{tag}@bund.example"), &[("admin", None, None)]).await;
+    let path = "/api/v1/tenants/by/templates/acknowledgement";
+    let t = &t;
+    let put = |who, path: String, subject: &str, body: &str| {
+        let body = json!({"subject": subject, "body": body});
+        async move { t.call(Some(who), reqwest::Method::PUT, &path, Some(body)).await }
+    };
+    // Refused with line and reason, never stored.
+    let (s, p) = put(&by_admin, path.into(), "x", "Hallo\n{{ ticket.nummer }}").await;
+    assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("Zeile 2"), "{p}");
+    let (s, p) = put(&by_admin, path.into(), "x", "{% if %}").await;
+    assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    // Isolation: another LV's admin sees nothing, a helper may not change.
+    assert_eq!(t.get(&he_admin, "/api/v1/tenants/by/templates").await.0, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(put(&he_admin, path.into(), "x", "y").await.0, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(put(&by_helper, path.into(), "x", "y").await.0, reqwest::StatusCode::FORBIDDEN);
+    // BY overrides the acknowledgement; the Bund changes the default; HE gets the Bund's.
+    let (s, v) =
+        put(&by_admin, path.into(), "[Logbuch #{{ ticket.number }}] Moin!", "BY-Text für {{ requester.address }}")
+            .await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(v["source"], "by");
+    let (s, _) = put(
+        &bund,
+        "/api/v1/tenants/bund/templates/acknowledgement".into(),
+        "[Logbuch #{{ ticket.number }}] Eingang",
+        "Bund-Text",
+    )
+    .await;
+    assert!(s.is_success());
+    for (to, who) in [("mitglieder-by@piratenpartei.de", "by"), ("mitglieder-he@piratenpartei.de", "he")] {
+        t.app
+            .ingest_raw(
+                "test",
+                &mail(&format!("{who}-{tag}@x"), &format!("{who}req-{tag}@example.org"), to, "Frage", "x"),
+            )
+            .await
+            .unwrap();
+    }
+    drain(t).await;
+    send_all(t).await;
+    let by_ack = &captured(&format!("byreq-{tag}"))[0];
+    assert!(by_ack.mail.subject.ends_with("Moin!") && by_ack.raw.contains("BY-Text f"), "{}", by_ack.raw);
+    let he_ack = &captured(&format!("hereq-{tag}"))[0];
+    assert!(he_ack.raw.contains("Bund-Text"), "{}", he_ack.raw);
+    let (_, list) = t.get(&by_admin, "/api/v1/tenants/by/templates").await;
+    let ack = list.as_array().unwrap().iter().find(|v| v["name"] == "acknowledgement").unwrap();
+    assert_eq!(ack["source"], "by");
+    // A canned response, overridden by BY, sent as a reply.
+    let (s, _) = put(
+        &by_admin,
+        "/api/v1/tenants/by/templates/canned.austritt-bestaetigung".into(),
+        "Austritt",
+        "Bitte bestätigen Sie Ihren Austritt zu Ticket #{{ ticket.number }}.",
+    )
+    .await;
+    assert!(s.is_success());
+    let n = t.list_numbers(&by_helper, "").await[0];
+    let (s, canned) = t.get(&by_helper, &format!("/api/v1/tickets/{n}/canned")).await;
+    assert!(s.is_success());
+    assert!(
+        canned.as_array().unwrap().iter().any(|c| c["body"].as_str().unwrap().contains(&format!("#{n}"))),
+        "{canned}"
+    );
+    let (s, d) = t
+        .post(&by_helper, &format!("/api/v1/tickets/{n}/replies"), json!({"canned": "canned.austritt-bestaetigung"}))
+        .await;
+    assert!(s.is_success(), "{d}");
+    let last = d["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["body_text"], format!("Bitte bestätigen Sie Ihren Austritt zu Ticket #{n}."));
+    assert_eq!(t.get(&he_admin, &format!("/api/v1/tickets/{n}/canned")).await.0, reqwest::StatusCode::NOT_FOUND);
+    // Back to the default.
+    let (s, _) = t.call(Some(&by_admin), reqwest::Method::DELETE, path, None).await;
+    assert_eq!(s, reqwest::StatusCode::NO_CONTENT);
+}
+
+both!(
+    notifications_acks_replies_and_the_round_trip,
+    loop_protection,
+    scenario_1_press_request,
+    smtp_down_then_back,
+    templates_defaults_overrides_and_canned,
+);

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use error::problem;
 use logbuch_core::Logbuch;
-use routes::{intake, meta, tickets};
+use routes::{intake, meta, templates, tickets};
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -31,6 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
         tickets::resolve, tickets::reopen, tickets::download,
         intake::status, intake::quarantine, intake::raw, intake::retry,
+        templates::list, templates::save, templates::delete, templates::canned,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
@@ -103,6 +104,9 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/resolve", post(tickets::resolve))
         .route("/tickets/{id}/reopen", post(tickets::reopen))
         .route("/tickets/{id}/attachments/{attachment}", get(tickets::download))
+        .route("/tickets/{id}/canned", get(templates::canned))
+        .route("/tenants/{tenant}/templates", get(templates::list))
+        .route("/tenants/{tenant}/templates/{name}", axum::routing::put(templates::save).delete(templates::delete))
         .route("/intake/status", get(intake::status))
         .route("/intake/quarantine", get(intake::quarantine))
         .route("/intake/quarantine/{id}/raw", get(intake::raw))

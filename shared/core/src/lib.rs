@@ -8,6 +8,7 @@ mod error;
 mod escalation;
 pub mod intake;
 pub mod outgoing;
+pub mod templates;
 pub mod tickets;
 pub mod views;
 pub mod workers;

@@ -67,7 +67,9 @@ async fn discard_smtp(listener: tokio::net::TcpListener, count: Arc<AtomicU64>) 
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -101,7 +103,9 @@ async fn main() {
     for c in 0..coordinators {
         let email = format!("koordination{c}@bund.example");
         logbuch_core::admin::create_user(&app, &email, &email).await.unwrap();
-        logbuch_core::admin::grant_role(&app, &email, "helper".parse().unwrap(), Some("bund"), Some("allgemein")).await.unwrap();
+        logbuch_core::admin::grant_role(&app, &email, "helper".parse().unwrap(), Some("bund"), Some("allgemein"))
+            .await
+            .unwrap();
     }
     for i in 0..tickets {
         let m = format!(
@@ -150,8 +154,14 @@ async fn main() {
     let _ = worker.wait();
     let failed = count("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'".into()).await;
     println!();
-    println!("Benachrichtigungs-Spitze: {queued} Mails auf einmal im Postausgang (PostgreSQL + Redis, `logbuch worker`, Release-Build)");
-    println!("  alle an SMTP übergeben in {:.1} s  →  {:.0} Mails/s", elapsed.as_secs_f64(), queued as f64 / elapsed.as_secs_f64());
+    println!(
+        "Benachrichtigungs-Spitze: {queued} Mails auf einmal im Postausgang (PostgreSQL + Redis, `logbuch worker`, Release-Build)"
+    );
+    println!(
+        "  alle an SMTP übergeben in {:.1} s  →  {:.0} Mails/s",
+        elapsed.as_secs_f64(),
+        queued as f64 / elapsed.as_secs_f64()
+    );
     println!("  vom SMTP-Server angenommen: {}, nicht gesendet: {failed}", delivered.load(Ordering::Relaxed));
     println!("  Speicher (RSS) des Workers, Spitze: {} MB", peak / 1024);
     let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;

@@ -2,4 +2,5 @@
 
 pub mod intake;
 pub mod meta;
+pub mod templates;
 pub mod tickets;

@@ -51,7 +51,6 @@ impl Logbuch {
         let queue = dir.queue(t.queue_id)?;
         let tenant = dir.tenant(t.tenant_id)?;
         let from = dir.queue_address(queue.id).unwrap_or_else(|| self.fallback_from());
-        let link = format!("{}/tickets/{}", self.settings.server.public_url.trim_end_matches('/'), t.id);
         let mut people: Vec<user::Model> = match notice {
             Notice::Opened { .. } | Notice::HandedOver => {
                 users::holders_in(db, t.tenant_id, t.queue_id, &["helper", "tenant_admin"]).await?
@@ -78,66 +77,51 @@ impl Logbuch {
                 }
             }
         }
-        let (what, headline) = match notice {
-            Notice::Opened { .. } => {
-                ("Neu", format!("Ein neues Ticket ist in {} ({}) eingegangen.", queue.name, tenant.name))
-            }
-            Notice::Assigned => ("Ihnen zugewiesen", "Dieses Ticket wurde Ihnen zugewiesen.".to_owned()),
-            Notice::RequesterWrote => ("Neue Nachricht", format!("{} hat zu diesem Ticket geschrieben.", t.requester)),
-            Notice::HandedOver => {
-                ("Übergeben", format!("Dieses Ticket wurde an {} ({}) übergeben.", tenant.name, queue.name))
-            }
+        let ctx = self.context_of(dir, t)?;
+        let name = match notice {
+            Notice::Opened { .. } => "notification.opened",
+            Notice::Assigned => "notification.assigned",
+            Notice::RequesterWrote => "notification.requester_wrote",
+            Notice::HandedOver => "notification.handed_over",
         };
         let mut ids = Vec::new();
-        // One mail per person: nobody sees who else was told.
-        for addr in to {
-            let body = format!(
-                "{headline}\n\nTicket:   #{n}\nBetreff:  {subject}\nVon:      {requester}\nQueue:    {tenant}/{queue}\n\nÖffnen: {link}\n\n\
-                 (Der Inhalt der Anfrage steht nur in Logbuch: alle Kommunikation ist vertraulich.)\n",
-                n = t.id,
-                subject = t.subject,
-                requester = t.requester,
-                tenant = tenant.code,
-                queue = queue.slug,
-            );
-            let draft = Draft {
-                ticket_id: Some(t.id),
-                kind: "notification",
-                from_name: format!("Logbuch {}", queue.name),
-                from: from.clone(),
-                to: vec![addr],
-                subject: format!("[Logbuch #{}] {what}: {}", t.id, t.subject),
-                body,
-                in_reply_to: None,
-                references: Vec::new(),
-                automatic: true,
-                limited: false,
-                message_id: None,
-            };
-            ids.extend(queue_draft(self, db, draft).await?);
+        if !to.is_empty()
+            && let Some((subject, body)) = self.render_for(db, dir, name, &ctx, t.tenant_id).await?
+        {
+            // One mail per person: nobody sees who else was told.
+            for addr in to {
+                let draft = Draft {
+                    ticket_id: Some(t.id),
+                    kind: "notification",
+                    from_name: format!("Logbuch {}", queue.name),
+                    from: from.clone(),
+                    to: vec![addr],
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    in_reply_to: None,
+                    references: Vec::new(),
+                    automatic: true,
+                    limited: false,
+                    message_id: None,
+                };
+                ids.extend(queue_draft(self, db, draft).await?);
+            }
         }
         if let Notice::Opened { acknowledge: true } = notice
             && queue.acknowledge
             && dir.queue_for_address(&t.requester).is_none()
+            && let Some((subject, body)) = self.render_for(db, dir, "acknowledgement", &ctx, t.tenant_id).await?
         {
-            let name = t.requester_name.clone().unwrap_or_default();
-            let greeting = if name.is_empty() { "Guten Tag,".to_owned() } else { format!("Guten Tag {name},") };
             let inbound = logbuch_store::messages::of_ticket(db, t.id).await?;
             let first_id = inbound.iter().find_map(|m| m.message_id_header.clone());
             let draft = Draft {
                 ticket_id: Some(t.id),
                 kind: "acknowledgement",
-                from_name: queue.name.clone(),
+                from_name: tenant.name.clone(),
                 from,
                 to: vec![t.requester.clone()],
-                subject: format!("[Logbuch #{}] Eingangsbestätigung: {}", t.id, t.subject),
-                body: format!(
-                    "{greeting}\n\nvielen Dank für Ihre Nachricht. Wir haben sie unter der Nummer #{n} erfasst \
-                     und melden uns so bald wie möglich.\n\nWenn Sie noch etwas ergänzen möchten, antworten Sie einfach \
-                     auf diese Mail und lassen Sie [Logbuch #{n}] im Betreff stehen.\n\nMit freundlichen Grüßen\n{tenant}\n",
-                    n = t.id,
-                    tenant = tenant.name
-                ),
+                subject,
+                body,
                 in_reply_to: first_id.clone(),
                 references: first_id.into_iter().collect(),
                 automatic: true,

@@ -107,6 +107,11 @@ impl Directory {
         }
     }
 
+    /// The Bund's tenant id.
+    pub(crate) fn bund_id(&self) -> Option<i64> {
+        self.tenants.values().find(|t| t.code == logbuch_domain::TenantCode::bund().as_str()).map(|t| t.id)
+    }
+
     /// Where mail no queue claims goes: the Bund's default (triage) queue.
     pub(crate) fn bund_default_queue(&self) -> AppResult<&queue::Model> {
         let bund = self

@@ -14,7 +14,11 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
+    #[serde(default)]
     pub body: String,
+    /// Name of a canned response (`canned.…`) to send instead of `body` (replies only).
+    #[serde(default)]
+    pub canned: Option<String>,
     #[serde(default)]
     pub attachments: Vec<NewFile>,
 }
@@ -118,6 +122,21 @@ impl Logbuch {
         let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
+        let mut input = input;
+        if let Some(name) = input.canned.take() {
+            if kind != MessageKind::Outbound || !name.starts_with("canned.") {
+                return Err(AppError::validation("canned", "Textbausteine gibt es nur für Antworten („canned.…“)."));
+            }
+            if !input.body.trim().is_empty() {
+                return Err(AppError::validation("canned", "Entweder „body“ oder „canned“ angeben, nicht beides."));
+            }
+            let ctx = self.context_of(&dir, &t)?;
+            let (_, body) = self
+                .render_for(&txn, &dir, &name, &ctx, t.tenant_id)
+                .await?
+                .ok_or_else(|| AppError::validation("canned", format!("Den Textbaustein „{name}“ gibt es nicht.")))?;
+            input.body = body;
+        }
         validate_body(&input.body, self.settings.limits.max_body_bytes)?;
         let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
         let mut row = message_by(&t, who, kind, &input.body);

@@ -17,6 +17,7 @@ pub mod queue;
 pub mod queue_address;
 pub mod raw_mail;
 pub mod role_assignment;
+pub mod template;
 pub mod tenant;
 pub mod ticket;
 pub mod ticket_link;

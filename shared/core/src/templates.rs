@@ -1,0 +1,351 @@
+//! Mail templates and canned responses: texts with variables (ticket
+//! number, subject, requester, queue, link), rendered in minijinja's
+//! sandbox with a fuel limit. The Bund's templates are the defaults, an LV
+//! may override them; built-in German texts stand behind both. A broken
+//! template is refused when it is saved, with line and reason — never at
+//! send time.
+
+use crate::{AppError, AppResult, Logbuch, Principal};
+use logbuch_authz::Target;
+use logbuch_domain::{Action, Priority, TenantCode};
+use logbuch_store::templates;
+use logbuch_store::tickets::Ticket;
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// (name, what it is for, subject, body)
+const BUILTIN: &[(&str, &str, &str, &str)] = &[
+    (
+        "acknowledgement",
+        "Eingangsbestätigung an die anfragende Person",
+        "[Logbuch #{{ ticket.number }}] Eingangsbestätigung: {{ ticket.subject }}",
+        "{% if requester.name %}Guten Tag {{ requester.name }},{% else %}Guten Tag,{% endif %}\n\n\
+vielen Dank für Ihre Nachricht. Wir haben sie unter der Nummer #{{ ticket.number }} erfasst und melden uns so bald wie möglich.\n\n\
+Wenn Sie noch etwas ergänzen möchten, antworten Sie einfach auf diese Mail und lassen Sie [Logbuch #{{ ticket.number }}] im Betreff stehen.\n\n\
+Mit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
+    ),
+    (
+        "notification.opened",
+        "Neues Ticket (an die Koordination der Queue)",
+        "[Logbuch #{{ ticket.number }}] Neu: {{ ticket.subject }}",
+        "Ein neues Ticket ist in {{ ticket.queue_name }} ({{ ticket.tenant_name }}) eingegangen.\n\n{% include 'facts' %}",
+    ),
+    (
+        "notification.assigned",
+        "Ticket zugewiesen (an die neue Besitzerin)",
+        "[Logbuch #{{ ticket.number }}] Ihnen zugewiesen: {{ ticket.subject }}",
+        "Dieses Ticket wurde Ihnen zugewiesen.\n\n{% include 'facts' %}",
+    ),
+    (
+        "notification.requester_wrote",
+        "Neue Nachricht der anfragenden Person (an Besitzerin und Beobachter)",
+        "[Logbuch #{{ ticket.number }}] Neue Nachricht: {{ ticket.subject }}",
+        "{{ requester.address }} hat zu diesem Ticket geschrieben.\n\n{% include 'facts' %}",
+    ),
+    (
+        "notification.handed_over",
+        "Ticket übergeben (an die Koordination des neuen Verbands)",
+        "[Logbuch #{{ ticket.number }}] Übergeben: {{ ticket.subject }}",
+        "Dieses Ticket wurde an {{ ticket.tenant_name }} ({{ ticket.queue_name }}) übergeben.\n\n{% include 'facts' %}",
+    ),
+    (
+        "canned.austritt-bestaetigung",
+        "Austritt: Bestätigungsnachfrage",
+        "Ihr Austritt ({{ ticket.subject }})",
+        "{% if requester.name %}Guten Tag {{ requester.name }},{% else %}Guten Tag,{% endif %}\n\n\
+wir haben Ihre Austrittserklärung erhalten. Bitte bestätigen Sie uns kurz per Antwort auf diese Mail, dass Sie austreten möchten; \
+erst dann können wir den Austritt bearbeiten.\n\nMit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
+    ),
+];
+
+/// The shared part of notifications; deliberately without the request's text
+/// (all communication is confidential: the content stays in Logbuch).
+const FACTS: &str = "Ticket:   #{{ ticket.number }}\nBetreff:  {{ ticket.subject }}\nVon:      {{ requester.address }}\n\
+Queue:    {{ ticket.tenant }}/{{ ticket.queue }}\nPriorität: {{ ticket.priority }}\n\nÖffnen: {{ ticket.link }}\n";
+
+/// A template as a tenant admin sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TemplateView {
+    pub name: String,
+    pub label: String,
+    pub subject: String,
+    pub body: String,
+    /// Where the text comes from: `builtin`, `bund` or the tenant's code.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    pub subject: String,
+    pub body: String,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Sandbox: no loader beyond the shared facts, bounded work per render.
+    env.set_fuel(Some(20_000));
+    env.set_recursion_limit(20);
+    let _ = env.add_template("facts", FACTS);
+    env
+}
+
+/// Renders subject and body; errors say the line and what is wrong.
+fn render(subject: &str, body: &str, ctx: &Value) -> Result<(String, String), String> {
+    let env = environment();
+    let one = |which: &str, src: &str| {
+        env.render_str(src, ctx.clone()).map_err(|e| {
+            let line = e.line().map(|l| format!("Zeile {l}: ")).unwrap_or_default();
+            let what = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
+            format!("{which}, {line}{what}")
+        })
+    };
+    Ok((one("Betreff", subject)?.trim().replace(['\r', '\n'], " "), one("Text", body)?))
+}
+
+/// The variables a template sees.
+pub(crate) fn ticket_context(t: &Ticket, tenant: (&str, &str), queue: (&str, &str), link: &str) -> Value {
+    context! {
+        ticket => context! {
+            number => t.id,
+            subject => t.subject.clone(),
+            tenant => tenant.0,
+            tenant_name => tenant.1,
+            queue => queue.0,
+            queue_name => queue.1,
+            priority => Priority::from_rank(t.priority).as_str(),
+            link => link,
+        },
+        requester => context! { name => t.requester_name.clone().unwrap_or_default(), address => t.requester.clone() },
+    }
+}
+
+fn sample_context() -> Value {
+    context! {
+        ticket => context! {
+            number => 4711, subject => "Beitragsrechnung", tenant => "nw", tenant_name => "Nordrhein-Westfalen",
+            queue => "mitgliederverwaltung", queue_name => "Mitgliederverwaltung", priority => "normal",
+            link => "https://logbuch.example/tickets/4711",
+        },
+        requester => context! { name => "Erika Mustermann", address => "erika@example.org" },
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    BUILTIN.iter().any(|(n, ..)| *n == name)
+        || name.strip_prefix("canned.").is_some_and(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+impl Logbuch {
+    /// The text of template `name` for a tenant: its own, else the Bund's, else built in.
+    /// (`bund`: the Bund's tenant id, from a directory loaded before any transaction.)
+    pub(crate) async fn template_for(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        bund: Option<i64>,
+        tenant_id: i64,
+        name: &str,
+    ) -> AppResult<Option<(String, String)>> {
+        for id in [Some(tenant_id), bund].into_iter().flatten() {
+            if let Some(t) = templates::find(db, id, name).await? {
+                return Ok(Some((t.subject, t.body)));
+            }
+        }
+        Ok(BUILTIN.iter().find(|(n, ..)| *n == name).map(|(_, _, s, b)| ((*s).to_owned(), (*b).to_owned())))
+    }
+
+    /// Renders template `name` for a ticket. A stored template was checked when
+    /// saved; should it fail anyway, the built-in text is used.
+    pub(crate) async fn render_for(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        dir: &crate::tickets::Directory,
+        name: &str,
+        ctx: &Value,
+        tenant_id: i64,
+    ) -> AppResult<Option<(String, String)>> {
+        let Some((s, b)) = self.template_for(db, dir.bund_id(), tenant_id, name).await? else { return Ok(None) };
+        match render(&s, &b, ctx) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "stored template failed; using the built-in text");
+                let Some((_, _, s, b)) = BUILTIN.iter().find(|(n, ..)| *n == name) else { return Ok(None) };
+                Ok(render(s, b, ctx).ok())
+            }
+        }
+    }
+
+    /// Tenant configuration: queues.manage in the tenant (404 if the caller has no role there).
+    fn require_tenant_admin(&self, who: &Principal, tenant: &logbuch_authz::TenantRef) -> AppResult<()> {
+        let target = Target { tenant, queue: None };
+        if self.authz.allows(who, Action::ManageQueues, target) {
+            return Ok(());
+        }
+        let any_role = who.assignments.iter().any(|a| a.tenant.is_none_or(|t| t == tenant.id));
+        Err(if any_role {
+            AppError::Forbidden(format!("Nur Admins des Verbands {} dürfen Vorlagen ändern.", tenant.code))
+        } else {
+            AppError::NotFound(format!("Den Verband „{}“ gibt es nicht, oder Sie haben dort keine Rolle.", tenant.code))
+        })
+    }
+
+    async fn tenant_for_admin(&self, who: &Principal, code: &str) -> AppResult<(i64, TenantCode)> {
+        let dir = self.directory().await?;
+        let t = dir
+            .tenant_by_code("tenant", code)
+            .map_err(|_| AppError::NotFound(format!("Den Verband „{code}“ gibt es nicht.")))?;
+        let tref = dir.tenant_ref(t.id)?;
+        self.require_tenant_admin(who, &tref)?;
+        Ok((t.id, tref.code))
+    }
+
+    /// Every template and canned response in effect for a tenant, with where it comes from.
+    pub async fn list_templates(&self, who: &Principal, tenant: &str) -> AppResult<Vec<TemplateView>> {
+        let (tenant_id, code) = self.tenant_for_admin(who, tenant).await?;
+        let bund = self.directory().await?.bund_id();
+        let stored =
+            templates::of_tenants(&self.store.db, &[Some(tenant_id), bund].into_iter().flatten().collect::<Vec<_>>())
+                .await?;
+        let mut names: Vec<String> = BUILTIN.iter().map(|(n, ..)| (*n).to_owned()).collect();
+        names.extend(stored.iter().map(|t| t.name.clone()));
+        names.sort();
+        names.dedup();
+        let mut out = Vec::new();
+        for name in names {
+            let own = stored.iter().find(|t| t.tenant_id == tenant_id && t.name == name);
+            let from_bund = stored.iter().find(|t| Some(t.tenant_id) == bund && t.name == name);
+            let builtin = BUILTIN.iter().find(|(n, ..)| *n == name);
+            let label = builtin
+                .map_or_else(|| format!("Textbaustein {}", name.trim_start_matches("canned.")), |b| b.1.to_owned());
+            let (subject, body, source) = match (own, from_bund, builtin) {
+                (Some(t), ..) => (t.subject.clone(), t.body.clone(), code.to_string()),
+                (None, Some(t), _) => (t.subject.clone(), t.body.clone(), "bund".into()),
+                (None, None, Some(b)) => (b.2.to_owned(), b.3.to_owned(), "builtin".into()),
+                (None, None, None) => continue,
+            };
+            out.push(TemplateView { name, label, subject, body, source });
+        }
+        Ok(out)
+    }
+
+    /// Saves a tenant's template after checking it renders; refuses with line and reason.
+    pub async fn save_template(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        name: &str,
+        input: TemplateInput,
+    ) -> AppResult<TemplateView> {
+        let (tenant_id, code) = self.tenant_for_admin(who, tenant).await?;
+        if !valid_name(name) {
+            return Err(AppError::validation(
+                "name",
+                "Unbekannte Vorlage. Erlaubt sind die eingebauten Namen und Textbausteine „canned.<kleinbuchstaben-und-ziffern>“.",
+            ));
+        }
+        if input.subject.len() > 1000 || input.body.len() > 100_000 {
+            return Err(AppError::TooLarge(
+                "Vorlagen dürfen höchstens 1000 Zeichen Betreff und 100 kB Text haben.".into(),
+            ));
+        }
+        render(&input.subject, &input.body, &sample_context()).map_err(|e| AppError::validation("template", e))?;
+        templates::upsert(&self.store.db, tenant_id, name, &input.subject, &input.body, who.user.0).await?;
+        tracing::info!(tenant = %code, template = name, user = %who.user, "template saved");
+        self.list_templates(who, tenant)
+            .await?
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("saved template {name} vanished")))
+    }
+
+    /// Removes a tenant's override; the Bund's or the built-in text applies again.
+    pub async fn delete_template(&self, who: &Principal, tenant: &str, name: &str) -> AppResult<()> {
+        let (tenant_id, _) = self.tenant_for_admin(who, tenant).await?;
+        if templates::delete(&self.store.db, tenant_id, name).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!("Der Verband hat keine eigene Vorlage „{name}“.")))
+        }
+    }
+
+    /// The canned responses for a ticket, rendered for it (for staff who may reply).
+    pub async fn canned_for_ticket(&self, who: &Principal, id: i64) -> AppResult<Vec<TemplateView>> {
+        let dir = self.directory().await?;
+        let t = self.load_ticket(&self.store.db, who, id, Action::AddReply, &dir).await?;
+        let bund = dir.bund_id();
+        let stored =
+            templates::of_tenants(&self.store.db, &[Some(t.tenant_id), bund].into_iter().flatten().collect::<Vec<_>>())
+                .await?;
+        let mut names: Vec<String> = BUILTIN
+            .iter()
+            .map(|(n, ..)| (*n).to_owned())
+            .chain(stored.iter().map(|s| s.name.clone()))
+            .filter(|n| n.starts_with("canned."))
+            .collect();
+        names.sort();
+        names.dedup();
+        let ctx = self.context_of(&dir, &t)?;
+        let mut out = Vec::new();
+        for name in names {
+            if let Some((subject, body)) = self.render_for(&self.store.db, &dir, &name, &ctx, t.tenant_id).await? {
+                let label = BUILTIN
+                    .iter()
+                    .find(|b| b.0 == name)
+                    .map_or_else(|| name.trim_start_matches("canned.").to_owned(), |b| b.1.to_owned());
+                out.push(TemplateView { name, label, subject, body, source: "gerendert".into() });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn context_of(&self, dir: &crate::tickets::Directory, t: &Ticket) -> AppResult<Value> {
+        let tenant = dir.tenant(t.tenant_id)?;
+        let queue = dir.queue(t.queue_id)?;
+        let link = format!("{}/tickets/{}", self.settings.server.public_url.trim_end_matches('/'), t.id);
+        Ok(ticket_context(t, (&tenant.code, &tenant.name), (&queue.slug, &queue.name), &link))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_templates_render() {
+        for (name, _, s, b) in BUILTIN {
+            let (subject, body) = render(s, b, &sample_context()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(subject.contains("4711") || name.starts_with("canned."), "{name}: {subject}");
+            assert!(!body.is_empty());
+        }
+    }
+
+    #[test]
+    fn broken_templates_say_line_and_reason() {
+        let e = render("x", "Hallo\n{{ ticket.number ", &sample_context()).unwrap_err();
+        assert!(e.contains("Zeile 2"), "{e}");
+        let e = render("x", "{{ ticket.nummer }}", &sample_context()).unwrap_err();
+        assert!(e.contains("Zeile 1"), "{e}");
+        let e = render(
+            "x",
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            &sample_context(),
+        )
+        .unwrap_err();
+        assert!(!e.is_empty(), "runaway loops run out of fuel");
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name("acknowledgement"));
+        assert!(valid_name("canned.austritt-2"));
+        assert!(!valid_name("canned."));
+        assert!(!valid_name("canned.Groß"));
+        assert!(!valid_name("../etc"));
+    }
+}
