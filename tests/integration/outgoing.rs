@@ -387,10 +387,90 @@ async fn templates_defaults_overrides_and_canned(backend: Backend) {
     assert_eq!(s, reqwest::StatusCode::NO_CONTENT);
 }
 
+/// A bounce that quotes nothing of the original still finds its ticket
+/// through the envelope sender (bounces+<outbox id>@…).
+async fn bounce_found_by_envelope_sender(backend: Backend) {
+    let t = spawn_app_with(backend, with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let (_, body) = t
+        .post(&admin, "/api/v1/tickets", json!({"tenant": "bund", "queue": "mahnwesen", "subject": "Mahnung", "body": "x", "requester": format!("gone-{tag}@example.org")}))
+        .await;
+    let n = body["number"].as_i64().unwrap();
+    t.post(&admin, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Bitte zahlen Sie."})).await;
+    send_all(&t).await;
+    let sent = &captured(&format!("gone-{tag}"))[0];
+    let envelope = sent.mail_from.trim_matches(['<', '>']).to_owned();
+    assert!(envelope.starts_with("bounces+"), "{envelope}");
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: {envelope}\r\nSubject: Mail delivery failed: returning message to sender\r\nMessage-ID: <verp-{tag}@mx>\r\n\r\n\
+This message was created automatically by mail delivery software.\r\n\r\n  gone-{tag}@example.org\r\n    mailbox unavailable\r\n"
+    );
+    t.app.ingest_raw("test", bounce.as_bytes()).await.unwrap();
+    drain(&t).await;
+    let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{n}")).await;
+    let last = d["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["field"].as_str(), last["to"].as_str()),
+        (Some("bounce"), Some(format!("gone-{tag}@example.org").as_str())),
+        "{d}"
+    );
+}
+
+/// A worker that dies between handing a mail to the relay and recording it
+/// leaves the mail `sending`. The next worker does not send it again (no
+/// double mail): it is marked uncertain, on the ticket and for admins, who
+/// may resend it with the same Message-ID.
+async fn crash_between_send_and_record_never_sends_twice(backend: Backend) {
+    let t = spawn_app_with(backend, with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let helper = t.person(&format!("h-{tag}@bund.example"), &[("helper", Some("bund"), None)]).await;
+    let (_, body) = t
+        .post(&admin, "/api/v1/tickets", json!({"tenant": "bund", "queue": "allgemein", "subject": "Frage", "body": "x", "requester": format!("once-{tag}@example.org")}))
+        .await;
+    let n = body["number"].as_i64().unwrap();
+    t.post(&admin, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Nur einmal, bitte."})).await;
+    let mail = logbuch_store::outbox::of_ticket(&t.app.store.db, n)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.kind == "reply")
+        .unwrap();
+    // The dying worker got this far: claimed and perhaps handed to the relay, not recorded.
+    assert!(logbuch_store::outbox::start_sending(&t.app.store.db, mail.id).await.unwrap());
+    send_all(&t).await; // its job comes back to another worker
+    assert!(captured(&format!("once-{tag}")).is_empty(), "not sent a second time");
+    let row = logbuch_store::outbox::find(&t.app.store.db, mail.id).await.unwrap().unwrap();
+    assert_eq!(row.state, "uncertain");
+    let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{n}")).await;
+    assert!(d["history"].as_array().unwrap().iter().any(|h| h["field"] == "mail_failed"), "on the ticket");
+    let (s, status) = t.get(&admin, "/api/v1/outbox/status").await;
+    assert!(s.is_success());
+    assert!(
+        status["problems"].as_array().unwrap().iter().any(|p| p["id"] == mail.id && p["state"] == "uncertain"),
+        "{status}"
+    );
+    assert_eq!(t.get(&helper, "/api/v1/outbox/status").await.0, reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.post(&helper, &format!("/api/v1/outbox/{}/resend", mail.id), json!(null)).await.0,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    // The admin decides to send it: once, with the stored Message-ID.
+    let (s, _) = t.post(&admin, &format!("/api/v1/outbox/{}/resend", mail.id), json!(null)).await;
+    assert_eq!(s, reqwest::StatusCode::ACCEPTED);
+    send_all(&t).await;
+    let got = captured(&format!("once-{tag}"));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].mail.message_id, mail.message_id);
+}
+
 both!(
     notifications_acks_replies_and_the_round_trip,
     loop_protection,
     scenario_1_press_request,
     smtp_down_then_back,
     templates_defaults_overrides_and_canned,
+    bounce_found_by_envelope_sender,
+    crash_between_send_and_record_never_sends_twice,
 );

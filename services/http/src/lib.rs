@@ -30,7 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
         tickets::resolve, tickets::reopen, tickets::download,
-        intake::status, intake::quarantine, intake::raw, intake::retry,
+        intake::status, intake::quarantine, intake::raw, intake::retry, intake::outbox_status, intake::outbox_resend,
         templates::list, templates::save, templates::delete, templates::canned,
     ),
     components(schemas(error::Problem)),
@@ -107,6 +107,8 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/canned", get(templates::canned))
         .route("/tenants/{tenant}/templates", get(templates::list))
         .route("/tenants/{tenant}/templates/{name}", axum::routing::put(templates::save).delete(templates::delete))
+        .route("/outbox/status", get(intake::outbox_status))
+        .route("/outbox/{id}/resend", post(intake::outbox_resend))
         .route("/intake/status", get(intake::status))
         .route("/intake/quarantine", get(intake::quarantine))
         .route("/intake/quarantine/{id}/raw", get(intake::raw))

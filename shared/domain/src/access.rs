@@ -83,7 +83,7 @@ pub enum Action {
     Reopen,
     ManageQueues,
     ManageUsers,
-    /// See and retry the mail intake's quarantine and queue (sees every tenant's mail).
+    /// See and retry the mail intake's quarantine and the outbox (sees every tenant's mail).
     ManageIntake,
 }
 

@@ -10,8 +10,14 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 pub use outbox::Model as OutboxMail;
 
 pub const PENDING: &str = "pending";
+/// Handed to the relay, not yet recorded as sent: if a worker dies here,
+/// nobody can know whether the relay got it.
+pub const SENDING: &str = "sending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+/// A worker died while sending: not sent again automatically (no double
+/// mail); an admin decides.
+pub const UNCERTAIN: &str = "uncertain";
 
 pub async fn insert(db: &impl ConnectionTrait, row: outbox::ActiveModel) -> Result<OutboxMail> {
     Ok(row.insert(db).await?)
@@ -21,12 +27,24 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<OutboxMai
     Ok(outbox::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Moves a pending mail to `sent` or `failed`; false if it was not pending.
-pub async fn finish(db: &impl ConnectionTrait, id: i64, state: &str, error: Option<&str>) -> Result<bool> {
+/// Moves a mail from state `from` to `state`; false if it was not in `from`.
+pub async fn finish(db: &impl ConnectionTrait, id: i64, from: &str, state: &str, error: Option<&str>) -> Result<bool> {
     let r = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(state))
         .col_expr(outbox::Column::LastError, Expr::value(error.map(str::to_owned)))
         .col_expr(outbox::Column::SentAt, Expr::value((state == SENT).then(now)))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::State.eq(from))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Claims a pending mail for sending (counts the try); false if it was not pending.
+pub async fn start_sending(db: &impl ConnectionTrait, id: i64) -> Result<bool> {
+    let r = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(SENDING))
+        .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).add(1))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::State.eq(PENDING))
         .exec(db)
@@ -34,10 +52,31 @@ pub async fn finish(db: &impl ConnectionTrait, id: i64, state: &str, error: Opti
     Ok(r.rows_affected == 1)
 }
 
+/// Mails in a state, newest first, without their bytes.
+pub async fn in_state(db: &impl ConnectionTrait, state: &str, limit: u64) -> Result<Vec<OutboxMail>> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::State.eq(state))
+        .order_by_desc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|mut m| {
+            m.raw = Vec::new();
+            m
+        })
+        .collect())
+}
+
+pub async fn count_state(db: &impl ConnectionTrait, state: &str) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(outbox::Entity::find().filter(outbox::Column::State.eq(state)).count(db).await?)
+}
+
 /// Notes a failed try (the mail stays pending and is tried again).
 pub async fn record_failure(db: &impl ConnectionTrait, id: i64, error: &str) -> Result<()> {
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).add(1))
+        .col_expr(outbox::Column::State, Expr::value(PENDING))
         .col_expr(outbox::Column::LastError, Expr::value(error))
         .filter(outbox::Column::Id.eq(id))
         .exec(db)

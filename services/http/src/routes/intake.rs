@@ -44,3 +44,24 @@ pub async fn retry(State(app): State<Logbuch>, Auth(who): Auth, ApiPath(id): Api
     app.retry_quarantined(&who, id).await?;
     Ok(StatusCode::ACCEPTED)
 }
+
+#[utoipa::path(get, path = "/api/v1/outbox/status", tag = "intake",
+    responses((status = 200, body = logbuch_core::outgoing::OutboxStatus), (status = 403, body = Problem)))]
+pub async fn outbox_status(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+) -> ApiResult<Json<logbuch_core::outgoing::OutboxStatus>> {
+    Ok(Json(app.outbox_status(&who).await?))
+}
+
+/// Sends a failed or uncertain mail again, with its original Message-ID.
+#[utoipa::path(post, path = "/api/v1/outbox/{id}/resend", params(("id" = i64, Path)), tag = "intake",
+    responses((status = 202, description = "queued again"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn outbox_resend(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    app.resend_outbox(&who, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}

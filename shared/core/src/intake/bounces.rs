@@ -1,5 +1,5 @@
 //! Bounces: attached to the ticket whose mail bounced where the bounce says
-//! which mail that was; otherwise collected into the tenant's ticket of the
+//! which mail that was (the quoted Message-ID, or our VERP envelope sender); otherwise collected into the tenant's ticket of the
 //! day. A bounce never opens a ticket of its own.
 
 use super::process::{Outcome, route};
@@ -10,6 +10,19 @@ use logbuch_store::entity::bounce;
 use logbuch_store::intake::{self, RawMail};
 use logbuch_store::{history, messages, now};
 use sea_orm::{DatabaseTransaction, Set};
+
+impl Logbuch {
+    /// The outbox mail a bounce answers, from a recipient like `bounces+42@example.org`.
+    fn verp_outbox_id(&self, m: &ParsedMail) -> Option<i64> {
+        let base = self.settings.outgoing.bounce_address.as_deref()?.to_lowercase();
+        let (local, domain) = base.split_once('@')?;
+        m.delivered_to.iter().chain(&m.to).chain(&m.cc).find_map(|a| {
+            let (l, d) = a.rsplit_once('@')?;
+            let n = l.strip_prefix(local)?.strip_prefix('+')?;
+            (d == domain).then(|| n.parse().ok()).flatten()
+        })
+    }
+}
 
 fn describe(report: &BounceReport) -> String {
     report
@@ -33,10 +46,17 @@ impl Logbuch {
         report: &BounceReport,
     ) -> AppResult<Outcome> {
         let summary = format!("Unzustellbar: {}", describe(report));
-        let original = match &report.original_message_id {
+        let mut original = match &report.original_message_id {
             Some(id) => intake::ticket_by_message_ids(txn, std::slice::from_ref(id)).await?,
             None => None,
         };
+        if original.is_none() {
+            // The envelope sender of our mails names the outbox row: bounces+<n>@…
+            original = match self.verp_outbox_id(m) {
+                Some(n) => logbuch_store::outbox::find(txn, n).await?.and_then(|o| o.ticket_id),
+                None => None,
+            };
+        }
         let (ticket_id, tenant_id, matched) = match original {
             Some(id) => {
                 let t = intake::find_ticket_for_system(txn, id)

@@ -35,12 +35,12 @@ pub struct IntakeStatus {
 
 impl Logbuch {
     /// Intake administration is for admins only (it sees mail of every tenant).
-    fn require_intake_admin(&self, who: &Principal) -> AppResult<()> {
+    pub(crate) fn require_intake_admin(&self, who: &Principal) -> AppResult<()> {
         let bund = TenantRef { id: logbuch_domain::TenantId(0), code: TenantCode::bund() };
         if self.authz.allows(who, Action::ManageIntake, Target { tenant: &bund, queue: None }) {
             Ok(())
         } else {
-            Err(AppError::Forbidden("Nur Admins sehen den Mail-Eingang und die Quarantäne.".into()))
+            Err(AppError::Forbidden("Nur Admins sehen Mail-Eingang, Quarantäne und Postausgang.".into()))
         }
     }
 

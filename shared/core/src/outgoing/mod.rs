@@ -4,10 +4,12 @@
 //! threading headers, so an answer comes back into the ticket through the
 //! intake; everything carries our loop header.
 
+mod admin;
 mod compose;
 mod notify;
 mod send;
 
+pub use admin::{OutboxProblem, OutboxStatus};
 pub use send::OutboxJob;
 
 pub(crate) mod send_smtp {

@@ -88,7 +88,16 @@ impl Logbuch {
             q.ack(&job.id).await.map_err(err)?;
             return Ok(());
         };
-        if mail.state != outbox::PENDING {
+        if mail.state == outbox::SENDING {
+            // A worker died between handing it to the relay and recording that:
+            // whether it went out cannot be known. Never twice: an admin decides.
+            let why = "Versand ungewiss: ein Worker brach zwischen Senden und Vermerken ab. \
+                       Nicht erneut gesendet, um doppelte Mails zu vermeiden; bitte prüfen und ggf. erneut senden.";
+            self.give_up(&mail, outbox::SENDING, outbox::UNCERTAIN, why).await?;
+            q.ack(&job.id).await.map_err(err)?;
+            return Ok(());
+        }
+        if mail.state != outbox::PENDING || !outbox::start_sending(&self.store.db, id).await? {
             // Sent (or given up) before: never twice.
             q.ack(&job.id).await.map_err(err)?;
             return Ok(());
@@ -98,17 +107,24 @@ impl Logbuch {
             Envelope::new(Some(from), to).ok()
         });
         let Some(envelope) = envelope else {
-            self.give_up(&mail, "Absender oder Empfänger ist keine gültige Mailadresse.").await?;
+            self.give_up(
+                &mail,
+                outbox::SENDING,
+                outbox::FAILED,
+                "Absender oder Empfänger ist keine gültige Mailadresse.",
+            )
+            .await?;
             q.ack(&job.id).await.map_err(err)?;
             return Ok(());
         };
         match smtp.send_raw(&envelope, &mail.raw).await {
             Ok(_) => {
-                outbox::finish(&self.store.db, id, outbox::SENT, None).await?;
+                outbox::finish(&self.store.db, id, outbox::SENDING, outbox::SENT, None).await?;
                 q.ack(&job.id).await.map_err(err)?;
             }
             Err(e) if e.is_permanent() => {
-                self.give_up(&mail, &format!("Der Mailserver lehnt die Mail ab: {e}")).await?;
+                self.give_up(&mail, outbox::SENDING, outbox::FAILED, &format!("Der Mailserver lehnt die Mail ab: {e}"))
+                    .await?;
                 q.ack(&job.id).await.map_err(err)?;
             }
             Err(e) => {
@@ -116,7 +132,8 @@ impl Logbuch {
                 tracing::warn!(outbox = id, attempts = job.attempts, error = %e, "sending failed; retrying");
                 outbox::record_failure(&self.store.db, id, &why).await?;
                 if q.fail(&job, &why, self.settings.outgoing.max_attempts).await.map_err(err)? {
-                    self.give_up(&mail, &format!("{why} (nach {} Versuchen aufgegeben)", job.attempts)).await?;
+                    let why = format!("{why} (nach {} Versuchen aufgegeben)", job.attempts);
+                    self.give_up(&mail, outbox::PENDING, outbox::FAILED, &why).await?;
                     q.ack(&job.id).await.map_err(err)?;
                 }
             }
@@ -124,10 +141,10 @@ impl Logbuch {
         Ok(())
     }
 
-    /// Marks an outbox mail failed and puts that on its ticket's history.
-    async fn give_up(&self, mail: &outbox::OutboxMail, why: &str) -> AppResult<()> {
-        tracing::warn!(outbox = mail.id, kind = %mail.kind, "outgoing mail failed for good");
-        if outbox::finish(&self.store.db, mail.id, outbox::FAILED, Some(why)).await?
+    /// Marks an outbox mail failed (or uncertain) and puts that on its ticket's history.
+    async fn give_up(&self, mail: &outbox::OutboxMail, from: &str, to: &str, why: &str) -> AppResult<()> {
+        tracing::warn!(outbox = mail.id, kind = %mail.kind, state = to, "outgoing mail not delivered");
+        if outbox::finish(&self.store.db, mail.id, from, to, Some(why)).await?
             && let Some(t) = mail.ticket_id
         {
             history::record(
