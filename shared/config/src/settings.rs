@@ -58,11 +58,13 @@ pub struct OutgoingSettings {
     pub max_automatic_per_day: i32,
     /// Tries before a mail counts as undeliverable.
     pub max_attempts: u32,
+    /// Mails handed to the relay at the same time (one SMTP connection each).
+    pub concurrency: usize,
 }
 
 impl Default for OutgoingSettings {
     fn default() -> Self {
-        Self { bounce_address: None, max_automatic_per_day: 10, max_attempts: 8 }
+        Self { bounce_address: None, max_automatic_per_day: 10, max_attempts: 8, concurrency: 16 }
     }
 }
 

@@ -84,12 +84,12 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
             }
         });
     }
-    // Outbox: two senders (the SMTP pool holds the connections).
-    for n in 0..2 {
+    // Outbox: one sender per pooled SMTP connection.
+    for n in 0..app.settings.outgoing.concurrency.max(1) {
         let (app, cancel, worker) = (app.clone(), cancel.clone(), format!("{worker}-smtp{n}"));
         intake.spawn(async move {
             while !cancel.is_cancelled() {
-                let handled = log_err("outbox", app.run_outbox_once(&worker, 10).await).unwrap_or(0);
+                let handled = log_err("outbox", app.run_outbox_once(&worker, 5).await).unwrap_or(0);
                 if handled == 0 {
                     tokio::select! {
                         _ = cancel.cancelled() => break,

@@ -23,14 +23,15 @@ pub enum OutboxJob {
 pub(crate) type Smtp = AsyncSmtpTransport<Tokio1Executor>;
 
 /// The SMTP transport (a connection pool), when a relay is configured.
-pub(crate) fn smtp_transport(s: &SmtpSettings) -> anyhow::Result<Option<Smtp>> {
+pub(crate) fn smtp_transport(s: &SmtpSettings, connections: usize) -> anyhow::Result<Option<Smtp>> {
     let Some(host) = &s.host else { return Ok(None) };
     let builder = match s.security {
         SmtpSecurity::Tls => Smtp::relay(host)?,
         SmtpSecurity::Starttls => Smtp::starttls_relay(host)?,
         SmtpSecurity::None => Smtp::builder_dangerous(host.clone()),
     };
-    let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(30)));
+    let pool = lettre::transport::smtp::PoolConfig::new().max_size(u32::try_from(connections.max(1)).unwrap_or(16));
+    let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(30))).pool_config(pool);
     if let (Some(user), Some(password)) = (&s.user, &s.password) {
         builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
             user.clone(),
