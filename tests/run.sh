@@ -14,7 +14,9 @@ if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
   bash tests/peers/redis-up.sh
 fi
 # Dovecot (IMAP :1143, LMTP :2424) with one mailbox user per IMAP test.
-DOVECOT_USERS="$(echo imap{a,b,c,d,e,f}{s,p})" bash tests/peers/dovecot-up.sh
+DOVECOT_USERS="$(echo imap{a,b,c,d,e,f}{s,p}) sink" bash tests/peers/dovecot-up.sh
+# Postfix (SMTP :2525) relaying @example.test into Dovecot, for the round trip.
+bash tests/peers/postfix-up.sh
 # The SMTP capture sink (aiosmtpd, from PyPI) for outgoing mail.
 bash tests/peers/smtp-sink-up.sh
 # The crash test runs the real binary as worker processes.

@@ -146,4 +146,76 @@ async fn one_poller_per_mailbox_and_takeover(backend: Backend) {
     b.await.unwrap();
 }
 
-both!(lmtp_mails_become_tickets_and_thread, one_poller_per_mailbox_and_takeover);
+/// The whole round trip through real servers: a requester's mail reaches
+/// Logbuch's IMAP mailbox, the staff reply goes out through Postfix into
+/// the requester's Dovecot mailbox, and the requester's answer to it, sent
+/// through Postfix again, lands in the same ticket.
+async fn reply_round_trip_through_postfix_and_dovecot(backend: Backend) {
+    use logbuch_tests::mailpeer::{imap_fetch_all, smtp_submit};
+    let logbuch_box = imap_user('f', backend);
+    let requester_box = imap_user('e', backend);
+    let requester = format!("{requester_box}@example.test");
+    imap_reset(&logbuch_box).await;
+    imap_reset(&requester_box).await;
+    let t = spawn_app_with(backend, |s| {
+        with_mailboxes(s, std::slice::from_ref(&logbuch_box));
+        s.smtp.host = Some("127.0.0.1".into());
+        s.smtp.port = 2525;
+        s.smtp.security = logbuch_config::SmtpSecurity::None;
+    })
+    .await;
+    let staff = t.person("presse@nrw.example", &[("helper", Some("nw"), None)]).await;
+    let spec = t.app.federation().unwrap().mailboxes.remove(0);
+    let cancel = Cancel::new();
+    let poller = tokio::spawn(logbuch_intake::poll_mailbox(t.app.clone(), spec, "p".into(), cancel.clone()));
+
+    let first = format!(
+        "From: Erika <{requester}>\r\nTo: presse@piratenpartei-nrw.de\r\nSubject: Termin?\r\nMessage-ID: <rt1-{requester_box}@example.test>\r\n\r\nWann passt es?\r\n"
+    );
+    smtp_submit(2525, &requester, &format!("{logbuch_box}@example.test"), first.as_bytes()).await;
+    until(&t, "the ticket", async |t| t.list_numbers(&staff, "").await.len() == 1).await;
+    let n = t.list_numbers(&staff, "").await[0];
+    let (s, _) = t
+        .post(&staff, &format!("/api/v1/tickets/{n}/replies"), serde_json::json!({"body": "Dienstag um 14 Uhr."}))
+        .await;
+    assert!(s.is_success());
+    let mut reply = None;
+    for _ in 0..100 {
+        while t.app.run_outbox_once("w", 20).await.unwrap() > 0 {}
+        reply = imap_fetch_all(&requester_box)
+            .await
+            .into_iter()
+            .map(|raw| logbuch_mail::parse_mail(&raw).unwrap())
+            .find(|m| m.text.contains("Dienstag um 14 Uhr"));
+        if reply.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = reply.expect("the reply reached the requester's mailbox through Postfix");
+    assert!(reply.subject.contains(&format!("[Logbuch #{n}]")));
+    assert_eq!(reply.in_reply_to, vec![format!("rt1-{requester_box}@example.test")]);
+    let answer = format!(
+        "From: Erika <{requester}>\r\nTo: {}\r\nSubject: Re: {}\r\nMessage-ID: <rt2-{requester_box}@example.test>\r\nIn-Reply-To: <{}>\r\nReferences: <rt1-{requester_box}@example.test> <{}>\r\n\r\nDienstag passt.\r\n",
+        reply.from, reply.subject, reply.message_id, reply.message_id
+    );
+    smtp_submit(2525, &requester, &format!("{logbuch_box}@example.test"), answer.as_bytes()).await;
+    until(&t, "the answer in the ticket", async |t| {
+        let (_, d) = t.get(&staff, &format!("/api/v1/tickets/{n}")).await;
+        d["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body_text"].as_str().unwrap_or_default().contains("Dienstag passt"))
+    })
+    .await;
+    assert_eq!(t.list_numbers(&staff, "").await.len(), 1, "the answer opened no ticket");
+    cancel.cancel();
+    poller.await.unwrap();
+}
+
+both!(
+    lmtp_mails_become_tickets_and_thread,
+    one_poller_per_mailbox_and_takeover,
+    reply_round_trip_through_postfix_and_dovecot
+);

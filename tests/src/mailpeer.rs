@@ -89,3 +89,43 @@ pub fn with_mailboxes(settings: &mut Settings, users: &[String]) {
     std::fs::write(&path, text).unwrap();
     settings.federation_file = Some(path);
 }
+
+/// Submits a mail over SMTP (Postfix on :2525 in tests/peers), envelope given.
+pub async fn smtp_submit(port: u16, from: &str, rcpt: &str, raw: &[u8]) {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("SMTP server (tests/peers/postfix-up.sh)");
+    let (r, mut w) = tcp.into_split();
+    let mut r = BufReader::new(r);
+    expect(&mut r, "220").await;
+    w.write_all(b"EHLO logbuch-test\r\n").await.unwrap();
+    expect(&mut r, "250").await;
+    w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes()).await.unwrap();
+    expect(&mut r, "250").await;
+    w.write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes()).await.unwrap();
+    expect(&mut r, "250").await;
+    w.write_all(b"DATA\r\n").await.unwrap();
+    expect(&mut r, "354").await;
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    for line in text.lines() {
+        let stuffed = if line.starts_with('.') { format!(".{line}\r\n") } else { format!("{line}\r\n") };
+        w.write_all(stuffed.as_bytes()).await.unwrap();
+    }
+    w.write_all(b".\r\n").await.unwrap();
+    expect(&mut r, "250").await;
+    w.write_all(b"QUIT\r\n").await.unwrap();
+}
+
+/// The raw mails in a user's INBOX.
+pub async fn imap_fetch_all(user: &str) -> Vec<Vec<u8>> {
+    let tcp = TcpStream::connect(("127.0.0.1", IMAP_PORT)).await.unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.unwrap();
+    let mut s = client.login(user, PASSWORD).await.map_err(|(e, _)| e).unwrap();
+    let mb = s.select("INBOX").await.unwrap();
+    let mut out = Vec::new();
+    if mb.exists > 0 {
+        let fetched: Vec<_> = s.fetch("1:*", "BODY.PEEK[]").await.unwrap().try_collect().await.unwrap();
+        out = fetched.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)).collect();
+    }
+    s.logout().await.unwrap();
+    out
+}

@@ -76,7 +76,8 @@ impl Logbuch {
         };
         let intake_queue = queue("intake").await?;
         let outbox_queue = queue("outbox").await?;
-        let smtp = outgoing::send_smtp::smtp_transport(&settings.smtp, settings.outgoing.concurrency).context("SMTP settings")?;
+        let smtp = outgoing::send_smtp::smtp_transport(&settings.smtp, settings.outgoing.concurrency)
+            .context("SMTP settings")?;
         Ok(Self {
             store,
             authz: Arc::new(authz),
