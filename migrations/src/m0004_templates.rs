@@ -15,6 +15,7 @@ enum Templates {
     Name,
     Subject,
     Body,
+    Html,
     UpdatedAt,
     UpdatedBy,
 }
@@ -30,6 +31,7 @@ impl MigrationTrait for Migration {
                 .col(string(Templates::Name))
                 .col(text(Templates::Subject))
                 .col(text(Templates::Body))
+                .col(text_null(Templates::Html))
                 .col(timestamp_with_time_zone(Templates::UpdatedAt))
                 .col(big_integer_null(Templates::UpdatedBy))
                 .to_owned(),

@@ -328,9 +328,14 @@ async fn templates_defaults_overrides_and_canned(backend: Backend) {
     assert_eq!(put(&he_admin, path.into(), "x", "y").await.0, reqwest::StatusCode::NOT_FOUND);
     assert_eq!(put(&by_helper, path.into(), "x", "y").await.0, reqwest::StatusCode::FORBIDDEN);
     // BY overrides the acknowledgement; the Bund changes the default; HE gets the Bund's.
-    let (s, v) =
-        put(&by_admin, path.into(), "[Logbuch #{{ ticket.number }}] Moin!", "BY-Text für {{ requester.address }}")
-            .await;
+    let (s, v) = t
+        .call(
+            Some(&by_admin),
+            reqwest::Method::PUT,
+            path,
+            Some(json!({"subject": "[Logbuch #{{ ticket.number }}] Moin!", "body": "BY-Text für {{ requester.address }}", "html": "<p>Moin <b>{{ requester.address }}</b></p>"})),
+        )
+        .await;
     assert!(s.is_success(), "{v}");
     assert_eq!(v["source"], "by");
     let (s, _) = put(
@@ -354,6 +359,11 @@ async fn templates_defaults_overrides_and_canned(backend: Backend) {
     send_all(t).await;
     let by_ack = &captured(&format!("byreq-{tag}"))[0];
     assert!(by_ack.mail.subject.ends_with("Moin!") && by_ack.raw.contains("BY-Text f"), "{}", by_ack.raw);
+    assert_eq!(
+        by_ack.mail.html.as_deref().map(str::trim),
+        Some(format!("<p>Moin <b>byreq-{tag}@example.org</b></p>").as_str()),
+        "HTML alternative"
+    );
     let he_ack = &captured(&format!("hereq-{tag}"))[0];
     assert!(he_ack.raw.contains("Bund-Text"), "{}", he_ack.raw);
     let (_, list) = t.get(&by_admin, "/api/v1/tenants/by/templates").await;

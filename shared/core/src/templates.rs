@@ -71,6 +71,8 @@ pub struct TemplateView {
     pub label: String,
     pub subject: String,
     pub body: String,
+    /// Optional HTML version; variables in it are HTML-escaped.
+    pub html: Option<String>,
     /// Where the text comes from: `builtin`, `bund` or the tenant's code.
     pub source: String,
 }
@@ -80,7 +82,13 @@ pub struct TemplateView {
 pub struct TemplateInput {
     pub subject: String,
     pub body: String,
+    /// Optional HTML version (variables are escaped); the text version is always sent.
+    #[serde(default)]
+    pub html: Option<String>,
 }
+
+/// A rendered template: subject, text, and HTML if the template has one.
+pub(crate) type Rendered = (String, String, Option<String>);
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -92,17 +100,22 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Renders subject and body; errors say the line and what is wrong.
-fn render(subject: &str, body: &str, ctx: &Value) -> Result<(String, String), String> {
+/// Renders subject, text and (HTML-escaping) HTML; errors say the part, the line and what is wrong.
+fn render(subject: &str, body: &str, html: Option<&str>, ctx: &Value) -> Result<Rendered, String> {
     let env = environment();
-    let one = |which: &str, src: &str| {
-        env.render_str(src, ctx.clone()).map_err(|e| {
+    let one = |which: &str, name: &str, src: &str| {
+        env.render_named_str(name, src, ctx.clone()).map_err(|e| {
             let line = e.line().map(|l| format!("Zeile {l}: ")).unwrap_or_default();
             let what = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
             format!("{which}, {line}{what}")
         })
     };
-    Ok((one("Betreff", subject)?.trim().replace(['\r', '\n'], " "), one("Text", body)?))
+    let html = html.filter(|h| !h.trim().is_empty()).map(|h| one("HTML", "vorlage.html", h)).transpose()?;
+    Ok((
+        one("Betreff", "betreff.txt", subject)?.trim().replace(['\r', '\n'], " "),
+        one("Text", "text.txt", body)?,
+        html,
+    ))
 }
 
 /// The variables a template sees.
@@ -151,13 +164,13 @@ impl Logbuch {
         bund: Option<i64>,
         tenant_id: i64,
         name: &str,
-    ) -> AppResult<Option<(String, String)>> {
+    ) -> AppResult<Option<(String, String, Option<String>)>> {
         for id in [Some(tenant_id), bund].into_iter().flatten() {
             if let Some(t) = templates::find(db, id, name).await? {
-                return Ok(Some((t.subject, t.body)));
+                return Ok(Some((t.subject, t.body, t.html)));
             }
         }
-        Ok(BUILTIN.iter().find(|(n, ..)| *n == name).map(|(_, _, s, b)| ((*s).to_owned(), (*b).to_owned())))
+        Ok(BUILTIN.iter().find(|(n, ..)| *n == name).map(|(_, _, s, b)| ((*s).to_owned(), (*b).to_owned(), None)))
     }
 
     /// Renders template `name` for a ticket. A stored template was checked when
@@ -169,14 +182,14 @@ impl Logbuch {
         name: &str,
         ctx: &Value,
         tenant_id: i64,
-    ) -> AppResult<Option<(String, String)>> {
-        let Some((s, b)) = self.template_for(db, dir.bund_id(), tenant_id, name).await? else { return Ok(None) };
-        match render(&s, &b, ctx) {
+    ) -> AppResult<Option<Rendered>> {
+        let Some((s, b, h)) = self.template_for(db, dir.bund_id(), tenant_id, name).await? else { return Ok(None) };
+        match render(&s, &b, h.as_deref(), ctx) {
             Ok(r) => Ok(Some(r)),
             Err(e) => {
                 tracing::error!(template = name, error = %e, "stored template failed; using the built-in text");
                 let Some((_, _, s, b)) = BUILTIN.iter().find(|(n, ..)| *n == name) else { return Ok(None) };
-                Ok(render(s, b, ctx).ok())
+                Ok(render(s, b, None, ctx).ok())
             }
         }
     }
@@ -223,13 +236,13 @@ impl Logbuch {
             let builtin = BUILTIN.iter().find(|(n, ..)| *n == name);
             let label = builtin
                 .map_or_else(|| format!("Textbaustein {}", name.trim_start_matches("canned.")), |b| b.1.to_owned());
-            let (subject, body, source) = match (own, from_bund, builtin) {
-                (Some(t), ..) => (t.subject.clone(), t.body.clone(), code.to_string()),
-                (None, Some(t), _) => (t.subject.clone(), t.body.clone(), "bund".into()),
-                (None, None, Some(b)) => (b.2.to_owned(), b.3.to_owned(), "builtin".into()),
+            let (subject, body, html, source) = match (own, from_bund, builtin) {
+                (Some(t), ..) => (t.subject.clone(), t.body.clone(), t.html.clone(), code.to_string()),
+                (None, Some(t), _) => (t.subject.clone(), t.body.clone(), t.html.clone(), "bund".into()),
+                (None, None, Some(b)) => (b.2.to_owned(), b.3.to_owned(), None, "builtin".into()),
                 (None, None, None) => continue,
             };
-            out.push(TemplateView { name, label, subject, body, source });
+            out.push(TemplateView { name, label, subject, body, html, source });
         }
         Ok(out)
     }
@@ -249,13 +262,18 @@ impl Logbuch {
                 "Unbekannte Vorlage. Erlaubt sind die eingebauten Namen und Textbausteine „canned.<kleinbuchstaben-und-ziffern>“.",
             ));
         }
-        if input.subject.len() > 1000 || input.body.len() > 100_000 {
+        if input.subject.len() > 1000
+            || input.body.len() > 100_000
+            || input.html.as_ref().is_some_and(|h| h.len() > 200_000)
+        {
             return Err(AppError::TooLarge(
                 "Vorlagen dürfen höchstens 1000 Zeichen Betreff und 100 kB Text haben.".into(),
             ));
         }
-        render(&input.subject, &input.body, &sample_context()).map_err(|e| AppError::validation("template", e))?;
-        templates::upsert(&self.store.db, tenant_id, name, &input.subject, &input.body, who.user.0).await?;
+        render(&input.subject, &input.body, input.html.as_deref(), &sample_context())
+            .map_err(|e| AppError::validation("template", e))?;
+        let html = input.html.as_deref().filter(|h| !h.trim().is_empty());
+        templates::upsert(&self.store.db, tenant_id, name, &input.subject, &input.body, html, who.user.0).await?;
         tracing::info!(tenant = %code, template = name, user = %who.user, "template saved");
         self.list_templates(who, tenant)
             .await?
@@ -293,12 +311,13 @@ impl Logbuch {
         let ctx = self.context_of(&dir, &t)?;
         let mut out = Vec::new();
         for name in names {
-            if let Some((subject, body)) = self.render_for(&self.store.db, &dir, &name, &ctx, t.tenant_id).await? {
+            if let Some((subject, body, html)) = self.render_for(&self.store.db, &dir, &name, &ctx, t.tenant_id).await?
+            {
                 let label = BUILTIN
                     .iter()
                     .find(|b| b.0 == name)
                     .map_or_else(|| name.trim_start_matches("canned.").to_owned(), |b| b.1.to_owned());
-                out.push(TemplateView { name, label, subject, body, source: "gerendert".into() });
+                out.push(TemplateView { name, label, subject, body, html, source: "gerendert".into() });
             }
         }
         Ok(out)
@@ -319,7 +338,7 @@ mod tests {
     #[test]
     fn builtin_templates_render() {
         for (name, _, s, b) in BUILTIN {
-            let (subject, body) = render(s, b, &sample_context()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (subject, body, _) = render(s, b, None, &sample_context()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(subject.contains("4711") || name.starts_with("canned."), "{name}: {subject}");
             assert!(!body.is_empty());
         }
@@ -327,17 +346,36 @@ mod tests {
 
     #[test]
     fn broken_templates_say_line_and_reason() {
-        let e = render("x", "Hallo\n{{ ticket.number ", &sample_context()).unwrap_err();
+        let e = render("x", "Hallo\n{{ ticket.number ", None, &sample_context()).unwrap_err();
         assert!(e.contains("Zeile 2"), "{e}");
-        let e = render("x", "{{ ticket.nummer }}", &sample_context()).unwrap_err();
+        let e = render("x", "{{ ticket.nummer }}", None, &sample_context()).unwrap_err();
         assert!(e.contains("Zeile 1"), "{e}");
         let e = render(
             "x",
             "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            None,
             &sample_context(),
         )
         .unwrap_err();
         assert!(!e.is_empty(), "runaway loops run out of fuel");
+    }
+
+    #[test]
+    fn html_escapes_variables_text_does_not() {
+        let ctx = context! { ticket => context! { subject => "<b>A & B</b>" } };
+        let (_, text, html) = render("s", "{{ ticket.subject }}", Some("<p>{{ ticket.subject }}</p>"), &ctx).unwrap();
+        assert_eq!(text, "<b>A & B</b>");
+        assert_eq!(html.as_deref(), Some("<p>&lt;b&gt;A &amp; B&lt;&#x2f;b&gt;</p>"));
+    }
+
+    #[test]
+    fn html_part_is_checked_and_escapes_variables() {
+        let e = render("x", "y", Some("<p>{{ ticket.nummer }}</p>"), &sample_context()).unwrap_err();
+        assert!(e.starts_with("HTML, Zeile 1"), "{e}");
+        let ctx = context! { ticket => context! { subject => "<b>A & B</b>" } };
+        let (_, text, html) = render("s", "{{ ticket.subject }}", Some("<p>{{ ticket.subject }}</p>"), &ctx).unwrap();
+        assert_eq!(text, "<b>A & B</b>");
+        assert!(html.as_deref().is_some_and(|h| h.starts_with("<p>&lt;b&gt;A &amp; B")), "{html:?}");
     }
 
     #[test]

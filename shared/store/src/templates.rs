@@ -30,6 +30,7 @@ pub async fn upsert(
     name: &str,
     subject: &str,
     body: &str,
+    html: Option<&str>,
     by: i64,
 ) -> Result<Template> {
     Ok(match find(db, tenant_id, name).await? {
@@ -37,6 +38,7 @@ pub async fn upsert(
             let mut am: template::ActiveModel = t.into();
             am.subject = Set(subject.to_owned());
             am.body = Set(body.to_owned());
+            am.html = Set(html.map(str::to_owned));
             am.updated_at = Set(now());
             am.updated_by = Set(Some(by));
             am.update(db).await?
@@ -47,6 +49,7 @@ pub async fn upsert(
                 name: Set(name.to_owned()),
                 subject: Set(subject.to_owned()),
                 body: Set(body.to_owned()),
+                html: Set(html.map(str::to_owned)),
                 updated_at: Set(now()),
                 updated_by: Set(Some(by)),
                 ..Default::default()

@@ -20,6 +20,8 @@ pub(crate) struct Draft {
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
+    /// Optional HTML alternative to `body`.
+    pub html: Option<String>,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
     /// Sent by Logbuch on its own: marked Auto-Submitted.
@@ -69,6 +71,9 @@ pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Dra
         .message_id(message_id.as_str())
         .header(logbuch_mail::LOOP_HEADER, Raw::new(d.ticket_id.map_or("1".to_owned(), |t| t.to_string())))
         .text_body(d.body.as_str());
+    if let Some(html) = &d.html {
+        b = b.html_body(html.as_str());
+    }
     if let Some(irt) = &d.in_reply_to {
         b = b.in_reply_to(irt.as_str());
     }

@@ -131,7 +131,7 @@ impl Logbuch {
                 return Err(AppError::validation("canned", "Entweder „body“ oder „canned“ angeben, nicht beides."));
             }
             let ctx = self.context_of(&dir, &t)?;
-            let (_, body) = self
+            let (_, body, _) = self
                 .render_for(&txn, &dir, &name, &ctx, t.tenant_id)
                 .await?
                 .ok_or_else(|| AppError::validation("canned", format!("Den Textbaustein „{name}“ gibt es nicht.")))?;
@@ -169,6 +169,7 @@ impl Logbuch {
                 to: vec![t.requester.clone()],
                 subject,
                 body: input.body.clone(),
+                html: None,
                 in_reply_to,
                 references,
                 automatic: false,

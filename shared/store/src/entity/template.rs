@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub subject: String,
     pub body: String,
+    /// Optional HTML version (the text version is always sent too).
+    pub html: Option<String>,
     pub updated_at: DateTimeUtc,
     pub updated_by: Option<i64>,
 }
