@@ -11,6 +11,19 @@
 
 pub mod mailpeer;
 
+/// Helpers of the benchmark binaries.
+pub mod bench {
+    /// Resident memory of a process in KiB (Linux), 0 if unknown.
+    pub fn rss_kb(pid: u32) -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
 use logbuch_config::Settings;
 use logbuch_core::{Logbuch, Principal, admin};
 use logbuch_domain::Role;

@@ -28,16 +28,27 @@ async fn expect(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: &str) {
 
 /// Delivers a mail to a Dovecot user over LMTP, as Postfix would.
 pub async fn lmtp_deliver(user: &str, raw: &[u8]) {
-    let tcp =
-        TcpStream::connect(("127.0.0.1", LMTP_PORT)).await.expect("Dovecot LMTP on :2424 (tests/peers/dovecot-up.sh)");
+    transfer(LMTP_PORT, "LHLO", "sender@example.org", user, raw).await;
+}
+
+/// Submits a mail over SMTP (Postfix on :2525 in tests/peers), envelope given.
+pub async fn smtp_submit(port: u16, from: &str, rcpt: &str, raw: &[u8]) {
+    transfer(port, "EHLO", from, rcpt, raw).await;
+}
+
+/// One SMTP or LMTP transaction (`hello` is EHLO or LHLO), with dot-stuffing.
+async fn transfer(port: u16, hello: &str, from: &str, rcpt: &str, raw: &[u8]) {
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("mail server of tests/peers (dovecot-up.sh, postfix-up.sh)");
     let (r, mut w) = tcp.into_split();
     let mut r = BufReader::new(r);
     expect(&mut r, "220").await;
-    w.write_all(b"LHLO logbuch-test\r\n").await.unwrap();
+    w.write_all(format!("{hello} logbuch-test\r\n").as_bytes()).await.unwrap();
     expect(&mut r, "250").await;
-    w.write_all(b"MAIL FROM:<sender@example.org>\r\n").await.unwrap();
+    w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes()).await.unwrap();
     expect(&mut r, "250").await;
-    w.write_all(format!("RCPT TO:<{user}>\r\n").as_bytes()).await.unwrap();
+    w.write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes()).await.unwrap();
     expect(&mut r, "250").await;
     w.write_all(b"DATA\r\n").await.unwrap();
     expect(&mut r, "354").await;
@@ -88,30 +99,6 @@ pub fn with_mailboxes(settings: &mut Settings, users: &[String]) {
     let path = settings.data_dir.join("federation.toml");
     std::fs::write(&path, text).unwrap();
     settings.federation_file = Some(path);
-}
-
-/// Submits a mail over SMTP (Postfix on :2525 in tests/peers), envelope given.
-pub async fn smtp_submit(port: u16, from: &str, rcpt: &str, raw: &[u8]) {
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("SMTP server (tests/peers/postfix-up.sh)");
-    let (r, mut w) = tcp.into_split();
-    let mut r = BufReader::new(r);
-    expect(&mut r, "220").await;
-    w.write_all(b"EHLO logbuch-test\r\n").await.unwrap();
-    expect(&mut r, "250").await;
-    w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes()).await.unwrap();
-    expect(&mut r, "250").await;
-    w.write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes()).await.unwrap();
-    expect(&mut r, "250").await;
-    w.write_all(b"DATA\r\n").await.unwrap();
-    expect(&mut r, "354").await;
-    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
-    for line in text.lines() {
-        let stuffed = if line.starts_with('.') { format!(".{line}\r\n") } else { format!("{line}\r\n") };
-        w.write_all(stuffed.as_bytes()).await.unwrap();
-    }
-    w.write_all(b".\r\n").await.unwrap();
-    expect(&mut r, "250").await;
-    w.write_all(b"QUIT\r\n").await.unwrap();
 }
 
 /// The raw mails in a user's INBOX.

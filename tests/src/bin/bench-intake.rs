@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use logbuch_tests::bench::rss_kb;
+
 use logbuch_tests::mailpeer::{IMAP_PORT, LMTP_PORT, PASSWORD, imap_reset};
 use sea_orm::{ConnectionTrait, Statement};
 use std::time::{Duration, Instant};
@@ -75,15 +77,6 @@ async fn deliver_all(user: &str, mails: Vec<String>) {
         reply(&mut r, &mut line, "250").await;
     }
     w.write_all(b"QUIT\r\n").await.unwrap();
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
