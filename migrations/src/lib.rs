@@ -7,6 +7,7 @@ mod m0001_core;
 mod m0002_intake;
 mod m0003_outbox;
 mod m0004_templates;
+mod m0005_search;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_intake::Migration),
             Box::new(m0003_outbox::Migration),
             Box::new(m0004_templates::Migration),
+            Box::new(m0005_search::Migration),
         ]
     }
 }

@@ -14,3 +14,4 @@ mod jobs;
 mod outgoing;
 mod policy_matrix;
 mod scenarios;
+mod search;

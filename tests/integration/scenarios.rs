@@ -147,7 +147,8 @@ async fn list_filters_and_paging(backend: Backend) {
     assert_eq!(t.list_numbers(&b, "?mine=true").await, vec![all[1]]);
     assert_eq!(t.list_numbers(&a, "?owner=b@nw.example").await, vec![all[1]]);
     assert_eq!(t.list_numbers(&a, "?unassigned=true&tenant=nw&queue=sonstiges").await, all[2..].to_vec());
-    assert_eq!(t.list_numbers(&a, "?q=LANDTAG").await, vec![press]);
+    assert_eq!(t.list_numbers(&a, "?q=LANDTAGSWAHL").await, vec![press]);
+    assert_eq!(t.list_numbers(&a, "?q=landtag*").await, vec![press], "prefix");
     assert_eq!(t.list_numbers(&a, "?status=open").await.len(), 2);
     // Priority first: the press ticket (high) leads.
     let first = t.list_numbers(&a, "").await;

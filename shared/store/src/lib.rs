@@ -10,6 +10,7 @@ pub mod history;
 pub mod intake;
 pub mod messages;
 pub mod outbox;
+pub mod search;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;

@@ -12,6 +12,12 @@ pub use message::Model as Message;
 /// Inserts a message and its files.
 pub async fn insert(db: &impl ConnectionTrait, row: message::ActiveModel, files: &[NewFile]) -> Result<Message> {
     let m = row.insert(db).await?;
+    let doc = [m.subject.as_deref(), m.from_addr.as_deref(), Some(m.body_text.as_str())]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    crate::search::add_document(db, m.ticket_id, &doc).await?;
     for f in files {
         attach(db, m.ticket_id, m.id, f).await?;
     }

@@ -5,7 +5,7 @@ use crate::Result;
 use crate::entity::{ticket, ticket_watcher};
 use logbuch_domain::AccessScope;
 use sea_orm::ExprTrait;
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -43,8 +43,8 @@ pub struct TicketFilter {
     pub owner: Option<i64>,
     pub unassigned: bool,
     pub requester: Option<String>,
-    /// Case-insensitive substring of the subject.
-    pub subject_contains: Option<String>,
+    /// Only these tickets (full-text search hits), shown in this order.
+    pub only: Option<Vec<i64>>,
     pub offset: u64,
     pub limit: u64,
 }
@@ -87,12 +87,17 @@ pub async fn list_scoped(db: &impl ConnectionTrait, scope: &AccessScope, f: &Tic
     if let Some(r) = &f.requester {
         q = q.filter(ticket::Column::Requester.eq(r.to_lowercase()));
     }
-    if let Some(s) = &f.subject_contains {
-        let pattern = format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        q = q.filter(
-            Expr::expr(Func::lower(Expr::col(ticket::Column::Subject)))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-        );
+    if let Some(ids) = &f.only {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Search hits: all matching rows (at most the hit limit), in the hits' order, then paged.
+        let rows = q.filter(ticket::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+        let mut rows: Vec<Ticket> = ids.iter().filter_map(|id| rows.iter().find(|t| t.id == *id).cloned()).collect();
+        let start = usize::try_from(f.offset).unwrap_or(usize::MAX).min(rows.len());
+        rows.drain(..start);
+        rows.truncate(usize::try_from(f.limit + 1).unwrap_or(usize::MAX));
+        return Ok(rows);
     }
     Ok(q.order_by_desc(ticket::Column::Priority)
         .order_by_asc(ticket::Column::UpdatedAt)

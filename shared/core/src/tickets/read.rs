@@ -14,6 +14,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::IntoParams;
 
+/// Most search hits considered (before scope and filters).
+const SEARCH_HITS: u64 = 1000;
+
 /// Filters and paging of a ticket list; all optional.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +36,8 @@ pub struct ListQuery {
     pub mine: Option<bool>,
     /// Requester's mail address.
     pub requester: Option<String>,
-    /// Words the subject contains.
+    /// Full-text search in subject, messages and requester: all words, `"a phrase"`, `prefix*`.
+    /// Ranked; finds resolved tickets too unless `status` is given.
     pub q: Option<String>,
     /// Page number, from 1.
     pub page: Option<u64>,
@@ -116,9 +120,20 @@ impl Logbuch {
             return Err(AppError::validation("unassigned", "„unassigned“ und ein Besitzer widersprechen sich."));
         }
         f.requester = q.requester.map(|r| r.trim().to_lowercase());
-        f.subject_contains = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        if f.subject_contains.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            return Err(AppError::validation("q", "Der Suchtext ist länger als 200 Zeichen."));
+        if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if text.chars().count() > 200 {
+                return Err(AppError::validation("q", "Der Suchtext ist länger als 200 Zeichen."));
+            }
+            let terms = logbuch_store::search::parse_query(text);
+            if terms.is_empty() {
+                return Err(AppError::validation("q", "Der Suchtext enthält kein Wort."));
+            }
+            // Search finds resolved tickets too, unless a status is asked for.
+            if f.statuses.is_empty() {
+                f.statuses = Status::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+            }
+            let hits = logbuch_store::search::matching_tickets(db, &terms, SEARCH_HITS).await?;
+            f.only = Some(hits.into_iter().map(|(id, _)| id).collect());
         }
         let mut rows = tickets::list_scoped(db, &scope, &f).await?;
         let more = rows.len() as u64 > per_page;
