@@ -398,7 +398,7 @@ async fn templates_defaults_overrides_and_canned(backend: Backend) {
 }
 
 /// A bounce that quotes nothing of the original still finds its ticket
-/// through the envelope sender (bounces+<outbox id>@…).
+/// through the envelope sender (bounces+t<ticket>@…).
 async fn bounce_found_by_envelope_sender(backend: Backend) {
     let t = spawn_app_with(backend, with_sink).await;
     let tag = format!("{:x}", rand::random::<u32>());

@@ -51,8 +51,8 @@ impl Default for SmtpSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutgoingSettings {
-    /// Envelope sender base: `bounces@example.org` sends as `bounces+<n>@example.org`,
-    /// so a bounce names the mail it answers. Unset: the queue's address.
+    /// Envelope sender base: `bounces@example.org` sends as `bounces+t<ticket>@example.org`,
+    /// so a bounce names the ticket it answers. Unset: the queue's address.
     pub bounce_address: Option<String>,
     /// Automatic mails (acknowledgements, notifications) per address and day, at most.
     pub max_automatic_per_day: i32,

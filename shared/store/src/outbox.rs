@@ -1,11 +1,11 @@
 //! The outbox: mails are written here in the transaction that causes them,
 //! then sent by a job. A sent mail is never sent again.
 
-use crate::entity::{auto_mail_count, outbox};
+use crate::entity::outbox;
 use crate::{Result, now};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub use outbox::Model as OutboxMail;
 
@@ -111,20 +111,19 @@ pub async fn stale_pending(
 }
 
 /// Counts one more automatic mail to `address` today; returns today's count including it.
+/// One statement (an upsert), so concurrent workers count correctly.
 pub async fn count_automatic(db: &impl ConnectionTrait, address: &str, day: &str) -> Result<i32> {
-    auto_mail_count::Entity::insert(auto_mail_count::ActiveModel {
-        address: Set(address.to_owned()),
-        day: Set(day.to_owned()),
-        count: Set(0),
-    })
-    .on_conflict_do_nothing()
-    .exec_without_returning(db)
-    .await?;
-    auto_mail_count::Entity::update_many()
-        .col_expr(auto_mail_count::Column::Count, Expr::col(auto_mail_count::Column::Count).add(1))
-        .filter(auto_mail_count::Column::Address.eq(address))
-        .filter(auto_mail_count::Column::Day.eq(day))
-        .exec(db)
-        .await?;
-    Ok(auto_mail_count::Entity::find_by_id((address.to_owned(), day.to_owned())).one(db).await?.map_or(0, |c| c.count))
+    let backend = db.get_database_backend();
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        "INSERT INTO auto_mail_counts (address, day, count) VALUES ($1, $2, 1) \
+         ON CONFLICT (address, day) DO UPDATE SET count = auto_mail_counts.count + 1 RETURNING count"
+    } else {
+        "INSERT INTO auto_mail_counts (address, day, count) VALUES (?, ?, 1) \
+         ON CONFLICT (address, day) DO UPDATE SET count = auto_mail_counts.count + 1 RETURNING count"
+    };
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [address.into(), day.into()]))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("auto mail count".into()))?;
+    Ok(row.try_get_by_index::<i32>(0)?)
 }

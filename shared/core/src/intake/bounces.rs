@@ -12,13 +12,13 @@ use logbuch_store::{history, messages, now};
 use sea_orm::{DatabaseTransaction, Set};
 
 impl Logbuch {
-    /// The outbox mail a bounce answers, from a recipient like `bounces+42@example.org`.
-    fn verp_outbox_id(&self, m: &ParsedMail) -> Option<i64> {
+    /// The ticket a bounce answers, from a recipient like `bounces+t42@example.org`.
+    fn verp_ticket(&self, m: &ParsedMail) -> Option<i64> {
         let base = self.settings.outgoing.bounce_address.as_deref()?.to_lowercase();
         let (local, domain) = base.split_once('@')?;
         m.delivered_to.iter().chain(&m.to).chain(&m.cc).find_map(|a| {
             let (l, d) = a.rsplit_once('@')?;
-            let n = l.strip_prefix(local)?.strip_prefix('+')?;
+            let n = l.strip_prefix(local)?.strip_prefix("+t")?;
             (d == domain).then(|| n.parse().ok()).flatten()
         })
     }
@@ -51,9 +51,9 @@ impl Logbuch {
             None => None,
         };
         if original.is_none() {
-            // The envelope sender of our mails names the outbox row: bounces+<n>@…
-            original = match self.verp_outbox_id(m) {
-                Some(n) => logbuch_store::outbox::find(txn, n).await?.and_then(|o| o.ticket_id),
+            // The envelope sender of our mails names the ticket: bounces+t<n>@…
+            original = match self.verp_ticket(m) {
+                Some(n) => intake::find_ticket_for_system(txn, n).await?.map(|t| t.id),
                 None => None,
             };
         }

@@ -84,13 +84,22 @@ pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Dra
         b = b.header("Auto-Submitted", Raw::new("auto-generated")).header("Precedence", Raw::new("bulk"));
     }
     let raw = b.write_to_vec().map_err(|e| anyhow::anyhow!("cannot build mail: {e}"))?;
+    // The envelope sender names the ticket (VERP), so a bounce finds it
+    // even when it quotes nothing of the mail.
+    let envelope_from = match (&app.settings.outgoing.bounce_address, d.ticket_id) {
+        (Some(base), Some(t)) => match base.split_once('@') {
+            Some((local, domain)) => format!("{local}+t{t}@{domain}"),
+            None => d.from.clone(),
+        },
+        _ => d.from.clone(),
+    };
     let row = store::insert(
         db,
         outbox::ActiveModel {
             ticket_id: Set(d.ticket_id),
             kind: Set(d.kind.to_owned()),
             message_id: Set(message_id),
-            envelope_from: Set(d.from.clone()),
+            envelope_from: Set(envelope_from),
             recipients: Set(d.to.join(", ")),
             raw: Set(raw),
             automatic: Set(d.automatic),
@@ -103,13 +112,5 @@ pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Dra
         },
     )
     .await?;
-    // The envelope sender names the outbox row, so a bounce finds its mail.
-    if let Some(base) = &app.settings.outgoing.bounce_address
-        && let Some((local, domain)) = base.split_once('@')
-    {
-        let mut am: outbox::ActiveModel = row.clone().into();
-        am.envelope_from = Set(format!("{local}+{}@{domain}", row.id));
-        sea_orm::ActiveModelTrait::update(am, db).await?;
-    }
     Ok(Some(row.id))
 }

@@ -169,7 +169,5 @@ pub(crate) async fn open_ticket(
     )
     .await?;
     history::record(db, t.id, new.actor, "created", Some(new.via.to_owned()), Some(dir.queue_path(queue.id))).await?;
-    let doc = format!("{}\n{}\n{}", t.subject, t.requester, t.requester_name.as_deref().unwrap_or_default());
-    logbuch_store::search::add_document(db, t.id, &doc).await?;
     Ok(t)
 }

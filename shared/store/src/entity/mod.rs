@@ -3,7 +3,6 @@
 pub mod access_log;
 pub mod api_token;
 pub mod attachment;
-pub mod auto_mail_count;
 pub mod blob;
 pub mod bounce;
 pub mod bounce_collection;
