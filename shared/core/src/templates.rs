@@ -156,40 +156,29 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Logbuch {
-    /// The text of template `name` for a tenant: its own, else the Bund's, else built in.
-    /// (`bund`: the Bund's tenant id, from a directory loaded before any transaction.)
-    pub(crate) async fn template_for(
+    /// Renders template `name` for a ticket of `tenant_id`: the tenant's own
+    /// text, else the Bund's, else the built-in one (templates come with the
+    /// cached directory, so rendering needs no database). A stored template
+    /// was checked when saved; should it fail anyway, the built-in text is used.
+    pub(crate) fn render_for(
         &self,
-        db: &impl sea_orm::ConnectionTrait,
-        bund: Option<i64>,
-        tenant_id: i64,
-        name: &str,
-    ) -> AppResult<Option<(String, String, Option<String>)>> {
-        for id in [Some(tenant_id), bund].into_iter().flatten() {
-            if let Some(t) = templates::find(db, id, name).await? {
-                return Ok(Some((t.subject, t.body, t.html)));
-            }
-        }
-        Ok(BUILTIN.iter().find(|(n, ..)| *n == name).map(|(_, _, s, b)| ((*s).to_owned(), (*b).to_owned(), None)))
-    }
-
-    /// Renders template `name` for a ticket. A stored template was checked when
-    /// saved; should it fail anyway, the built-in text is used.
-    pub(crate) async fn render_for(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
         dir: &crate::tickets::Directory,
         name: &str,
         ctx: &Value,
         tenant_id: i64,
-    ) -> AppResult<Option<Rendered>> {
-        let Some((s, b, h)) = self.template_for(db, dir.bund_id(), tenant_id, name).await? else { return Ok(None) };
-        match render(&s, &b, h.as_deref(), ctx) {
-            Ok(r) => Ok(Some(r)),
+    ) -> Option<Rendered> {
+        let stored = [Some(tenant_id), dir.bund_id()].into_iter().flatten().find_map(|id| dir.template(id, name));
+        let builtin = BUILTIN.iter().find(|(n, ..)| *n == name);
+        let (s, b, h) = match (stored, builtin) {
+            (Some(t), _) => (t.subject.as_str(), t.body.as_str(), t.html.as_deref()),
+            (None, Some(b)) => (b.2, b.3, None),
+            (None, None) => return None,
+        };
+        match render(s, b, h, ctx) {
+            Ok(r) => Some(r),
             Err(e) => {
                 tracing::error!(template = name, error = %e, "stored template failed; using the built-in text");
-                let Some((_, _, s, b)) = BUILTIN.iter().find(|(n, ..)| *n == name) else { return Ok(None) };
-                Ok(render(s, b, None, ctx).ok())
+                builtin.and_then(|b| render(b.2, b.3, None, ctx).ok())
             }
         }
     }
@@ -274,6 +263,7 @@ impl Logbuch {
             .map_err(|e| AppError::validation("template", e))?;
         let html = input.html.as_deref().filter(|h| !h.trim().is_empty());
         templates::upsert(&self.store.db, tenant_id, name, &input.subject, &input.body, html, who.user.0).await?;
+        self.invalidate_directory();
         tracing::info!(tenant = %code, template = name, user = %who.user, "template saved");
         self.list_templates(who, tenant)
             .await?
@@ -286,6 +276,7 @@ impl Logbuch {
     pub async fn delete_template(&self, who: &Principal, tenant: &str, name: &str) -> AppResult<()> {
         let (tenant_id, _) = self.tenant_for_admin(who, tenant).await?;
         if templates::delete(&self.store.db, tenant_id, name).await? {
+            self.invalidate_directory();
             Ok(())
         } else {
             Err(AppError::NotFound(format!("Der Verband hat keine eigene Vorlage „{name}“.")))
@@ -311,8 +302,7 @@ impl Logbuch {
         let ctx = self.context_of(&dir, &t)?;
         let mut out = Vec::new();
         for name in names {
-            if let Some((subject, body, html)) = self.render_for(&self.store.db, &dir, &name, &ctx, t.tenant_id).await?
-            {
+            if let Some((subject, body, html)) = self.render_for(&dir, &name, &ctx, t.tenant_id) {
                 let label = BUILTIN
                     .iter()
                     .find(|b| b.0 == name)

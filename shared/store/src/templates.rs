@@ -15,6 +15,11 @@ pub async fn of_tenants(db: &impl ConnectionTrait, tenant_ids: &[i64]) -> Result
         .await?)
 }
 
+/// Every stored template (a small table: overrides and canned responses).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Template>> {
+    Ok(template::Entity::find().order_by_asc(template::Column::Id).all(db).await?)
+}
+
 pub async fn find(db: &impl ConnectionTrait, tenant_id: i64, name: &str) -> Result<Option<Template>> {
     Ok(template::Entity::find()
         .filter(template::Column::TenantId.eq(tenant_id))

@@ -86,7 +86,7 @@ impl Logbuch {
         };
         let mut ids = Vec::new();
         if !to.is_empty()
-            && let Some((subject, body, html)) = self.render_for(db, dir, name, &ctx, t.tenant_id).await?
+            && let Some((subject, body, html)) = self.render_for(dir, name, &ctx, t.tenant_id)
         {
             // One mail per person: nobody sees who else was told.
             for addr in to {
@@ -111,7 +111,7 @@ impl Logbuch {
         if let Notice::Opened { acknowledge: true } = notice
             && queue.acknowledge
             && dir.queue_for_address(&t.requester).is_none()
-            && let Some((subject, body, html)) = self.render_for(db, dir, "acknowledgement", &ctx, t.tenant_id).await?
+            && let Some((subject, body, html)) = self.render_for(dir, "acknowledgement", &ctx, t.tenant_id)
         {
             let inbound = logbuch_store::messages::of_ticket(db, t.id).await?;
             let first_id = inbound.iter().find_map(|m| m.message_id_header.clone());

@@ -14,6 +14,8 @@ pub(crate) struct Directory {
     queues: HashMap<i64, queue::Model>,
     /// Inbound address (lower case) → queue id.
     addresses: HashMap<String, i64>,
+    /// Stored templates (overrides and canned responses) of every tenant.
+    templates: Vec<logbuch_store::templates::Template>,
 }
 
 impl Directory {
@@ -21,7 +23,13 @@ impl Directory {
         let tenants = tenants::list_tenants(db).await?.into_iter().map(|t| (t.id, t)).collect();
         let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
         let addresses = tenants::all_addresses(db).await?.into_iter().collect();
-        Ok(Self { tenants, queues, addresses })
+        let templates = logbuch_store::templates::all(db).await?;
+        Ok(Self { tenants, queues, addresses, templates })
+    }
+
+    /// A tenant's stored template of that name.
+    pub(crate) fn template(&self, tenant_id: i64, name: &str) -> Option<&logbuch_store::templates::Template> {
+        self.templates.iter().find(|t| t.tenant_id == tenant_id && t.name == name)
     }
 
     /// The queue an inbound address belongs to.

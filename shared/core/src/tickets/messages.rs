@@ -132,8 +132,7 @@ impl Logbuch {
             }
             let ctx = self.context_of(&dir, &t)?;
             let (_, body, _) = self
-                .render_for(&txn, &dir, &name, &ctx, t.tenant_id)
-                .await?
+                .render_for(&dir, &name, &ctx, t.tenant_id)
                 .ok_or_else(|| AppError::validation("canned", format!("Den Textbaustein „{name}“ gibt es nicht.")))?;
             input.body = body;
         }
