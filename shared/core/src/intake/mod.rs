@@ -121,6 +121,26 @@ impl Logbuch {
         let visibility = Duration::from_secs(cfg.visibility_secs.max(cfg.stage_timeout_secs + 1));
         let jobs = self.intake_queue.reserve(worker, visibility, max.max(1)).await.map_err(anyhow::Error::new)?;
         let n = jobs.len();
+        // The whole batch in one transaction; should any mail fail, one by one
+        // (with retries, dead letters and quarantine per mail).
+        let ids: Option<Vec<i64>> = jobs
+            .iter()
+            .map(|j| match serde_json::from_str::<IntakeJob>(&j.payload) {
+                Ok(IntakeJob::ProcessMail { raw_mail }) => Some(raw_mail),
+                Err(_) => None,
+            })
+            .collect();
+        if let Some(ids) = ids.filter(|ids| ids.len() > 1) {
+            match self.process_mails(&ids).await {
+                Ok(_) => {
+                    for job in &jobs {
+                        self.intake_queue.ack(&job.id).await.map_err(anyhow::Error::new)?;
+                    }
+                    return Ok(n);
+                }
+                Err(e) => tracing::debug!(error = format!("{e:#}"), "batch failed; one by one"),
+            }
+        }
         for job in jobs {
             self.handle_intake_job(job).await?;
         }

@@ -47,40 +47,66 @@ impl Logbuch {
     /// Processes a stored mail. Idempotent: a mail already done is skipped.
     #[tracing::instrument(skip_all, fields(raw_mail = id))]
     pub async fn process_raw_mail(&self, id: i64) -> AppResult<Outcome> {
+        Ok(self.process_mails(&[id]).await?.pop().unwrap_or(Outcome::Skipped))
+    }
+
+    /// Processes stored mails in one transaction: one commit for all of them
+    /// (the big lever on a durable database). Unreadable or oversized mails are
+    /// quarantined on their own first. If any mail fails, nothing of the batch
+    /// is kept and the error is returned; the caller then takes them one by one.
+    pub(crate) async fn process_mails(&self, ids: &[i64]) -> AppResult<Vec<Outcome>> {
         let db = &self.store.db;
-        let Some(raw) = intake::find_raw(db, id).await? else { return Ok(Outcome::Skipped) };
-        if raw.state != PENDING {
-            return Ok(Outcome::Skipped);
-        }
         let limit = self.settings.intake.max_mail_bytes;
-        if raw.content.len() > limit {
-            let why = format!(
-                "Die Mail ist {:.1} MB groß; erlaubt sind {:.1} MB (intake.max_mail_bytes).",
-                raw.content.len() as f64 / 1e6,
-                limit as f64 / 1e6
-            );
-            return self.quarantine(id, why).await;
+        let mut outcomes = Vec::new();
+        let mut ready = Vec::new();
+        for &id in ids {
+            let Some(raw) = intake::find_raw(db, id).await? else { continue };
+            if raw.state != PENDING {
+                outcomes.push(Outcome::Skipped);
+                continue;
+            }
+            if raw.content.len() > limit {
+                let why = format!(
+                    "Die Mail ist {:.1} MB groß; erlaubt sind {:.1} MB (intake.max_mail_bytes).",
+                    raw.content.len() as f64 / 1e6,
+                    limit as f64 / 1e6
+                );
+                outcomes.push(self.quarantine(id, why).await?);
+                continue;
+            }
+            match self.parse_with_limit(&raw).await {
+                Ok(p) => ready.push((raw, p)),
+                Err(why) => outcomes.push(self.quarantine(id, why).await?),
+            }
         }
-        let parsed = match self.parse_with_limit(&raw).await {
-            Ok(p) => p,
-            Err(why) => return self.quarantine(id, why).await,
-        };
+        if ready.is_empty() {
+            return Ok(outcomes);
+        }
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
         let txn = self.store.db.begin().await?;
         let mut mails = Vec::new();
-        let outcome = match &parsed.kind {
-            MailKind::OwnLoop => Outcome::OwnLoop,
-            MailKind::Bounce(report) => self.take_bounce(&txn, &dir, &raw, &parsed, report).await?,
-            _ => self.take_mail(&txn, &dir, &raw, &parsed, &mut mails).await?,
-        };
-        if !intake::set_raw_state(&txn, id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
-            txn.rollback().await?;
-            return Ok(Outcome::Skipped);
+        for (raw, parsed) in &ready {
+            let outcome = match &parsed.kind {
+                MailKind::OwnLoop => Outcome::OwnLoop,
+                MailKind::Bounce(report) => self.take_bounce(&txn, &dir, raw, parsed, report).await?,
+                _ => self.take_mail(&txn, &dir, raw, parsed, &mut mails).await?,
+            };
+            if !intake::set_raw_state(&txn, raw.id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
+                txn.rollback().await?;
+                if ready.len() == 1 {
+                    outcomes.push(Outcome::Skipped);
+                    return Ok(outcomes);
+                }
+                return Err(
+                    anyhow::anyhow!("mail {} was processed concurrently; taking the batch one by one", raw.id).into()
+                );
+            }
+            outcomes.push(outcome);
         }
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// Parses off the async threads, within the stage time limit.
