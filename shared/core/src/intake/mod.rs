@@ -86,11 +86,19 @@ impl Logbuch {
         }
     }
 
-    /// Takes one batch of intake jobs and processes it; returns how many jobs it handled.
-    pub async fn run_intake_once(&self, worker: &str) -> AppResult<usize> {
+    /// Reserves up to `max` intake jobs, hidden from other workers for the visibility timeout
+    /// (at least the stage time limit, so a slow mail is not taken twice).
+    async fn reserve_intake(&self, worker: &str, max: usize) -> AppResult<Vec<Reserved>> {
         let cfg = &self.settings.intake;
         let visibility = Duration::from_secs(cfg.visibility_secs.max(cfg.stage_timeout_secs + 1));
-        let jobs = self.intake_queue.reserve(worker, visibility, cfg.batch.max(1)).await.map_err(anyhow::Error::new)?;
+        Ok(self.intake_queue.reserve(worker, visibility, max.max(1)).await.map_err(anyhow::Error::new)?)
+    }
+
+    /// Takes one batch of intake jobs and processes its mails side by side, each
+    /// in its own transaction; returns how many jobs it handled (tests drain with it).
+    pub async fn run_intake_once(&self, worker: &str) -> AppResult<usize> {
+        let cfg = &self.settings.intake;
+        let jobs = self.reserve_intake(worker, cfg.batch).await?;
         let n = jobs.len();
         let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
         let mut running = JoinSet::new();
@@ -114,12 +122,10 @@ impl Logbuch {
         }
     }
 
-    /// Takes up to `max` intake jobs and processes them one after the other
+    /// Takes up to `max` intake jobs and commits their mails in one transaction
     /// (the worker runs several of these loops side by side).
     pub async fn run_intake_sequential(&self, worker: &str, max: usize) -> AppResult<usize> {
-        let cfg = &self.settings.intake;
-        let visibility = Duration::from_secs(cfg.visibility_secs.max(cfg.stage_timeout_secs + 1));
-        let jobs = self.intake_queue.reserve(worker, visibility, max.max(1)).await.map_err(anyhow::Error::new)?;
+        let jobs = self.reserve_intake(worker, max).await?;
         let n = jobs.len();
         // The whole batch in one transaction; should any mail fail, one by one
         // (with retries, dead letters and quarantine per mail).

@@ -33,17 +33,22 @@ pub(crate) struct Draft {
     pub message_id: Option<String>,
 }
 
-pub(crate) fn new_message_id(ticket_id: Option<i64>, public_url: &str) -> String {
-    let mut r = [0u8; 8];
-    rand::rng().fill_bytes(&mut r);
-    let host = public_url
+/// The host name of Logbuch's public URL (for Message-IDs and the fallback sender).
+pub(crate) fn host_of(public_url: &str) -> &str {
+    public_url
         .split("://")
         .nth(1)
         .unwrap_or("logbuch.invalid")
         .split(['/', ':'])
         .next()
         .filter(|h| !h.is_empty())
-        .unwrap_or("logbuch.invalid");
+        .unwrap_or("logbuch.invalid")
+}
+
+pub(crate) fn new_message_id(ticket_id: Option<i64>, public_url: &str) -> String {
+    let mut r = [0u8; 8];
+    rand::rng().fill_bytes(&mut r);
+    let host = host_of(public_url);
     match ticket_id {
         Some(t) => format!("logbuch.{t}.{}@{host}", hex::encode(r)),
         None => format!("logbuch.{}@{host}", hex::encode(r)),

@@ -136,16 +136,6 @@ impl Logbuch {
     }
 
     pub(crate) fn fallback_from(&self) -> String {
-        let host = self
-            .settings
-            .server
-            .public_url
-            .split("://")
-            .nth(1)
-            .unwrap_or("logbuch.invalid")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("logbuch.invalid");
-        format!("noreply@{host}")
+        format!("noreply@{}", super::compose::host_of(&self.settings.server.public_url))
     }
 }

@@ -123,9 +123,8 @@ impl Directory {
     /// Where mail no queue claims goes: the Bund's default (triage) queue.
     pub(crate) fn bund_default_queue(&self) -> AppResult<&queue::Model> {
         let bund = self
-            .tenants
-            .values()
-            .find(|t| t.code == logbuch_domain::TenantCode::bund().as_str())
+            .bund_id()
+            .and_then(|id| self.tenants.get(&id))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the federation has no tenant bund")))?;
         self.queue_in("queue", bund, None)
     }
