@@ -22,6 +22,19 @@ pub enum AdminCommand {
     /// Personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Load demonstration data: German tickets over all tenants, sized like
+    /// the real associations, with demo helpers per tenant and a federal officer.
+    SeedDemo {
+        /// How many tickets (about three messages each).
+        #[arg(long, default_value_t = 10_000)]
+        tickets: u64,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Batches loaded side by side (PostgreSQL; SQLite loads one at a time).
+        #[arg(long, default_value_t = 2)]
+        parallel: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +140,30 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
                     if u.active { "" } else { "  (inaktiv)" }
                 );
             }
+        }
+        AdminCommand::SeedDemo { tickets, seed, parallel } => {
+            let started = std::time::Instant::now();
+            let progress: std::sync::Arc<dyn Fn(u64, u64) + Send + Sync> = std::sync::Arc::new(move |done, total| {
+                let secs = started.elapsed().as_secs_f64();
+                let rate = done as f64 / secs.max(0.001);
+                let left = (total - done) as f64 / rate.max(1.0);
+                eprint!(
+                    "\rDemodaten: {done} von {total} Tickets ({:.0} %), {rate:.0}/s, noch etwa {left:.0} s   ",
+                    done as f64 * 100.0 / total.max(1) as f64
+                );
+            });
+            let opts = logbuch_core::demo::DemoOptions { tickets, seed, parallel };
+            let report = logbuch_core::demo::seed_demo(&app, &opts, progress).await?;
+            eprintln!();
+            println!(
+                "{} Tickets geladen (ab #{}) in {:.0} s. Anmelden zum Ausprobieren: {} Helfer ({}), Bundesbeauftragte: {}.",
+                report.tickets,
+                report.first_ticket,
+                started.elapsed().as_secs_f64(),
+                report.helpers,
+                logbuch_core::demo::helper_email("by", 1),
+                logbuch_core::demo::FEDERAL_OFFICER
+            );
         }
         AdminCommand::Role(RoleCommand::Grant(a)) => {
             let role: Role = a.role.parse()?;

@@ -1,0 +1,96 @@
+//! Bulk loading for demonstration and benchmark data (`logbuch admin
+//! seed-demo`): many rows per statement, search documents built by the
+//! database from the stored messages.
+
+use crate::Result;
+use crate::entity::{history, message, ticket};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait};
+
+/// Statements carry at most this many rows (SQLite binds at most 32,766 values).
+const ROWS_PER_STATEMENT: usize = 1500;
+
+/// The first free ticket id; on PostgreSQL the id sequence is moved past
+/// `count` ids from there, so tickets opened meanwhile cannot collide.
+pub async fn reserve_ticket_ids(db: &impl ConnectionTrait, count: u64) -> Result<i64> {
+    let backend = db.get_database_backend();
+    let row = db.query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) + 1 FROM tickets")).await?;
+    let first: i64 = match row {
+        Some(r) => r.try_get_by_index(0)?,
+        None => 1,
+    };
+    if backend == DbBackend::Postgres {
+        let last = first + i64::try_from(count).unwrap_or(i64::MAX / 2);
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT setval(pg_get_serial_sequence('tickets', 'id'), GREATEST($1, (SELECT last_value FROM tickets_id_seq)))",
+            [last.into()],
+        ))
+        .await?;
+    }
+    Ok(first)
+}
+
+/// Inserts tickets (with their ids), messages and history rows of one batch.
+pub async fn insert_batch(
+    db: &impl ConnectionTrait,
+    tickets: Vec<ticket::ActiveModel>,
+    messages: Vec<message::ActiveModel>,
+    entries: Vec<history::ActiveModel>,
+) -> Result<()> {
+    let mut tickets = tickets;
+    while !tickets.is_empty() {
+        let rest = tickets.split_off(tickets.len().min(ROWS_PER_STATEMENT));
+        ticket::Entity::insert_many(std::mem::replace(&mut tickets, rest)).exec_without_returning(db).await?;
+    }
+    let mut messages = messages;
+    while !messages.is_empty() {
+        let rest = messages.split_off(messages.len().min(ROWS_PER_STATEMENT));
+        message::Entity::insert_many(std::mem::replace(&mut messages, rest)).exec_without_returning(db).await?;
+    }
+    let mut entries = entries;
+    while !entries.is_empty() {
+        let rest = entries.split_off(entries.len().min(ROWS_PER_STATEMENT * 2));
+        history::Entity::insert_many(std::mem::replace(&mut entries, rest)).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Search documents for the messages of tickets `first..=last`, built by
+/// the database as [`crate::messages::insert`] would build them one by one.
+pub async fn index_messages(db: &impl ConnectionTrait, first: i64, last: i64) -> Result<()> {
+    let backend = db.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        "INSERT INTO search_docs (ticket_id, document) \
+         SELECT ticket_id, to_tsvector('german', left(concat_ws(E'\\n', subject, from_addr, body_text), 100000)) \
+         FROM messages WHERE ticket_id BETWEEN $1 AND $2"
+    } else {
+        "INSERT INTO search_docs (ticket_id, content) \
+         SELECT ticket_id, COALESCE(subject, '') || char(10) || COALESCE(from_addr, '') || char(10) || body_text FROM messages WHERE ticket_id BETWEEN ? AND ?"
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [first.into(), last.into()])).await?;
+    Ok(())
+}
+
+/// PostgreSQL: drops the full-text index before a large load (rebuilding it
+/// once is much faster than updating it row by row). Elsewhere a no-op.
+pub async fn suspend_search_index(db: &impl ConnectionTrait) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("DROP INDEX IF EXISTS search_docs_document").await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds what [`suspend_search_index`] dropped and refreshes the planner's statistics.
+pub async fn resume_search_index(db: &sea_orm::DatabaseConnection) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SET LOCAL maintenance_work_mem = '512MB'").await?;
+        txn.execute_unprepared("CREATE INDEX IF NOT EXISTS search_docs_document ON search_docs USING GIN (document)")
+            .await?;
+        txn.commit().await?;
+        db.execute_unprepared("ANALYZE tickets, messages, history, search_docs").await?;
+    } else {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    Ok(())
+}
