@@ -8,6 +8,7 @@ mod m0002_intake;
 mod m0003_outbox;
 mod m0004_templates;
 mod m0005_search;
+mod m0006_scale;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_outbox::Migration),
             Box::new(m0004_templates::Migration),
             Box::new(m0005_search::Migration),
+            Box::new(m0006_scale::Migration),
         ]
     }
 }

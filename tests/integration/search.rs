@@ -49,4 +49,41 @@ async fn search_finds_what_people_look_for(backend: Backend) {
     assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{p}");
 }
 
-both!(search_finds_what_people_look_for);
+/// The scope and the filters are part of the search itself: a ticket handed
+/// to another tenant is found there (and no longer where it was), ranking
+/// puts the better match first, paging walks the ranking, and a date range
+/// narrows it.
+async fn search_follows_the_ticket_and_combines_with_filters(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let officer = t.person("fo@bund.example", &[("federal_officer", None, None)]).await;
+    let by = t.person("h@by.example", &[("helper", Some("by"), None)]).await;
+    let bund = t.person("h@bund.example", &[("helper", Some("bund"), None)]).await;
+    let moved = t.create_ticket(&officer, "bund", "triage", "Lastschrift Lastschrift Lastschrift zurückgegeben").await;
+    let stays = t.create_ticket(&officer, "bund", "triage", "Lastschrift").await;
+    assert_eq!(t.list_numbers(&bund, "?q=Lastschrift").await, vec![moved, stays], "best match first");
+    assert!(t.list_numbers(&by, "?q=Lastschrift").await.is_empty(), "not BY's yet");
+
+    let (s, p) = t.post(&officer, &format!("/api/v1/tickets/{moved}/handover"), json!({"tenant": "by"})).await;
+    assert!(s.is_success(), "{p}");
+    assert_eq!(t.list_numbers(&by, "?q=Lastschrift").await, vec![moved], "found in its new tenant");
+    assert_eq!(t.list_numbers(&bund, "?q=Lastschrift").await, vec![stays], "and no longer in the old one");
+    assert_eq!(t.list_numbers(&officer, "?q=Lastschrift&tenant=by").await, vec![moved], "tenant filter");
+
+    assert_eq!(t.list_numbers(&officer, "?q=Lastschrift&per_page=1").await, vec![moved], "page 1");
+    assert_eq!(t.list_numbers(&officer, "?q=Lastschrift&per_page=1&page=2").await, vec![stays], "page 2");
+    let (s, p) = t.get(&officer, "/api/v1/tickets?q=Lastschrift&per_page=1").await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    assert_eq!(p["next_page"], 2, "{p}");
+
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today + chrono::Duration::days(1);
+    assert_eq!(t.list_numbers(&officer, &format!("?q=Lastschrift&created_from={today}")).await.len(), 2);
+    assert_eq!(t.list_numbers(&officer, &format!("?q=Lastschrift&created_to={today}")).await.len(), 2);
+    assert!(t.list_numbers(&officer, &format!("?q=Lastschrift&created_from={tomorrow}")).await.is_empty());
+    assert!(t.list_numbers(&officer, &format!("?created_from={tomorrow}")).await.is_empty(), "lists too");
+    let (s, p) = t.get(&officer, "/api/v1/tickets?created_from=31.01.2026").await;
+    assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p.to_string().contains("created_from"), "{p}");
+}
+
+both!(search_finds_what_people_look_for, search_follows_the_ticket_and_combines_with_filters);

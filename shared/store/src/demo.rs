@@ -60,9 +60,9 @@ pub async fn insert_batch(
 pub async fn index_messages(db: &impl ConnectionTrait, first: i64, last: i64) -> Result<()> {
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
-        "INSERT INTO search_docs (ticket_id, document) \
-         SELECT ticket_id, to_tsvector('german', left(concat_ws(E'\\n', subject, from_addr, body_text), 100000)) \
-         FROM messages WHERE ticket_id BETWEEN $1 AND $2"
+        "INSERT INTO search_docs (ticket_id, tenant_id, document) \
+         SELECT m.ticket_id, t.tenant_id, to_tsvector('german', left(concat_ws(E'\\n', m.subject, m.from_addr, m.body_text), 100000)) \
+         FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.ticket_id BETWEEN $1 AND $2"
     } else {
         "INSERT INTO search_docs (ticket_id, content) \
          SELECT ticket_id, COALESCE(subject, '') || char(10) || COALESCE(from_addr, '') || char(10) || body_text FROM messages WHERE ticket_id BETWEEN ? AND ?"

@@ -7,6 +7,8 @@
 //! Austritt); SQLite's FTS5 folds case and diacritics but does not stem.
 
 use crate::Result;
+use crate::entity::ticket;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 /// Longest text indexed per document.
@@ -66,7 +68,8 @@ pub async fn add_document(db: &impl ConnectionTrait, ticket_id: i64, text: &str)
     let stmt = if backend == DbBackend::Postgres {
         Statement::from_sql_and_values(
             backend,
-            "INSERT INTO search_docs (ticket_id, document) VALUES ($1, to_tsvector('german', $2))",
+            "INSERT INTO search_docs (ticket_id, tenant_id, document) \
+             SELECT id, tenant_id, to_tsvector('german', $2) FROM tickets WHERE id = $1",
             [ticket_id.into(), text.into()],
         )
     } else {
@@ -80,70 +83,130 @@ pub async fn add_document(db: &impl ConnectionTrait, ticket_id: i64, text: &str)
     Ok(())
 }
 
-/// Tickets matching the query, best first, with their rank (higher is better); at most `limit`.
-pub async fn matching_tickets(db: &impl ConnectionTrait, terms: &[Term], limit: u64) -> Result<Vec<(i64, f64)>> {
+/// Documents considered on PostgreSQL: the newest this many matches in the
+/// caller's scope and filters are ranked. A rare word has fewer matches, so
+/// all of them are ranked; a common word ranks its newest matches instead of
+/// reading hundreds of thousands of documents.
+pub const CANDIDATES: u64 = 500;
+/// Deepest result reachable by paging.
+pub const MAX_CANDIDATES: u64 = 10_000;
+
+/// The query as one PostgreSQL `tsquery` expression with `$n` placeholders
+/// (numbered within the expression, as sea-query's custom expressions want).
+fn pg_tsquery(terms: &[Term]) -> (String, Vec<Value>) {
+    let mut parts = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for t in terms {
+        let (Term::Word(w) | Term::Phrase(w) | Term::Prefix(w)) = t;
+        values.push(w.clone().into());
+        let n = values.len();
+        parts.push(match t {
+            Term::Word(_) => format!("plainto_tsquery('german', ${n})"),
+            Term::Phrase(_) => format!("phraseto_tsquery('german', ${n})"),
+            // A prefix: the word's lexemes (unstemmed), each as a prefix.
+            Term::Prefix(_) => format!(
+                "(SELECT COALESCE(to_tsquery('simple', string_agg(quote_literal(lexeme) || ':*', ' & ')), \
+                 plainto_tsquery('')) FROM unnest(to_tsvector('simple', ${n})))"
+            ),
+        });
+    }
+    (format!("({})", parts.join(" && ")), values)
+}
+
+/// The query in FTS5's syntax (SQLite).
+fn fts5_query(terms: &[Term]) -> String {
+    terms
+        .iter()
+        .map(|t| match t {
+            Term::Word(w) | Term::Phrase(w) => format!("\"{}\"", w.replace('"', "")),
+            Term::Prefix(p) => format!("\"{}\"*", p.replace('"', "")),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One page of the tickets matching `terms`, best first: ticket ids.
+/// `conditions` (on `tickets`: the caller's scope and filters) are part of the
+/// query, so every hit is one the caller may see. `tenants`, when given,
+/// are the only tenants whose documents can match (it speeds up PostgreSQL;
+/// the scope in `conditions` is what protects).
+pub async fn ranked_page(
+    db: &impl ConnectionTrait,
+    terms: &[Term],
+    tenants: Option<&[i64]>,
+    conditions: Condition,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<i64>> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let stmt = if backend == DbBackend::Postgres {
-        let mut parts = Vec::new();
-        let mut values: Vec<Value> = Vec::new();
-        for t in terms {
-            values.push(match t {
-                Term::Word(w) | Term::Phrase(w) => w.clone().into(),
-                Term::Prefix(p) => p.clone().into(),
-            });
-            let n = values.len();
-            parts.push(match t {
-                Term::Word(_) => format!("plainto_tsquery('german', ${n})"),
-                Term::Phrase(_) => format!("phraseto_tsquery('german', ${n})"),
-                // A prefix: the stemmed word's lexemes, each as a prefix.
-                Term::Prefix(_) => format!(
-                    "(SELECT COALESCE(to_tsquery('simple', string_agg(quote_literal(lexeme) || ':*', ' & ')), plainto_tsquery('')) \
-                     FROM unnest(to_tsvector('simple', ${n})))"
-                ),
-            });
+    let docs = || Alias::new("search_docs");
+    let col = |c: &str| (Alias::new("search_docs"), Alias::new(c));
+    let mut query = Query::select();
+    if backend == DbBackend::Postgres {
+        let (tsq, values) = pg_tsquery(terms);
+        let mut newest = Query::select();
+        newest
+            .column(col("ticket_id"))
+            .column(col("document"))
+            .from(docs())
+            .inner_join(ticket::Entity, Expr::col((ticket::Entity, ticket::Column::Id)).equals(col("ticket_id")))
+            .and_where(Expr::cust_with_values(format!("search_docs.document @@ {tsq}"), values.clone()))
+            .cond_where(conditions)
+            .order_by(col("id"), Order::Desc)
+            .limit(Ord::min(Ord::max(CANDIDATES, offset + limit), MAX_CANDIDATES));
+        if let Some(t) = tenants {
+            newest.and_where(Expr::col(col("tenant_id")).is_in(t.iter().copied()));
         }
-        // Documents, best first; several documents of one ticket are folded below.
-        values.push((limit.saturating_mul(5)).into());
-        let q = parts.join(" && ");
-        Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT ticket_id, ts_rank(document, query.q)::float8 AS rank FROM search_docs, (SELECT {q} AS q) AS query \
-                 WHERE document @@ query.q ORDER BY rank DESC, ticket_id DESC LIMIT ${}",
-                values.len()
-            ),
-            values,
-        )
+        query
+            .column(Alias::new("ticket_id"))
+            .expr_as(Expr::cust_with_values(format!("MAX(ts_rank(hits.document, {tsq}))"), values), "rank")
+            .from_subquery(newest, Alias::new("hits"))
+            .group_by_col(Alias::new("ticket_id"));
     } else {
-        let expr = terms
-            .iter()
-            .map(|t| match t {
-                Term::Word(w) | Term::Phrase(w) => format!("\"{}\"", w.replace('"', "")),
-                Term::Prefix(p) => format!("\"{}\"*", p.replace('"', "")),
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        Statement::from_sql_and_values(
-            backend,
-            "SELECT ticket_id, -bm25(search_docs) AS rank FROM search_docs WHERE search_docs MATCH ? \
-             ORDER BY bm25(search_docs), ticket_id DESC LIMIT ?",
-            [expr.into(), limit.saturating_mul(5).into()],
-        )
-    };
-    let rows = db.query_all_raw(stmt).await?;
-    let mut out: Vec<(i64, f64)> = Vec::new();
-    for r in rows {
-        let id: i64 = r.try_get_by_index(0)?;
-        if !out.iter().any(|(t, _)| *t == id) {
-            out.push((id, r.try_get_by_index(1)?));
-        }
+        // FTS5 ranks only in the query that matches; grouping and the scope come outside.
+        let mut matching = Query::select();
+        matching
+            .column(col("ticket_id"))
+            .expr_as(Expr::cust("-bm25(search_docs)"), "rank")
+            .from(docs())
+            .and_where(Expr::cust_with_values("search_docs MATCH ?", [fts5_query(terms)]))
+            // A LIMIT keeps SQLite from folding this query into the grouping one.
+            .limit(u64::from(u32::MAX));
+        query
+            .expr_as(Expr::col((Alias::new("hits"), Alias::new("ticket_id"))), "ticket_id")
+            .expr_as(Expr::cust("MAX(hits.rank)"), "rank")
+            .from_subquery(matching, Alias::new("hits"))
+            .inner_join(
+                ticket::Entity,
+                Expr::col((ticket::Entity, ticket::Column::Id)).equals((Alias::new("hits"), Alias::new("ticket_id"))),
+            )
+            .cond_where(conditions)
+            .group_by_col((Alias::new("hits"), Alias::new("ticket_id")));
     }
-    out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(out)
+    query
+        .order_by(Alias::new("rank"), Order::Desc)
+        .order_by(Alias::new("ticket_id"), Order::Desc)
+        .limit(limit)
+        .offset(offset);
+    let rows = db.query_all_raw(backend.build(&query)).await?;
+    rows.iter().map(|r| Ok(r.try_get_by_index::<i64>(0)?)).collect()
+}
+
+/// After a ticket changed tenant: its documents follow (PostgreSQL keeps the tenant beside them).
+pub async fn move_documents(db: &impl ConnectionTrait, ticket_id: i64, tenant_id: i64) -> Result<()> {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE search_docs SET tenant_id = $1 WHERE ticket_id = $2",
+            [tenant_id.into(), ticket_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

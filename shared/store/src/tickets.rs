@@ -3,6 +3,7 @@
 
 use crate::Result;
 use crate::entity::{ticket, ticket_watcher};
+use crate::search::Term;
 use logbuch_domain::AccessScope;
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
@@ -14,7 +15,7 @@ use sea_orm::{
 pub use ticket::Model as Ticket;
 
 /// The SQL form of a scope.
-fn scope_condition(scope: &AccessScope) -> Condition {
+pub(crate) fn scope_condition(scope: &AccessScope) -> Condition {
     match scope {
         AccessScope::All => Condition::all(),
         AccessScope::Only(grants) if grants.is_empty() => Condition::all().add(Expr::val(1).eq(0)),
@@ -33,6 +34,10 @@ fn scope_condition(scope: &AccessScope) -> Condition {
     }
 }
 
+/// The active statuses, as SQL text: the partial indexes of the working
+/// lists (migration m0006) carry this very predicate, so it is never a parameter.
+const ACTIVE: &str = "tickets.status IN ('new', 'open', 'waiting')";
+
 /// List filters; all optional, combined with AND.
 #[derive(Clone, Debug, Default)]
 pub struct TicketFilter {
@@ -43,10 +48,48 @@ pub struct TicketFilter {
     pub owner: Option<i64>,
     pub unassigned: bool,
     pub requester: Option<String>,
-    /// Only these tickets (full-text search hits), shown in this order.
-    pub only: Option<Vec<i64>>,
+    /// Created at or after.
+    pub created_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created before.
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// Full-text search: only matching tickets, best first.
+    pub search: Option<Vec<Term>>,
     pub offset: u64,
     pub limit: u64,
+}
+
+impl TicketFilter {
+    /// The filters (not the scope, not the search) as SQL on `tickets`.
+    fn condition(&self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(t) = self.tenant {
+            c = c.add(ticket::Column::TenantId.eq(t));
+        }
+        if let Some(queue) = self.queue {
+            c = c.add(ticket::Column::QueueId.eq(queue));
+        }
+        if self.statuses.is_empty() {
+            c = c.add(Expr::cust(ACTIVE));
+        } else {
+            c = c.add(ticket::Column::Status.is_in(self.statuses.clone()));
+        }
+        if let Some(o) = self.owner {
+            c = c.add(ticket::Column::OwnerId.eq(o));
+        }
+        if self.unassigned {
+            c = c.add(ticket::Column::OwnerId.is_null());
+        }
+        if let Some(r) = &self.requester {
+            c = c.add(ticket::Column::Requester.eq(r.to_lowercase()));
+        }
+        if let Some(from) = self.created_from {
+            c = c.add(ticket::Column::CreatedAt.gte(from));
+        }
+        if let Some(before) = self.created_before {
+            c = c.add(ticket::Column::CreatedAt.lt(before));
+        }
+        c
+    }
 }
 
 /// One ticket the caller may see, or none — the caller cannot tell "not there" from "not yours".
@@ -63,43 +106,33 @@ pub async fn find_scoped(
     Ok(q.one(db).await?)
 }
 
-/// A page of tickets in scope, most urgent and longest-waiting first.
-/// Returns up to `limit + 1` rows so the caller knows whether there is more.
+/// A page of tickets in scope, most urgent and longest-waiting first (or,
+/// with a search, best match first). Returns up to `limit + 1` rows so the
+/// caller knows whether there is more.
 pub async fn list_scoped(db: &impl ConnectionTrait, scope: &AccessScope, f: &TicketFilter) -> Result<Vec<Ticket>> {
-    let mut q = ticket::Entity::find().filter(scope_condition(scope));
-    if let Some(t) = f.tenant {
-        q = q.filter(ticket::Column::TenantId.eq(t));
-    }
-    if let Some(queue) = f.queue {
-        q = q.filter(ticket::Column::QueueId.eq(queue));
-    }
-    if f.statuses.is_empty() {
-        q = q.filter(ticket::Column::Status.is_in(["new", "open", "waiting"]));
-    } else {
-        q = q.filter(ticket::Column::Status.is_in(f.statuses.clone()));
-    }
-    if let Some(o) = f.owner {
-        q = q.filter(ticket::Column::OwnerId.eq(o));
-    }
-    if f.unassigned {
-        q = q.filter(ticket::Column::OwnerId.is_null());
-    }
-    if let Some(r) = &f.requester {
-        q = q.filter(ticket::Column::Requester.eq(r.to_lowercase()));
-    }
-    if let Some(ids) = &f.only {
-        if ids.is_empty() {
+    if let Some(terms) = &f.search {
+        // The tenants the documents may belong to: lets the database skip the rest early.
+        let tenants = match (f.tenant, scope) {
+            (Some(t), _) => Some(vec![t]),
+            (None, AccessScope::All) => None,
+            (None, AccessScope::Only(grants)) => Some(grants.iter().map(|g| g.tenant.0).collect::<Vec<_>>()),
+        };
+        let conditions = Condition::all().add(scope_condition(scope)).add(f.condition());
+        let hits = crate::search::ranked_page(db, terms, tenants.as_deref(), conditions, f.offset, f.limit + 1).await?;
+        if hits.is_empty() {
             return Ok(Vec::new());
         }
-        // Search hits: all matching rows (at most the hit limit), in the hits' order, then paged.
-        let rows = q.filter(ticket::Column::Id.is_in(ids.iter().copied())).all(db).await?;
-        let mut rows: Vec<Ticket> = ids.iter().filter_map(|id| rows.iter().find(|t| t.id == *id).cloned()).collect();
-        let start = usize::try_from(f.offset).unwrap_or(usize::MAX).min(rows.len());
-        rows.drain(..start);
-        rows.truncate(usize::try_from(f.limit + 1).unwrap_or(usize::MAX));
-        return Ok(rows);
+        let rows = ticket::Entity::find()
+            .filter(scope_condition(scope))
+            .filter(ticket::Column::Id.is_in(hits.iter().copied()))
+            .all(db)
+            .await?;
+        return Ok(hits.iter().filter_map(|id| rows.iter().find(|t| t.id == *id).cloned()).collect());
     }
-    Ok(q.order_by_desc(ticket::Column::Priority)
+    Ok(ticket::Entity::find()
+        .filter(scope_condition(scope))
+        .filter(f.condition())
+        .order_by_desc(ticket::Column::Priority)
         .order_by_asc(ticket::Column::UpdatedAt)
         .order_by_asc(ticket::Column::Id)
         .offset(f.offset)

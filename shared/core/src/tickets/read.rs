@@ -14,9 +14,6 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::IntoParams;
 
-/// Most search hits considered (before scope and filters).
-const SEARCH_HITS: u64 = 1000;
-
 /// Filters and paging of a ticket list; all optional.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +33,10 @@ pub struct ListQuery {
     pub mine: Option<bool>,
     /// Requester's mail address.
     pub requester: Option<String>,
+    /// Created on or after this day (`2026-01-31`).
+    pub created_from: Option<String>,
+    /// Created on or before this day.
+    pub created_to: Option<String>,
     /// Full-text search in subject, messages and requester: all words, `"a phrase"`, `prefix*`.
     /// Ranked; finds resolved tickets too unless `status` is given.
     pub q: Option<String>,
@@ -73,6 +74,15 @@ pub(crate) fn summary(t: &Ticket, dir: &Directory, people: &HashMap<i64, UserRef
         resolution_due: t.resolution_due,
         first_responded_at: t.first_responded_at,
     })
+}
+
+/// Midnight UTC of a day given as `YYYY-MM-DD`.
+fn start_of_day(field: &str, day: &str) -> AppResult<chrono::DateTime<chrono::Utc>> {
+    chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| AppError::validation(field, format!("„{}“ ist kein Datum der Form 2026-01-31.", day.trim())))
 }
 
 impl Logbuch {
@@ -120,6 +130,12 @@ impl Logbuch {
             return Err(AppError::validation("unassigned", "„unassigned“ und ein Besitzer widersprechen sich."));
         }
         f.requester = q.requester.map(|r| r.trim().to_lowercase());
+        f.created_from = q.created_from.as_deref().map(|d| start_of_day("created_from", d)).transpose()?;
+        f.created_before = q
+            .created_to
+            .as_deref()
+            .map(|d| start_of_day("created_to", d).map(|t| t + chrono::Duration::days(1)))
+            .transpose()?;
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             if text.chars().count() > 200 {
                 return Err(AppError::validation("q", "Der Suchtext ist länger als 200 Zeichen."));
@@ -132,8 +148,7 @@ impl Logbuch {
             if f.statuses.is_empty() {
                 f.statuses = Status::ALL.iter().map(|s| s.as_str().to_owned()).collect();
             }
-            let hits = logbuch_store::search::matching_tickets(db, &terms, SEARCH_HITS).await?;
-            f.only = Some(hits.into_iter().map(|(id, _)| id).collect());
+            f.search = Some(terms);
         }
         let mut rows = tickets::list_scoped(db, &scope, &f).await?;
         let more = rows.len() as u64 > per_page;

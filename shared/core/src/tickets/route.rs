@@ -85,6 +85,7 @@ impl Logbuch {
             changes.push(("status", Some(t.status.clone()), Some(Status::New.as_str().to_owned())));
         }
         let saved = self.save_changes(&txn, who, row, t.id, changes).await?;
+        logbuch_store::search::move_documents(&txn, t.id, saved.tenant_id).await?;
         let mails = self.notify(&txn, &dir, &saved, crate::outgoing::Notice::HandedOver, Some(who.user.0)).await?;
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;
