@@ -156,7 +156,7 @@ pub async fn ranked_page(
             .and_where(Expr::cust_with_values(format!("search_docs.document @@ {tsq}"), values.clone()))
             .cond_where(conditions)
             .order_by(col("id"), Order::Desc)
-            .limit(Ord::min(Ord::max(CANDIDATES, offset + limit), MAX_CANDIDATES));
+            .limit(Ord::clamp(offset + limit, CANDIDATES, MAX_CANDIDATES));
         if let Some(t) = tenants {
             newest.and_where(Expr::col(col("tenant_id")).is_in(t.iter().copied()));
         }
