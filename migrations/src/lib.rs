@@ -10,6 +10,13 @@ mod m0004_templates;
 mod m0005_search;
 mod m0006_scale;
 
+/// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
+/// so a rare word in one tenant is one index lookup. `logbuch admin
+/// seed-demo` drops and rebuilds it around a large load.
+pub const PG_SEARCH_INDEX: &str = "search_docs_tenant_document";
+pub const PG_SEARCH_INDEX_DDL: &str =
+    "CREATE INDEX IF NOT EXISTS search_docs_tenant_document ON search_docs USING GIN (tenant_id, document)";
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -30,9 +30,10 @@ impl Logbuch {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Err(AppError::Unauthenticated);
         }
-        let user =
-            users::user_by_token_hash(&self.store.db, &hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
-        self.principal_for(user).await
+        let (user, rows) = users::user_and_roles_by_token_hash(&self.store.db, &hash_token(token))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(principal_of(user, rows))
     }
 
     /// Builds the principal of a known, active user (also used by SSO sessions).
@@ -44,6 +45,10 @@ impl Logbuch {
 /// As [`Logbuch::principal_for`], inside a transaction (SQLite has one connection).
 pub(crate) async fn principal_on(db: &impl sea_orm::ConnectionTrait, user: user::Model) -> AppResult<Principal> {
     let rows = users::assignments_of(db, user.id).await?;
+    Ok(principal_of(user, rows))
+}
+
+fn principal_of(user: user::Model, rows: Vec<logbuch_store::entity::role_assignment::Model>) -> Principal {
     let assignments = rows
         .into_iter()
         .filter_map(|a| {
@@ -52,7 +57,7 @@ pub(crate) async fn principal_on(db: &impl sea_orm::ConnectionTrait, user: user:
             Some(Assignment { role, tenant: a.tenant_id.map(TenantId), queue: a.queue_id.map(QueueId) })
         })
         .collect();
-    Ok(Principal { user: UserId(user.id), email: user.email, display_name: user.display_name, assignments })
+    Principal { user: UserId(user.id), email: user.email, display_name: user.display_name, assignments }
 }
 
 #[cfg(test)]

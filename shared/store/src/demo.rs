@@ -75,7 +75,7 @@ pub async fn index_messages(db: &impl ConnectionTrait, first: i64, last: i64) ->
 /// once is much faster than updating it row by row). Elsewhere a no-op.
 pub async fn suspend_search_index(db: &impl ConnectionTrait) -> Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("DROP INDEX IF EXISTS search_docs_document").await?;
+        db.execute_unprepared(&format!("DROP INDEX IF EXISTS {}", logbuch_migrations::PG_SEARCH_INDEX)).await?;
     }
     Ok(())
 }
@@ -85,8 +85,7 @@ pub async fn resume_search_index(db: &sea_orm::DatabaseConnection) -> Result<()>
     if db.get_database_backend() == DbBackend::Postgres {
         let txn = db.begin().await?;
         txn.execute_unprepared("SET LOCAL maintenance_work_mem = '512MB'").await?;
-        txn.execute_unprepared("CREATE INDEX IF NOT EXISTS search_docs_document ON search_docs USING GIN (document)")
-            .await?;
+        txn.execute_unprepared(logbuch_migrations::PG_SEARCH_INDEX_DDL).await?;
         txn.commit().await?;
         db.execute_unprepared("ANALYZE tickets, messages, history, search_docs").await?;
     } else {

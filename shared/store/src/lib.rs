@@ -53,7 +53,12 @@ impl Store {
                     .foreign_keys(true)
             });
         } else {
-            opts.max_connections(max_connections.max(1));
+            // Statements are prepared once per connection; PostgreSQL may then
+            // switch to a generic plan that ignores the values. For a search
+            // the value is everything (a rare word wants the full-text index,
+            // a common one the newest documents), so every execution is planned.
+            opts.max_connections(max_connections.max(1))
+                .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
         }
         let db = Database::connect(opts).await?;
         Ok(Self { db })

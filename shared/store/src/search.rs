@@ -87,7 +87,7 @@ pub async fn add_document(db: &impl ConnectionTrait, ticket_id: i64, text: &str)
 /// caller's scope and filters are ranked. A rare word has fewer matches, so
 /// all of them are ranked; a common word ranks its newest matches instead of
 /// reading hundreds of thousands of documents.
-pub const CANDIDATES: u64 = 500;
+pub const CANDIDATES: u64 = 200;
 /// Deepest result reachable by paging.
 pub const MAX_CANDIDATES: u64 = 10_000;
 
@@ -125,19 +125,23 @@ fn fts5_query(terms: &[Term]) -> String {
         .join(" ")
 }
 
-/// One page of the tickets matching `terms`, best first: ticket ids.
-/// `conditions` (on `tickets`: the caller's scope and filters) are part of the
-/// query, so every hit is one the caller may see. `tenants`, when given,
-/// are the only tenants whose documents can match (it speeds up PostgreSQL;
-/// the scope in `conditions` is what protects).
-pub async fn ranked_page(
-    db: &impl ConnectionTrait,
-    terms: &[Term],
-    tenants: Option<&[i64]>,
-    conditions: Condition,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<i64>> {
+/// Which page of which tickets a search looks at.
+pub struct Page<'a> {
+    /// The only tenants whose documents may match (none: all).
+    pub tenants: Option<&'a [i64]>,
+    /// Conditions on `tickets`, the tenant included (SQLite uses these).
+    pub with_tenant: Condition,
+    /// The same without the tenant, which PostgreSQL takes from `tenants`.
+    pub beside_tenant: Condition,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// One page of the tickets matching `terms`, best first: ticket ids. The
+/// caller reads the tickets through its scope, which protects; the
+/// conditions here make sure a page is full of tickets the caller may see.
+pub async fn ranked_page(db: &impl ConnectionTrait, terms: &[Term], page: Page<'_>) -> Result<Vec<i64>> {
+    let Page { tenants, with_tenant, beside_tenant, offset, limit } = page;
     if terms.is_empty() {
         return Ok(Vec::new());
     }
@@ -152,13 +156,17 @@ pub async fn ranked_page(
             .column(col("ticket_id"))
             .column(col("document"))
             .from(docs())
-            .inner_join(ticket::Entity, Expr::col((ticket::Entity, ticket::Column::Id)).equals(col("ticket_id")))
             .and_where(Expr::cust_with_values(format!("search_docs.document @@ {tsq}"), values.clone()))
-            .cond_where(conditions)
             .order_by(col("id"), Order::Desc)
             .limit(Ord::clamp(offset + limit, CANDIDATES, MAX_CANDIDATES));
         if let Some(t) = tenants {
             newest.and_where(Expr::col(col("tenant_id")).is_in(t.iter().copied()));
+        }
+        // Tickets are read only when a filter needs them.
+        if !beside_tenant.is_empty() {
+            newest
+                .inner_join(ticket::Entity, Expr::col((ticket::Entity, ticket::Column::Id)).equals(col("ticket_id")))
+                .cond_where(beside_tenant);
         }
         query
             .column(Alias::new("ticket_id"))
@@ -183,7 +191,7 @@ pub async fn ranked_page(
                 ticket::Entity,
                 Expr::col((ticket::Entity, ticket::Column::Id)).equals((Alias::new("hits"), Alias::new("ticket_id"))),
             )
-            .cond_where(conditions)
+            .cond_where(with_tenant)
             .group_by_col((Alias::new("hits"), Alias::new("ticket_id")));
     }
     query

@@ -61,16 +61,22 @@ pub struct TicketFilter {
 impl TicketFilter {
     /// The filters (not the scope, not the search) as SQL on `tickets`.
     fn condition(&self) -> Condition {
-        let mut c = Condition::all();
-        if let Some(t) = self.tenant {
+        let mut c = self.condition_but_tenant();
+        // A queue belongs to one tenant: naming both would only mislead the planner.
+        if let (Some(t), None) = (self.tenant, self.queue) {
             c = c.add(ticket::Column::TenantId.eq(t));
         }
+        c
+    }
+
+    fn condition_but_tenant(&self) -> Condition {
+        let mut c = Condition::all();
         if let Some(queue) = self.queue {
             c = c.add(ticket::Column::QueueId.eq(queue));
         }
         if self.statuses.is_empty() {
             c = c.add(Expr::cust(ACTIVE));
-        } else {
+        } else if !logbuch_domain::Status::ALL.iter().all(|s| self.statuses.iter().any(|f| f == s.as_str())) {
             c = c.add(ticket::Column::Status.is_in(self.statuses.clone()));
         }
         if let Some(o) = self.owner {
@@ -117,8 +123,24 @@ pub async fn list_scoped(db: &impl ConnectionTrait, scope: &AccessScope, f: &Tic
             (None, AccessScope::All) => None,
             (None, AccessScope::Only(grants)) => Some(grants.iter().map(|g| g.tenant.0).collect::<Vec<_>>()),
         };
-        let conditions = Condition::all().add(scope_condition(scope)).add(f.condition());
-        let hits = crate::search::ranked_page(db, terms, tenants.as_deref(), conditions, f.offset, f.limit + 1).await?;
+        // PostgreSQL keeps the tenant beside each document and filters on it
+        // there; saying it again on `tickets` would make the planner believe
+        // hardly any document matches (the two are one fact, not two). The
+        // scope is enforced below, when the rows are read, and inside the
+        // search where it names queues.
+        let queue_grants = matches!(scope, AccessScope::Only(g) if g.iter().any(|g| g.queue.is_some()));
+        let mut beside_tenant = f.condition_but_tenant();
+        if queue_grants {
+            beside_tenant = beside_tenant.add(scope_condition(scope));
+        }
+        let page = crate::search::Page {
+            tenants: tenants.as_deref(),
+            with_tenant: Condition::all().add(scope_condition(scope)).add(f.condition()),
+            beside_tenant,
+            offset: f.offset,
+            limit: f.limit + 1,
+        };
+        let hits = crate::search::ranked_page(db, terms, page).await?;
         if hits.is_empty() {
             return Ok(Vec::new());
         }

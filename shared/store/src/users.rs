@@ -21,6 +21,17 @@ pub async fn find_users(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<us
     Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
+/// People holding at least one role: the ones who own, watch and work tickets.
+pub async fn staff(db: &impl ConnectionTrait) -> Result<Vec<user::Model>> {
+    use sea_orm::sea_query::Query;
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.in_subquery(
+            Query::select().column(role_assignment::Column::UserId).from(role_assignment::Entity).to_owned(),
+        ))
+        .all(db)
+        .await?)
+}
+
 pub async fn list_users(db: &impl ConnectionTrait) -> Result<Vec<user::Model>> {
     Ok(user::Entity::find().order_by_asc(user::Column::Email).all(db).await?)
 }
@@ -116,28 +127,53 @@ pub async fn insert_token(db: &impl ConnectionTrait, user_id: i64, name: &str, t
 }
 
 /// The active user owning a live token with this hash.
-pub async fn user_by_token_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<user::Model>> {
-    let Some(token) = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(token_hash))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
+/// The active user holding an unrevoked token, with their role assignments:
+/// one round trip, as every API request asks it.
+pub async fn user_and_roles_by_token_hash(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(user::Model, Vec<role_assignment::Model>)>> {
+    let backend = db.get_database_backend();
+    let sql = "SELECT u.id, u.subject, u.email, u.display_name, u.active, u.created_at, t.id, t.last_used_at, \
+               r.id, r.role, r.tenant_id, r.queue_id, r.source, r.created_at \
+               FROM api_tokens t JOIN users u ON u.id = t.user_id \
+               LEFT JOIN role_assignments r ON r.user_id = u.id \
+               WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active ORDER BY r.id";
+    let sql = if backend == sea_orm::DbBackend::Postgres { sql.to_owned() } else { sql.replace("$1", "?") };
+    let rows = db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [token_hash.into()])).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let user = user::Model {
+        id: first.try_get_by_index(0)?,
+        subject: first.try_get_by_index(1)?,
+        email: first.try_get_by_index(2)?,
+        display_name: first.try_get_by_index(3)?,
+        active: first.try_get_by_index(4)?,
+        created_at: first.try_get_by_index(5)?,
     };
-    let user = find_user(db, token.user_id).await?.filter(|u| u.active);
-    if user.is_some() {
-        // Marking last use is best effort and must not fail the request.
-        let stale = token.last_used_at.is_none_or(|t| now() - t > chrono::Duration::minutes(5));
-        if stale {
-            let _ = api_token::Entity::update_many()
-                .col_expr(api_token::Column::LastUsedAt, Expr::value(now()))
-                .filter(api_token::Column::Id.eq(token.id))
-                .exec(db)
-                .await;
-        }
+    let token_id: i64 = first.try_get_by_index(6)?;
+    let last_used: Option<chrono::DateTime<chrono::Utc>> = first.try_get_by_index(7)?;
+    let mut roles = Vec::new();
+    for r in &rows {
+        let Some(id) = r.try_get_by_index::<Option<i64>>(8)? else { continue };
+        roles.push(role_assignment::Model {
+            id,
+            user_id: user.id,
+            role: r.try_get_by_index(9)?,
+            tenant_id: r.try_get_by_index(10)?,
+            queue_id: r.try_get_by_index(11)?,
+            source: r.try_get_by_index(12)?,
+            created_at: r.try_get_by_index(13)?,
+        });
     }
-    Ok(user)
+    // Marking last use is best effort and must not fail the request.
+    if last_used.is_none_or(|t| now() - t > chrono::Duration::minutes(5)) {
+        let _ = api_token::Entity::update_many()
+            .col_expr(api_token::Column::LastUsedAt, Expr::value(now()))
+            .filter(api_token::Column::Id.eq(token_id))
+            .exec(db)
+            .await;
+    }
+    Ok(Some((user, roles)))
 }
 
 /// Is there anyone holding the admin role?

@@ -16,6 +16,8 @@ pub(crate) struct Directory {
     addresses: HashMap<String, i64>,
     /// Stored templates (overrides and canned responses) of every tenant.
     templates: Vec<logbuch_store::templates::Template>,
+    /// People with a role, by id: owners and authors named on every list.
+    staff: HashMap<i64, crate::views::UserRef>,
 }
 
 impl Directory {
@@ -24,7 +26,17 @@ impl Directory {
         let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
         let addresses = tenants::all_addresses(db).await?.into_iter().collect();
         let templates = logbuch_store::templates::all(db).await?;
-        Ok(Self { tenants, queues, addresses, templates })
+        let staff = logbuch_store::users::staff(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, crate::views::UserRef { id: u.id, email: u.email, display_name: u.display_name }))
+            .collect();
+        Ok(Self { tenants, queues, addresses, templates, staff })
+    }
+
+    /// A person with a role, as known when the directory was loaded.
+    pub(crate) fn staff_member(&self, id: i64) -> Option<&crate::views::UserRef> {
+        self.staff.get(&id)
     }
 
     /// A tenant's stored template of that name.

@@ -54,6 +54,15 @@ pub(crate) async fn user_refs(db: &impl ConnectionTrait, ids: &[i64]) -> AppResu
         .collect())
 }
 
+/// As [`user_refs`], from the directory where it knows the person.
+async fn people(db: &impl ConnectionTrait, dir: &Directory, ids: &[i64]) -> AppResult<HashMap<i64, UserRef>> {
+    let mut out: HashMap<i64, UserRef> =
+        ids.iter().filter_map(|id| dir.staff_member(*id).map(|u| (*id, u.clone()))).collect();
+    let missing: Vec<i64> = ids.iter().copied().filter(|id| !out.contains_key(id)).collect();
+    out.extend(user_refs(db, &missing).await?);
+    Ok(out)
+}
+
 pub(crate) fn summary(t: &Ticket, dir: &Directory, people: &HashMap<i64, UserRef>) -> AppResult<TicketSummary> {
     let queue = dir.queue(t.queue_id)?;
     Ok(TicketSummary {
@@ -154,7 +163,7 @@ impl Logbuch {
         let more = rows.len() as u64 > per_page;
         rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
         let owners: Vec<i64> = rows.iter().filter_map(|t| t.owner_id).collect();
-        let people = user_refs(db, &owners).await?;
+        let people = people(db, &dir, &owners).await?;
         let tickets = rows.iter().map(|t| summary(t, &dir, &people)).collect::<AppResult<_>>()?;
         Ok(TicketPage { tickets, page, per_page, next_page: more.then_some(page + 1) })
     }
@@ -175,7 +184,7 @@ impl Logbuch {
         ids.extend(hist.iter().filter_map(|h| h.actor_id));
         ids.sort_unstable();
         ids.dedup();
-        let people = user_refs(db, &ids).await?;
+        let people = people(db, &dir, &ids).await?;
         let messages = msgs
             .into_iter()
             .map(|m| MessageView {
