@@ -3,43 +3,27 @@
 //! binary (built by tests/run.sh) against the test's database (and Redis).
 
 use crate::intake::mail;
-use logbuch_tests::{Backend, both, redis_url, spawn_app_with};
+use logbuch_tests::{Backend, both, logbuch_process, spawn_app_with};
 use sea_orm::{ConnectionTrait, Statement};
-use secrecy::ExposeSecret;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const MAILS: usize = 400;
 
-fn binary() -> std::path::PathBuf {
-    std::env::var("LOGBUCH_BIN")
-        .map(Into::into)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/logbuch"))
-}
-
 fn worker(settings: &logbuch_config::Settings, log: &std::path::Path) -> Child {
-    let bin = binary();
-    assert!(bin.exists(), "{} missing: run `cargo build` first (tests/run.sh does)", bin.display());
-    let mut cmd = Command::new(bin);
-    cmd.arg("worker")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info")
-        .env("LOGBUCH__DATA_DIR", &settings.data_dir)
-        .env("LOGBUCH__INTAKE__VISIBILITY_SECS", "3")
-        .env("LOGBUCH__INTAKE__STAGE_TIMEOUT_SECS", "2")
-        .env("LOGBUCH__INTAKE__BATCH", "25")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
-    if let Some(url) = &settings.database.url {
-        cmd.env("LOGBUCH__DATABASE__URL", url.expose_secret());
-        cmd.env("LOGBUCH__REDIS__URL", redis_url());
-        cmd.env("LOGBUCH__REDIS__PREFIX", &settings.redis.prefix);
-    }
-    cmd.spawn().unwrap()
+    logbuch_process(
+        settings,
+        &["worker"],
+        log,
+        &[
+            ("LOGBUCH__INTAKE__VISIBILITY_SECS", "3"),
+            ("LOGBUCH__INTAKE__STAGE_TIMEOUT_SECS", "2"),
+            ("LOGBUCH__INTAKE__BATCH", "25"),
+        ],
+    )
 }
 
-async fn counts(t: &logbuch_tests::TestApp) -> (u64, u64) {
+pub(crate) async fn counts(t: &logbuch_tests::TestApp) -> (u64, u64) {
     let db = &t.app.store.db;
     let done = logbuch_store::intake::count_raw(db, "done").await.unwrap();
     let pending = logbuch_store::intake::count_raw(db, "pending").await.unwrap();

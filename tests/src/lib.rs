@@ -207,3 +207,43 @@ impl TestApp {
         body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect()
     }
 }
+
+/// The `logbuch` binary built by `cargo build` (tests/run.sh builds it), or `LOGBUCH_BIN`.
+pub fn logbuch_binary() -> std::path::PathBuf {
+    std::env::var("LOGBUCH_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/logbuch"))
+}
+
+/// Starts the real binary (`args`: `worker`, `serve --no-workers …`) on the
+/// test's database, Redis and federation file, logging to `log`.
+pub fn logbuch_process(
+    settings: &Settings,
+    args: &[&str],
+    log: &std::path::Path,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    use secrecy::ExposeSecret;
+    let bin = logbuch_binary();
+    assert!(bin.exists(), "{} missing: run `cargo build` first (tests/run.sh does)", bin.display());
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("LOGBUCH__DATA_DIR", &settings.data_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    if let Some(f) = &settings.federation_file {
+        cmd.env("LOGBUCH__FEDERATION_FILE", f);
+    }
+    if let Some(url) = &settings.database.url {
+        cmd.env("LOGBUCH__DATABASE__URL", url.expose_secret());
+        cmd.env("LOGBUCH__REDIS__URL", redis_url());
+        cmd.env("LOGBUCH__REDIS__PREFIX", &settings.redis.prefix);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}

@@ -1,8 +1,9 @@
 //! The HTTP service: the REST API under `/api/v1`, its OpenAPI document and
-//! docs, health probes. Handlers are thin: extract, call one use case, render.
+//! docs, health probes, `/metrics` for Prometheus. Handlers are thin: extract, call one use case, render.
 
 pub mod error;
 pub mod extract;
+mod metrics;
 mod routes;
 
 use axum::Router;
@@ -85,6 +86,13 @@ async fn method_not_allowed() -> Response {
 /// The whole HTTP application.
 pub fn router(app: Logbuch) -> Router {
     let max_body = app.settings.limits.max_request_bytes;
+    let http_metrics = std::sync::Arc::new(metrics::HttpMetrics::default());
+    let scrape = {
+        let m = http_metrics.clone();
+        move |axum::extract::State(app): axum::extract::State<Logbuch>, headers: axum::http::HeaderMap| {
+            metrics::scrape(app, m.clone(), headers)
+        }
+    };
     let api = Router::new()
         .route("/me", get(meta::me))
         .route("/tenants", get(meta::tenants))
@@ -118,6 +126,8 @@ pub fn router(app: Logbuch) -> Router {
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
+        .route("/metrics", get(scrape))
+        .route_layer(axum::middleware::from_fn_with_state(http_metrics, metrics::record))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)

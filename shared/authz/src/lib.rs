@@ -61,6 +61,9 @@ pub enum AuthzError {
 
 pub struct Authz {
     enforcer: Enforcer,
+    /// Decisions already taken: the policy is compiled in and never changes
+    /// while running, and evaluating it is far dearer than a lookup.
+    decided: std::sync::RwLock<std::collections::HashMap<(Role, Action, String), bool>>,
 }
 
 impl std::fmt::Debug for Authz {
@@ -80,14 +83,22 @@ impl Authz {
             .collect::<Vec<_>>()
             .join("\n");
         let enforcer = Enforcer::new(model, StringAdapter::new(policy)).await?;
-        Ok(Self { enforcer })
+        Ok(Self { enforcer, decided: Default::default() })
     }
 
     /// Does `role` grant `action` in `tenant`'s domain? (The policy alone.)
     pub fn role_grants(&self, role: Role, tenant: &TenantCode, action: Action) -> bool {
+        let key = (role, action, tenant.authz_domain());
+        if let Some(d) = self.decided.read().ok().and_then(|m| m.get(&key).copied()) {
+            return d;
+        }
         let (obj, act) = action.policy_pair();
         // A policy that fails to evaluate denies; the model is compiled in and tested.
-        self.enforcer.enforce((role.as_str(), tenant.authz_domain(), obj, act)).unwrap_or(false)
+        let d = self.enforcer.enforce((role.as_str(), key.2.as_str(), obj, act)).unwrap_or(false);
+        if let Ok(mut m) = self.decided.write() {
+            m.insert(key, d);
+        }
+        d
     }
 
     /// May `who` do `action` on `target`?

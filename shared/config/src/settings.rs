@@ -128,6 +128,9 @@ pub struct ServerSettings {
     pub listen: String,
     /// Base URL people reach Logbuch at, used in links.
     pub public_url: String,
+    /// Bearer token a Prometheus scraper sends to `/metrics`; without one,
+    /// `/metrics` is off (it tells how busy each tenant is).
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,7 +172,7 @@ impl Default for Settings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
+        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into(), metrics_token: None }
     }
 }
 

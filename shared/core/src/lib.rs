@@ -7,6 +7,7 @@ pub mod auth;
 pub mod demo;
 mod error;
 mod escalation;
+pub mod figures;
 pub mod intake;
 pub mod outgoing;
 pub mod templates;

@@ -321,3 +321,17 @@ pub async fn set_mailbox_progress(
         .await?;
     Ok(r.rows_affected == 1)
 }
+
+/// Mails stored and not yet processed, per source: how many, and when the oldest arrived.
+pub async fn pending_by_source(db: &impl ConnectionTrait) -> Result<Vec<(String, i64, chrono::DateTime<chrono::Utc>)>> {
+    Ok(raw_mail::Entity::find()
+        .filter(raw_mail::Column::State.eq(PENDING))
+        .select_only()
+        .column(raw_mail::Column::Source)
+        .column_as(raw_mail::Column::Id.count(), "n")
+        .column_as(Expr::col(raw_mail::Column::ReceivedAt).min(), "oldest")
+        .group_by(raw_mail::Column::Source)
+        .into_tuple()
+        .all(db)
+        .await?)
+}

@@ -44,7 +44,8 @@ impl Store {
     /// default serialises writes instead of failing them with SQLITE_BUSY.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         let mut opts = ConnectOptions::new(url.to_owned());
-        opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+        // No ping before each use: a broken connection fails its query and is replaced.
+        opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(10)).test_before_acquire(false);
         if url.starts_with("sqlite:") {
             opts.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -53,12 +54,7 @@ impl Store {
                     .foreign_keys(true)
             });
         } else {
-            // Statements are prepared once per connection; PostgreSQL may then
-            // switch to a generic plan that ignores the values. For a search
-            // the value is everything (a rare word wants the full-text index,
-            // a common one the newest documents), so every execution is planned.
-            opts.max_connections(max_connections.max(1))
-                .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+            opts.max_connections(max_connections.max(1));
         }
         let db = Database::connect(opts).await?;
         Ok(Self { db })

@@ -9,7 +9,7 @@
 use crate::Result;
 use crate::entity::ticket;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionSession, TransactionTrait, Value};
 
 /// Longest text indexed per document.
 const MAX_INDEXED: usize = 100_000;
@@ -140,7 +140,10 @@ pub struct Page<'a> {
 /// One page of the tickets matching `terms`, best first: ticket ids. The
 /// caller reads the tickets through its scope, which protects; the
 /// conditions here make sure a page is full of tickets the caller may see.
-pub async fn ranked_page(db: &impl ConnectionTrait, terms: &[Term], page: Page<'_>) -> Result<Vec<i64>> {
+pub async fn ranked_page<C>(db: &C, terms: &[Term], page: Page<'_>) -> Result<Vec<i64>>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let Page { tenants, with_tenant, beside_tenant, offset, limit } = page;
     if terms.is_empty() {
         return Ok(Vec::new());
@@ -199,7 +202,17 @@ pub async fn ranked_page(db: &impl ConnectionTrait, terms: &[Term], page: Page<'
         .order_by(Alias::new("ticket_id"), Order::Desc)
         .limit(limit)
         .offset(offset);
-    let rows = db.query_all_raw(backend.build(&query)).await?;
+    let rows = if backend == DbBackend::Postgres {
+        // Planned with the words at hand, never from a cached generic plan:
+        // a rare word wants the full-text index, a common one the newest documents.
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+        let rows = txn.query_all_raw(backend.build(&query)).await?;
+        txn.commit().await?;
+        rows
+    } else {
+        db.query_all_raw(backend.build(&query)).await?
+    };
     rows.iter().map(|r| Ok(r.try_get_by_index::<i64>(0)?)).collect()
 }
 

@@ -115,7 +115,10 @@ pub async fn find_scoped(
 /// A page of tickets in scope, most urgent and longest-waiting first (or,
 /// with a search, best match first). Returns up to `limit + 1` rows so the
 /// caller knows whether there is more.
-pub async fn list_scoped(db: &impl ConnectionTrait, scope: &AccessScope, f: &TicketFilter) -> Result<Vec<Ticket>> {
+pub async fn list_scoped<C>(db: &C, scope: &AccessScope, f: &TicketFilter) -> Result<Vec<Ticket>>
+where
+    C: ConnectionTrait + sea_orm::TransactionTrait,
+{
     if let Some(terms) = &f.search {
         // The tenants the documents may belong to: lets the database skip the rest early.
         let tenants = match (f.tenant, scope) {
@@ -268,4 +271,34 @@ pub async fn set_priority_if(
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
+}
+
+/// Per tenant: active tickets, and those past a due time (first response
+/// not given in time, or resolution overdue). For metrics.
+pub async fn figures_per_tenant(
+    db: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(i64, i64, i64)>> {
+    // sea-query numbers placeholders on PostgreSQL ($1) and not on SQLite (?).
+    let sql = "SUM(CASE WHEN tickets.resolution_due < ? \
+               OR (tickets.first_responded_at IS NULL AND tickets.first_response_due < ?) THEN 1 ELSE 0 END)";
+    let sql = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        sql.replacen('?', "$1", 1).replacen('?', "$2", 1)
+    } else {
+        sql.to_owned()
+    };
+    let breached = Expr::cust_with_values(sql, [now, now]);
+    Ok(ticket::Entity::find()
+        .filter(Expr::cust(ACTIVE))
+        .select_only()
+        .column(ticket::Column::TenantId)
+        .column_as(ticket::Column::Id.count(), "open")
+        .column_as(breached, "breached")
+        .group_by(ticket::Column::TenantId)
+        .into_tuple::<(i64, i64, Option<i64>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(t, open, breached)| (t, open, breached.unwrap_or(0)))
+        .collect())
 }
