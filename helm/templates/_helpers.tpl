@@ -120,6 +120,9 @@ smtp-password: {{ $v.smtp.password | b64enc | quote }}
 {{- if and $v.oidc.issuer $v.oidc.clientSecret (not $v.oidc.existingSecret) }}
 oidc-client-secret: {{ $v.oidc.clientSecret | b64enc | quote }}
 {{- end }}
+{{- if and $v.metrics.token (not $v.metrics.existingSecret) }}
+metrics-token: {{ $v.metrics.token | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{- define "logbuch.imapSecretData" -}}
@@ -230,6 +233,9 @@ Environment of every Logbuch container. Call with (dict "root" $ "component"
 {{- if $ref }}
 {{ include "logbuch.secretEnv" (list "LOGBUCH__OIDC__CLIENT_SECRET" $ref) }}
 {{- end }}
+{{- end }}
+{{- if or $v.metrics.token $v.metrics.existingSecret }}
+{{ include "logbuch.secretEnv" (list "LOGBUCH__SERVER__METRICS_TOKEN" (include "logbuch.secretRef" (list $root "metrics" "token" "metrics-token" $secret))) }}
 {{- end }}
 - name: LOGBUCH_LOG_FORMAT
   value: {{ $v.config.logFormat | quote }}

@@ -17,3 +17,4 @@ mod policy_matrix;
 mod scaling;
 mod scenarios;
 mod search;
+mod telemetry;

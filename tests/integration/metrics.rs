@@ -39,14 +39,12 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
         if let Some(labels) = series.strip_prefix(name)
             && !labels.is_empty()
         {
-            {
-                let inner = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}')).expect("braces");
-                let mut seen = HashSet::new();
-                for pair in inner.split("\",") {
-                    let (k, v) = pair.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line}"));
-                    assert!(name_ok(k) && seen.insert(k), "bad or repeated label {k}: {line}");
-                    assert!(!v.trim_end_matches('"').contains('"') || v.contains("\\\""), "unescaped quote: {line}");
-                }
+            let inner = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}')).expect("braces");
+            let mut seen = HashSet::new();
+            for pair in inner.split("\",") {
+                let (k, v) = pair.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line}"));
+                assert!(name_ok(k) && seen.insert(k), "bad or repeated label {k}: {line}");
+                assert!(!v.trim_end_matches('"').contains('"') || v.contains("\\\""), "unescaped quote: {line}");
             }
         }
         let family = ["_bucket", "_sum", "_count"]

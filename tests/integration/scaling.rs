@@ -103,11 +103,14 @@ async fn three_workers_two_servers_survive_a_killed_poller() {
 
     // Both HTTP processes answer meanwhile.
     let http = reqwest::Client::new();
-    for port in ports {
-        for _ in 0..100 {
-            if http.get(format!("http://127.0.0.1:{port}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
+    for (n, port) in ports.into_iter().enumerate() {
+        let start = Instant::now();
+        while !http.get(format!("http://127.0.0.1:{port}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60) && servers[n].try_wait().unwrap().is_none(),
+                "HTTP process {n} on :{port} not ready: {}",
+                std::fs::read_to_string(dir.join(format!("http{n}.log"))).unwrap_or_default()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let r = http

@@ -18,6 +18,7 @@ use logbuch_core::workers::Cancel;
 use logbuch_store::intake;
 use secrecy::ExposeSecret;
 use std::time::Duration;
+use tracing::Instrument;
 
 fn lease(app: &Logbuch) -> Duration {
     Duration::from_secs(app.settings.intake.lease_secs.max(2))
@@ -112,15 +113,22 @@ async fn session(app: &Logbuch, spec: &MailboxSpec, owner: &str, cancel: &Cancel
         uids.sort_unstable();
         for chunk in uids.chunks(FETCH_CHUNK) {
             let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let fetched: Vec<_> =
-                session.uid_fetch(&set, "(UID BODY.PEEK[])").await.context("UID FETCH")?.try_collect().await?;
-            let mut bodies: Vec<(u32, Vec<u8>)> =
-                fetched.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
-            bodies.sort_by_key(|(u, _)| *u);
-            let raws: Vec<&[u8]> = bodies.iter().map(|(_, b)| b.as_slice()).collect();
-            app.ingest_raw_batch(&source, &raws)
-                .await
-                .map_err(|e| anyhow::anyhow!("storing {} mails: {e}", raws.len()))?;
+            // One trace per fetched chunk: fetch, store, and (in whichever worker) process and commit.
+            let span = tracing::info_span!("intake.fetch", mailbox = %spec.name, mails = chunk.len());
+            let bodies = async {
+                let fetched: Vec<_> =
+                    session.uid_fetch(&set, "(UID BODY.PEEK[])").await.context("UID FETCH")?.try_collect().await?;
+                let mut bodies: Vec<(u32, Vec<u8>)> =
+                    fetched.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
+                bodies.sort_by_key(|(u, _)| *u);
+                let raws: Vec<&[u8]> = bodies.iter().map(|(_, b)| b.as_slice()).collect();
+                app.ingest_raw_batch(&source, &raws)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("storing {} mails: {e}", raws.len()))?;
+                anyhow::Ok(bodies)
+            }
+            .instrument(span)
+            .await?;
             if let Some((uid, _)) = bodies.last() {
                 last_uid = i64::from(*uid);
             }

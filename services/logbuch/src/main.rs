@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use logbuch_config::Settings;
 use logbuch_core::Logbuch;
 use std::path::PathBuf;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(name = "logbuch", version, about = "Logbuch – Request-Tracker für Bund und Landesverbände")]
@@ -48,19 +47,10 @@ enum Command {
     Admin(admin::AdminCommand),
 }
 
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if std::env::var("LOGBUCH_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    init_logging();
+    // Kept to the end of main: flushes spans still waiting for export.
+    let _telemetry = logbuch_telemetry::init();
     let cli = Cli::parse();
     if let Some(Command::Ingest { source }) = &cli.command {
         return match Settings::load(cli.config.as_deref()) {

@@ -221,7 +221,8 @@ impl Settings {
             if let Some(rest) = key.strip_prefix(ENV_PREFIX) {
                 from_env = true;
                 let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-                insert_path(&mut table, &path, env_value(&value));
+                let text_only = path.last().is_some_and(|k| TEXT_KEYS.iter().any(|t| k.ends_with(t)));
+                insert_path(&mut table, &path, if text_only { toml::Value::String(value) } else { env_value(&value) });
             }
         }
         let origin = if from_env { format!("{origin} + LOGBUCH__* environment") } else { origin };
@@ -252,6 +253,10 @@ impl Settings {
         self.database.url.is_none()
     }
 }
+
+/// Keys whose values are text even when they look like numbers (a password
+/// of digits must not turn into an integer).
+const TEXT_KEYS: &[&str] = &["password", "user", "url", "token", "secret", "host", "prefix", "address"];
 
 /// Environment values are typed like TOML scalars where they parse as such.
 fn env_value(raw: &str) -> toml::Value {
@@ -314,6 +319,22 @@ mod tests {
     fn unknown_keys_are_refused() {
         let err = Settings::load_from(None, env(&[("LOGBUCH__DATABSE__URL", "x")])).unwrap_err();
         assert!(err.to_string().contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn secrets_of_digits_stay_text() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("LOGBUCH__SMTP__PASSWORD", "123456"),
+                ("LOGBUCH__SERVER__METRICS_TOKEN", "42"),
+                ("LOGBUCH__SMTP__PORT", "2525"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.smtp.password.map(|p| p.expose_secret().to_owned()).as_deref(), Some("123456"));
+        assert_eq!(s.server.metrics_token.map(|p| p.expose_secret().to_owned()).as_deref(), Some("42"));
+        assert_eq!(s.smtp.port, 2525);
     }
 
     #[test]

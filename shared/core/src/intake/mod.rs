@@ -10,6 +10,7 @@ mod spool;
 
 pub use process::Outcome;
 pub use quarantine::{IntakeStatus, QuarantinedMail};
+use tracing::Instrument;
 
 use crate::{AppError, AppResult, Logbuch};
 use logbuch_jobs::Reserved;
@@ -25,7 +26,13 @@ use tokio::task::JoinSet;
 #[serde(tag = "v")]
 pub enum IntakeJob {
     #[serde(rename = "1")]
-    ProcessMail { raw_mail: i64 },
+    ProcessMail {
+        raw_mail: i64,
+        /// The W3C traceparent of the intake that stored the mail: its
+        /// processing continues that trace in whichever worker takes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<String>,
+    },
 }
 
 /// A stored raw mail.
@@ -39,7 +46,7 @@ pub struct Ingested {
 impl Logbuch {
     /// Stores a raw mail durably and queues it for processing. When this
     /// returns Ok, the mail is safe: a lost job is requeued by the sweeper.
-    #[tracing::instrument(skip_all, fields(source, size = raw.len()))]
+    #[tracing::instrument(name = "intake.store", skip_all, fields(size = raw.len()))]
     pub async fn ingest_raw(&self, source: &str, raw: &[u8]) -> AppResult<Ingested> {
         if raw.is_empty() {
             return Err(AppError::validation("mail", "Die Mail ist leer."));
@@ -55,6 +62,7 @@ impl Logbuch {
 
     /// Stores several raw mails of one source in one transaction and queues
     /// the new ones together (the IMAP poller's FETCH chunks). Returns how many were new.
+    #[tracing::instrument(name = "intake.store", skip_all, fields(mails = mails.len()))]
     pub async fn ingest_raw_batch(&self, source: &str, mails: &[&[u8]]) -> AppResult<usize> {
         use sea_orm::TransactionTrait;
         let txn = self.store.db.begin().await?;
@@ -68,9 +76,13 @@ impl Logbuch {
             }
         }
         txn.commit().await?;
+        let trace = logbuch_telemetry::traceparent();
         let payloads: Vec<String> = new
             .iter()
-            .map(|id| serde_json::to_string(&IntakeJob::ProcessMail { raw_mail: *id }).unwrap_or_default())
+            .map(|id| {
+                serde_json::to_string(&IntakeJob::ProcessMail { raw_mail: *id, trace: trace.clone() })
+                    .unwrap_or_default()
+            })
             .collect();
         if let Err(e) = self.intake_queue.enqueue_many(&payloads).await {
             tracing::warn!(mails = new.len(), error = %e, "could not queue stored mails; the sweeper will");
@@ -79,7 +91,8 @@ impl Logbuch {
     }
 
     async fn enqueue_mail(&self, raw_mail: i64) {
-        let payload = serde_json::to_string(&IntakeJob::ProcessMail { raw_mail }).unwrap_or_default();
+        let job = IntakeJob::ProcessMail { raw_mail, trace: logbuch_telemetry::traceparent() };
+        let payload = serde_json::to_string(&job).unwrap_or_default();
         if let Err(e) = self.intake_queue.enqueue(&payload, Duration::ZERO).await {
             // The mail is stored; the sweeper queues it again.
             tracing::warn!(raw_mail, error = %e, "could not queue a stored mail; the sweeper will");
@@ -129,15 +142,19 @@ impl Logbuch {
         let n = jobs.len();
         // The whole batch in one transaction; should any mail fail, one by one
         // (with retries, dead letters and quarantine per mail).
-        let ids: Option<Vec<i64>> = jobs
+        let parsed: Option<Vec<(i64, Option<String>)>> = jobs
             .iter()
             .map(|j| match serde_json::from_str::<IntakeJob>(&j.payload) {
-                Ok(IntakeJob::ProcessMail { raw_mail }) => Some(raw_mail),
+                Ok(IntakeJob::ProcessMail { raw_mail, trace }) => Some((raw_mail, trace)),
                 Err(_) => None,
             })
             .collect();
-        if let Some(ids) = ids.filter(|ids| ids.len() > 1) {
-            match self.process_mails(&ids).await {
+        if let Some(parsed) = parsed.filter(|p| p.len() > 1) {
+            let ids: Vec<i64> = parsed.iter().map(|(id, _)| *id).collect();
+            // One commit for several mails: the batch continues the first mail's trace.
+            let span = tracing::info_span!("intake.process", mails = ids.len());
+            logbuch_telemetry::continue_trace(&span, parsed.iter().find_map(|(_, t)| t.as_deref()));
+            match self.process_mails(&ids).instrument(span).await {
                 Ok(_) => {
                     for job in &jobs {
                         self.intake_queue.ack(&job.id).await.map_err(anyhow::Error::new)?;
@@ -155,12 +172,14 @@ impl Logbuch {
 
     async fn handle_intake_job(&self, job: Reserved) -> AppResult<()> {
         let q = &self.intake_queue;
-        let Ok(IntakeJob::ProcessMail { raw_mail }) = serde_json::from_str::<IntakeJob>(&job.payload) else {
+        let Ok(IntakeJob::ProcessMail { raw_mail, trace }) = serde_json::from_str::<IntakeJob>(&job.payload) else {
             tracing::error!(job = job.id, "unreadable intake job; dead-lettered");
             q.fail(&job, "unbekanntes Job-Format", 0).await.map_err(anyhow::Error::new)?;
             return Ok(());
         };
-        match self.process_raw_mail(raw_mail).await {
+        let span = tracing::info_span!("intake.process", mails = 1);
+        logbuch_telemetry::continue_trace(&span, trace.as_deref());
+        match self.process_raw_mail(raw_mail).instrument(span).await {
             Ok(outcome) => {
                 tracing::debug!(raw_mail, ?outcome, "mail processed");
                 q.ack(&job.id).await.map_err(anyhow::Error::new)?;

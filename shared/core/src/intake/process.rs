@@ -12,6 +12,7 @@ use logbuch_store::messages::{self, NewFile};
 use logbuch_store::{history, now, tickets::Ticket};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set, TransactionTrait};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +46,6 @@ fn kind_name(k: &MailKind) -> &'static str {
 
 impl Logbuch {
     /// Processes a stored mail. Idempotent: a mail already done is skipped.
-    #[tracing::instrument(skip_all, fields(raw_mail = id))]
     pub async fn process_raw_mail(&self, id: i64) -> AppResult<Outcome> {
         Ok(self.process_mails(&[id]).await?.pop().unwrap_or(Outcome::Skipped))
     }
@@ -74,7 +74,7 @@ impl Logbuch {
                 outcomes.push(self.quarantine(id, why).await?);
                 continue;
             }
-            match self.parse_with_limit(&raw).await {
+            match self.parse_with_limit(&raw).instrument(tracing::info_span!("intake.parse", size = raw.size)).await {
                 Ok(p) => ready.push((raw, p)),
                 Err(why) => outcomes.push(self.quarantine(id, why).await?),
             }
@@ -84,27 +84,38 @@ impl Logbuch {
         }
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let commit = tracing::info_span!("intake.commit", mails = ready.len());
         let mut mails = Vec::new();
-        for (raw, parsed) in &ready {
-            let outcome = match &parsed.kind {
-                MailKind::OwnLoop => Outcome::OwnLoop,
-                MailKind::Bounce(report) => self.take_bounce(&txn, &dir, raw, parsed, report).await?,
-                _ => self.take_mail(&txn, &dir, raw, parsed, &mut mails).await?,
-            };
-            if !intake::set_raw_state(&txn, raw.id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
-                txn.rollback().await?;
-                if ready.len() == 1 {
-                    outcomes.push(Outcome::Skipped);
-                    return Ok(outcomes);
+        let committed = async {
+            let txn = self.store.db.begin().await?;
+            for (raw, parsed) in &ready {
+                let outcome = match &parsed.kind {
+                    MailKind::OwnLoop => Outcome::OwnLoop,
+                    MailKind::Bounce(report) => self.take_bounce(&txn, &dir, raw, parsed, report).await?,
+                    _ => self.take_mail(&txn, &dir, raw, parsed, &mut mails).await?,
+                };
+                if !intake::set_raw_state(&txn, raw.id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
+                    txn.rollback().await?;
+                    if ready.len() == 1 {
+                        outcomes.push(Outcome::Skipped);
+                        return Ok(false);
+                    }
+                    return Err(anyhow::anyhow!(
+                        "mail {} was processed concurrently; taking the batch one by one",
+                        raw.id
+                    )
+                    .into());
                 }
-                return Err(
-                    anyhow::anyhow!("mail {} was processed concurrently; taking the batch one by one", raw.id).into()
-                );
+                outcomes.push(outcome);
             }
-            outcomes.push(outcome);
+            txn.commit().await?;
+            AppResult::Ok(true)
         }
-        txn.commit().await?;
+        .instrument(commit)
+        .await?;
+        if !committed {
+            return Ok(outcomes);
+        }
         self.dispatch_outbox(&mails).await;
         Ok(outcomes)
     }
