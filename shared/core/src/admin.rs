@@ -16,6 +16,7 @@ pub const BOOTSTRAP_EMAIL: &str = "admin@logbuch.local";
 
 pub async fn apply_federation(app: &Logbuch, fed: &Federation) -> AppResult<tenants::ApplyReport> {
     let txn = app.store.db.begin().await?;
+    users::serialize_startup(&txn).await?;
     let report = tenants::apply_federation(&txn, fed).await?;
     txn.commit().await?;
     app.invalidate_directory();
@@ -103,6 +104,7 @@ pub async fn create_token(app: &Logbuch, email: &str, name: &str) -> AppResult<S
 /// fresh token for them. `None` when an admin exists already.
 pub async fn bootstrap_admin(app: &Logbuch) -> AppResult<Option<String>> {
     let txn = app.store.db.begin().await?;
+    users::serialize_startup(&txn).await?;
     let any_admin = users::any_admin(&txn).await?;
     if any_admin {
         return Ok(None);

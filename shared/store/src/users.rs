@@ -203,3 +203,13 @@ pub async fn holders_in(
         .collect();
     Ok(find_users(db, &ids).await?.into_iter().filter(|u| u.active).collect())
 }
+
+/// Several processes starting at once (HTTP replicas) take turns through the
+/// start-up writes (federation, bootstrap admin): on PostgreSQL a lock held
+/// until the transaction ends; SQLite serialises writers anyway.
+pub async fn serialize_startup(txn: &impl ConnectionTrait) -> Result<()> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('logbuch:startup'))").await?;
+    }
+    Ok(())
+}
