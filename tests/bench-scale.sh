@@ -119,13 +119,12 @@ for r in "${results[@]}"; do echo "| ${r//|/ | } |"; done
 echo
 echo "Höchster Speicher des Servers (VmHWM): $hwm MB (Ziel < 150 MB)"
 echo
-echo "p99 in ms (█ = 1 ms; | = 20 ms):"
+echo "p99 in ms (█ = 2 ms; Ziel: Listen und Detail p99 < 20 ms, Suche p95 < 100 ms):"
 for r in "${results[@]}"; do
   IFS='|' read -r name _ _ _ p99 _ <<<"$r"
-  bar=$(printf '%*s' "$(printf '%.0f' "$p99")" '' | tr ' ' '█')
-  printf '  %-46s %s %s\n' "$name" "$bar" "$p99"
+  bar=$(printf '%*s' "$(awk -v v="$p99" 'BEGIN {printf "%d", (v + 1) / 2}')" '' | sed 's/ /█/g')
+  printf '  %-50s %s %s\n' "$name" "$bar" "$p99"
 done
-
 echo
 echo "== Abfragepläne (EXPLAIN ANALYZE), wie Logbuch sie stellt"
 explain() { echo "-- $1"; psql "$DB" -Atc "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $2" | sed 's/^/    /'; }
