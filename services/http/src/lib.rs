@@ -4,6 +4,8 @@
 pub mod error;
 pub mod extract;
 mod metrics;
+
+pub use metrics::export_figures;
 mod routes;
 
 use axum::Router;

@@ -9,10 +9,12 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -25,17 +27,43 @@ struct Series {
     count: u64,
 }
 
-/// HTTP figures since the process started.
-#[derive(Default)]
+/// HTTP figures since the process started, for `/metrics` and (when
+/// configured) OTLP.
 pub struct HttpMetrics {
     /// (method, route) → latency series.
     latency: Mutex<BTreeMap<(String, String), Series>>,
     /// (method, route, status) → requests.
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    otlp_requests: Counter<u64>,
+    otlp_latency: Histogram<f64>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        let meter = logbuch_telemetry::meter();
+        Self {
+            latency: Mutex::default(),
+            requests: Mutex::default(),
+            otlp_requests: meter
+                .u64_counter("logbuch.http.requests")
+                .with_description("HTTP requests by route template and status.")
+                .build(),
+            otlp_latency: meter
+                .f64_histogram("logbuch.http.request.duration")
+                .with_unit("s")
+                .with_description("Time to answer, by route template.")
+                .with_boundaries(BUCKETS.to_vec())
+                .build(),
+        }
+    }
 }
 
 impl HttpMetrics {
     fn record(&self, method: &str, route: &str, status: u16, secs: f64) {
+        let attrs = [KeyValue::new("method", method.to_owned()), KeyValue::new("route", route.to_owned())];
+        self.otlp_latency.record(secs, &attrs);
+        let with_status = [attrs[0].clone(), attrs[1].clone(), KeyValue::new("status", i64::from(status))];
+        self.otlp_requests.add(1, &with_status);
         if let Ok(mut m) = self.latency.lock() {
             let s = m.entry((method.to_owned(), route.to_owned())).or_default();
             let slot = BUCKETS.iter().position(|b| secs <= *b).unwrap_or(BUCKETS.len());
@@ -205,4 +233,55 @@ pub async fn scrape(app: Logbuch, http: Arc<HttpMetrics>, headers: axum::http::H
         }
     }
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+}
+
+/// Records the operational figures into OTLP gauges every `every` (runs
+/// for the life of the process; a failed round is logged and skipped).
+pub async fn export_figures(app: Logbuch, every: Duration) {
+    let meter = logbuch_telemetry::meter();
+    let open = meter.i64_gauge("logbuch.tickets.open").with_description("Open tickets per tenant.").build();
+    let breached = meter
+        .i64_gauge("logbuch.tickets.sla_breached")
+        .with_description("Open tickets past a due time, per tenant.")
+        .build();
+    let jobs = meter.u64_gauge("logbuch.jobs").with_description("Jobs per queue kind and state.").build();
+    let oldest =
+        meter.u64_gauge("logbuch.jobs.oldest_age").with_unit("s").with_description("Oldest job not yet done.").build();
+    let backlog = meter
+        .i64_gauge("logbuch.intake.pending")
+        .with_description("Stored mails not yet processed, per source.")
+        .build();
+    let lag = meter
+        .i64_gauge("logbuch.intake.lag")
+        .with_unit("s")
+        .with_description("Oldest unprocessed mail, per source.")
+        .build();
+    let quarantined = meter.u64_gauge("logbuch.intake.quarantined").with_description("Mails in quarantine.").build();
+    let failed = meter.u64_gauge("logbuch.outbox.failed").with_description("Outgoing mails given up on.").build();
+    loop {
+        match app.operational_figures().await {
+            Ok(f) => {
+                for t in &f.tenants {
+                    let tenant = [KeyValue::new("tenant", t.tenant.clone())];
+                    open.record(t.open, &tenant);
+                    breached.record(t.sla_breached, &tenant);
+                }
+                for (kind, s) in &f.queues {
+                    for (state, n) in [("ready", s.ready), ("reserved", s.reserved), ("dead", s.dead)] {
+                        jobs.record(n, &[KeyValue::new("kind", *kind), KeyValue::new("state", state)]);
+                    }
+                    oldest.record(s.oldest_age_secs.unwrap_or(0), &[KeyValue::new("kind", *kind)]);
+                }
+                for s in &f.intake {
+                    let source = [KeyValue::new("source", s.source.clone())];
+                    backlog.record(s.pending, &source);
+                    lag.record(s.oldest_age_secs, &source);
+                }
+                quarantined.record(f.quarantined, &[]);
+                failed.record(f.outbox_failed, &[]);
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: database figures unavailable"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }

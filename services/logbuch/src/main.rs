@@ -61,7 +61,7 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
-    match run(cli).await {
+    match run(cli, _telemetry.exports_metrics()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Fehler: {e:#}");
@@ -70,7 +70,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, otlp_metrics: bool) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     let command = cli.command.unwrap_or(Command::Serve { no_workers: false, skip_migrations: false });
     if settings.is_embedded() {
@@ -78,7 +78,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let app = Logbuch::connect(settings).await?;
     match command {
-        Command::Serve { no_workers, skip_migrations } => serve(app, !no_workers, !skip_migrations).await,
+        Command::Serve { no_workers, skip_migrations } => {
+            if otlp_metrics {
+                // The figures /metrics computes per scrape, pushed over OTLP instead.
+                tokio::spawn(logbuch_http::export_figures(app.clone(), logbuch_telemetry::metric_interval()));
+            }
+            serve(app, !no_workers, !skip_migrations).await
+        }
         Command::Worker => {
             let token = shutdown_signal();
             let pollers = tokio::spawn(logbuch_intake::run_pollers(app.clone(), token.clone()));
