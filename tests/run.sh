@@ -19,6 +19,9 @@ DOVECOT_USERS="$(echo imap{a,b,c,d,e,f}{s,p}) sink" bash tests/peers/dovecot-up.
 bash tests/peers/postfix-up.sh
 # The SMTP capture sink (aiosmtpd, from PyPI) for outgoing mail.
 bash tests/peers/smtp-sink-up.sh
+# The OpenID Connect provider (npm oidc-provider) the SSO tests start.
+bash tests/peers/oidc-up.sh
+export LOGBUCH_TEST_OIDC_DIR=${LOGBUCH_TEST_OIDC_DIR:-${PEERS_DIR:-/tmp/peers}/oidc}
 # The crash test runs the real binary as worker processes.
 cargo build -q
 if cargo nextest --version >/dev/null 2>&1; then

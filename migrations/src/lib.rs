@@ -9,6 +9,7 @@ mod m0003_outbox;
 mod m0004_templates;
 mod m0005_search;
 mod m0006_scale;
+mod m0007_sessions;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_templates::Migration),
             Box::new(m0005_search::Migration),
             Box::new(m0006_scale::Migration),
+            Box::new(m0007_sessions::Migration),
         ]
     }
 }

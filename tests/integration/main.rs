@@ -17,4 +17,5 @@ mod policy_matrix;
 mod scaling;
 mod scenarios;
 mod search;
+mod sso;
 mod telemetry;

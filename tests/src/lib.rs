@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod mailpeer;
+pub mod oidc;
 
 /// Helpers of the benchmark binaries.
 pub mod bench {
@@ -120,7 +121,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     tweak(&mut settings);
     let app = Logbuch::connect(settings).await.unwrap();
     app.prepare().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Port 0 unless the test fixed one (SSO needs its redirect address up front).
+    let listener = tokio::net::TcpListener::bind(&app.settings.server.listen).await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let served = app.clone();
     tokio::spawn(async move { logbuch_http::serve(served, listener, std::future::pending()).await });

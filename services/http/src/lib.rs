@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use error::problem;
 use logbuch_core::Logbuch;
-use routes::{intake, meta, templates, tickets};
+use routes::{auth, intake, meta, templates, tickets};
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -129,6 +129,10 @@ pub fn router(app: Logbuch) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(scrape))
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/session", get(auth::session))
+        .route("/auth/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(http_metrics, metrics::record))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

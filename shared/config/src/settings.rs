@@ -20,6 +20,36 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub smtp: SmtpSettings,
     pub outgoing: OutgoingSettings,
+    pub oidc: OidcSettings,
+}
+
+/// Login through the organisation's OpenID Connect provider (off without an issuer).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcSettings {
+    /// The provider's issuer URL (discovery at `/.well-known/openid-configuration`).
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// Scopes asked for; `groups` carries the memberships mapped to roles.
+    pub scopes: Vec<String>,
+    /// A session unused this long ends.
+    pub idle_minutes: i64,
+    /// A session ends this long after login, used or not.
+    pub max_hours: i64,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            client_id: "logbuch".into(),
+            client_secret: None,
+            scopes: vec!["openid".into(), "email".into(), "profile".into(), "groups".into()],
+            idle_minutes: 120,
+            max_hours: 12,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -166,6 +196,7 @@ impl Default for Settings {
             intake: IntakeSettings::default(),
             smtp: SmtpSettings::default(),
             outgoing: OutgoingSettings::default(),
+            oidc: OidcSettings::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod escalation;
 pub mod figures;
 pub mod intake;
 pub mod outgoing;
+pub mod sso;
 pub mod templates;
 pub mod tickets;
 pub mod views;

@@ -12,6 +12,7 @@ pub mod intake;
 pub mod messages;
 pub mod outbox;
 pub mod search;
+pub mod sessions;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;

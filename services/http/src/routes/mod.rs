@@ -1,5 +1,6 @@
 //! Route handlers by resource.
 
+pub mod auth;
 pub mod intake;
 pub mod meta;
 pub mod templates;

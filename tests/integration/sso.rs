@@ -1,0 +1,135 @@
+//! Login through the party's identity provider (a real OpenID Connect
+//! provider per test): groups become roles at every login, and roles the
+//! provider no longer vouches for go; the session is a cookie that needs
+//! the CSRF token for every change; logout ends it at both ends.
+
+use logbuch_tests::oidc::{self, Provider};
+use logbuch_tests::{Backend, both, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn app_with_sso(backend: Backend, accounts: &Value) -> (logbuch_tests::TestApp, Provider) {
+    let port = oidc::free_port();
+    let app_url = format!("http://127.0.0.1:{port}");
+    let op = Provider::start(&app_url, accounts, 0).await;
+    let issuer = op.issuer.clone();
+    let t = spawn_app_with(backend, |s| {
+        s.server.listen = format!("127.0.0.1:{port}");
+        s.server.public_url = app_url.clone();
+        s.oidc.issuer = Some(issuer);
+        s.oidc.client_id = oidc::CLIENT_ID.into();
+        s.oidc.client_secret = Some(oidc::CLIENT_SECRET.to_owned().into());
+    })
+    .await;
+    (t, op)
+}
+
+async fn get(b: &reqwest::Client, url: String) -> (StatusCode, Value) {
+    let r = b.get(url).send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn groups_become_roles_and_go_again(backend: Backend) {
+    let (t, op) = app_with_sso(backend, &oidc::accounts(&["lv-by-helper"])).await;
+    let officer = t.person("fo@bund.example", &[("federal_officer", None, None)]).await;
+    let by_ticket = t.create_ticket(&officer, "by", "mitglieder", "Adressänderung").await;
+    let he_ticket = t.create_ticket(&officer, "he", "mitglieder", "Austritt").await;
+
+    let alice = oidc::browser();
+    let r = oidc::login(&alice, &t.url, "alice", "secret").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let session = cookie.iter().find(|c| c.starts_with("logbuch_sitzung=")).expect("a session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    let (s, me) = get(&alice, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "alice@example.test", "provisioned at first login");
+    let roles = me["roles"].to_string();
+    assert!(roles.contains("helper") && roles.contains("\"by\""), "{me}");
+    let (_, list) = get(&alice, format!("{}/api/v1/tickets", t.url)).await;
+    let numbers: Vec<i64> = list["tickets"].as_array().unwrap().iter().map(|x| x["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, vec![by_ticket], "BY's ticket, not HE's");
+    let (s, _) = get(&alice, format!("{}/api/v1/tickets/{he_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another LV's ticket does not exist for her");
+
+    // dave has no groups: logged in, sees nothing.
+    let dave = oidc::browser();
+    oidc::login(&dave, &t.url, "dave", "secret").await;
+    let (s, me) = get(&dave, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["roles"], json!([]), "{me}");
+    let (_, list) = get(&dave, format!("{}/api/v1/tickets", t.url)).await;
+    assert_eq!(list["tickets"], json!([]));
+
+    // alice leaves the BY group at the provider: her next login has no BY access.
+    let port = op.issuer.rsplit(':').next().unwrap().parse().unwrap();
+    drop(op);
+    let _op = Provider::start(&t.url, &oidc::accounts(&[]), port).await;
+    let again = oidc::browser();
+    oidc::login(&again, &t.url, "alice", "secret").await;
+    let (_, me) = get(&again, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(me["roles"], json!([]), "the provider no longer vouches for BY: {me}");
+    assert_eq!(me["email"], "alice@example.test", "the same person, not a new one");
+    let (_, list) = get(&again, format!("{}/api/v1/tickets", t.url)).await;
+    assert_eq!(list["tickets"], json!([]));
+    let (s, _) = get(&again, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn session_changes_need_the_csrf_token(backend: Backend) {
+    let (t, _op) = app_with_sso(backend, &oidc::accounts(&["lv-by-helper"])).await;
+    let alice = oidc::browser();
+    oidc::login(&alice, &t.url, "alice", "secret").await;
+    let new_ticket = json!({"tenant": "by", "subject": "Neu", "body": "Text", "requester": "m@example.org"});
+
+    let r = alice.post(format!("{}/api/v1/tickets", t.url)).json(&new_ticket).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token: refused");
+    let r = alice
+        .post(format!("{}/api/v1/tickets", t.url))
+        .header("x-csrf-token", "lb_forged")
+        .json(&new_ticket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a wrong token: refused");
+
+    let (s, session) = get(&alice, format!("{}/auth/session", t.url)).await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let r = alice
+        .post(format!("{}/api/v1/tickets", t.url))
+        .header("x-csrf-token", &csrf)
+        .json(&new_ticket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "with the session's token");
+
+    // Logout needs the token too, then ends the session and sends the browser to the provider.
+    let r = alice.post(format!("{}/auth/logout", t.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = alice.post(format!("{}/auth/logout", t.url)).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(to.contains("/session/end") && to.contains("id_token_hint"), "RP-initiated logout: {to}");
+    let (s, _) = get(&alice, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the session is gone");
+}
+
+async fn a_callback_not_started_here_is_refused(backend: Backend) {
+    let (t, _op) = app_with_sso(backend, &oidc::accounts(&["lv-by-helper"])).await;
+    // Someone else's state, in a browser that never started a login (login CSRF).
+    let victim = oidc::browser();
+    let r = victim.get(format!("{}/auth/callback?code=x&state=y", t.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = get(&victim, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // A wrong password at the provider never reaches Logbuch.
+    let b = oidc::browser();
+    let r = b.get(format!("{}/auth/login?return_to=//evil.example", t.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with(&_op.issuer), "off to the provider");
+}
+
+both!(groups_become_roles_and_go_again, session_changes_need_the_csrf_token, a_callback_not_started_here_is_refused);
