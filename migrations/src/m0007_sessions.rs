@@ -1,6 +1,7 @@
 //! Browser sessions after an SSO login (server-side: the cookie holds only a
 //! random token, stored here as its hash), and logins under way (state,
-//! nonce and PKCE verifier between the redirect and the callback).
+//! nonce and PKCE verifier between the redirect and the callback), and
+//! one-time login links (the bootstrap admin's way in without a provider).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -27,6 +28,14 @@ enum PendingLogins {
     PkceVerifier,
     ReturnTo,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum LoginLinks {
+    Table,
+    TokenHash,
+    UserId,
+    ExpiresAt,
 }
 
 #[async_trait::async_trait]
@@ -57,10 +66,20 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(LoginLinks::Table)
+                .col(string(LoginLinks::TokenHash).primary_key())
+                .col(big_integer(LoginLinks::UserId))
+                .col(timestamp_with_time_zone(LoginLinks::ExpiresAt))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(LoginLinks::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(PendingLogins::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(Sessions::Table).to_owned()).await?;
         Ok(())

@@ -132,4 +132,30 @@ async fn a_callback_not_started_here_is_refused(backend: Backend) {
     assert!(r.headers()["location"].to_str().unwrap().starts_with(&_op.issuer), "off to the provider");
 }
 
-both!(groups_become_roles_and_go_again, session_changes_need_the_csrf_token, a_callback_not_started_here_is_refused);
+/// Without any provider: the one-time link printed at first start (or made
+/// with `logbuch admin token link`) opens a session, once.
+async fn a_login_link_works_once(backend: Backend) {
+    let t = spawn_app_with(backend, |_| {}).await;
+    t.person("root@bund.example", &[("admin", None, None)]).await;
+    let path = logbuch_core::admin::login_link(&t.app, "root@bund.example").await.unwrap();
+    let b = oidc::browser();
+    let r = b.get(format!("{}{path}", t.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (s, me) = get(&b, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "root@bund.example");
+    let other = oidc::browser();
+    let r = other.get(format!("{}{path}", t.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "used up");
+    let (s, _) = get(&other, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let r = other.get(format!("{}/auth/login", t.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "no provider configured: no SSO login");
+}
+
+both!(
+    groups_become_roles_and_go_again,
+    session_changes_need_the_csrf_token,
+    a_callback_not_started_here_is_refused,
+    a_login_link_works_once
+);

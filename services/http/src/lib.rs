@@ -132,6 +132,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/session", get(auth::session))
+        .route("/auth/link/{token}", get(auth::link))
         .route("/auth/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(http_metrics, metrics::record))
         .fallback(not_found)

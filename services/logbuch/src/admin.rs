@@ -83,6 +83,11 @@ pub enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// A one-time browser login link (24 hours), for use without an identity provider.
+    Link {
+        #[arg(long)]
+        user: String,
+    },
 }
 
 pub fn describe_report(r: &ApplyReport) -> String {
@@ -174,6 +179,10 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
             let role: Role = a.role.parse()?;
             let n = admin::revoke_role(&app, &a.user, role, a.tenant.as_deref(), a.queue.as_deref()).await?;
             println!("{}", if n > 0 { "Rolle entzogen." } else { "Die Person hatte diese Rolle nicht." });
+        }
+        AdminCommand::Token(TokenCommand::Link { user }) => {
+            let path = admin::login_link(&app, &user).await?;
+            println!("{}{path}", app.settings.server.public_url.trim_end_matches('/'));
         }
         AdminCommand::Token(TokenCommand::Create { user, name }) => {
             let token = admin::create_token(&app, &user, &name).await?;

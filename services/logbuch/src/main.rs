@@ -157,6 +157,9 @@ async fn serve(app: Logbuch, workers: bool, migrate: bool) -> anyhow::Result<()>
             println!("\nLogbuch läuft: {url}  (API-Doku: {url}/api/docs)\n");
             println!("Erster Start – Zugang für {}:", logbuch_core::admin::BOOTSTRAP_EMAIL);
             println!("  API-Token: {token}");
+            if let Ok(link) = logbuch_core::admin::login_link(&app, logbuch_core::admin::BOOTSTRAP_EMAIL).await {
+                println!("  Im Browser anmelden (einmal, 24 Stunden gültig): {url}{link}");
+            }
             println!("  Ausprobieren: curl -H 'Authorization: Bearer {token}' {url}/api/v1/me");
             println!(
                 "Der Token wird nur jetzt angezeigt. Neue Tokens: logbuch admin token create --user {}\n",

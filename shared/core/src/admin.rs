@@ -119,3 +119,9 @@ pub async fn bootstrap_admin(app: &Logbuch) -> AppResult<Option<String>> {
     txn.commit().await?;
     Ok(Some(token))
 }
+
+/// A one-time login link (24 hours) for a person, as a path: `/auth/link/…`.
+pub async fn login_link(app: &Logbuch, email: &str) -> AppResult<String> {
+    let u = user_by_email(app, email).await?;
+    Ok(format!("/auth/link/{}", app.create_login_link(u.id).await?))
+}

@@ -216,6 +216,27 @@ impl Logbuch {
         Ok(NewSession { token, return_to: pending.return_to })
     }
 
+    /// A one-time login link for a person (the bootstrap admin's way in
+    /// when no identity provider is configured): the token for `/auth/link/{token}`.
+    pub async fn create_login_link(&self, user_id: i64) -> AppResult<String> {
+        let token = crate::auth::generate_token();
+        let expires = logbuch_store::now() + chrono::Duration::hours(24);
+        sessions::insert_login_link(&self.store.db, &hash_token(&token), user_id, expires).await?;
+        Ok(token)
+    }
+
+    /// Uses a login link once and opens a session.
+    pub async fn use_login_link(&self, token: &str) -> AppResult<NewSession> {
+        let db = &self.store.db;
+        let user = sessions::take_login_link(db, &hash_token(token.trim()))
+            .await?
+            .ok_or_else(|| AppError::validation("link", "Dieser Anmeldelink ist verbraucht oder abgelaufen."))?;
+        let session = crate::auth::generate_token();
+        let csrf = crate::auth::generate_token();
+        sessions::insert_session(db, &hash_token(&session), user, &csrf, None).await?;
+        Ok(NewSession { token: session, return_to: "/".into() })
+    }
+
     /// The person behind a session cookie, if the session is still valid
     /// (idle and absolute timeouts).
     pub async fn authenticate_session(&self, token: &str) -> AppResult<SessionPrincipal> {

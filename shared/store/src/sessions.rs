@@ -133,3 +133,43 @@ pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Resu
     session::Entity::delete_by_id(token_hash.to_owned()).exec(db).await?;
     Ok(s)
 }
+
+/// A one-time login link for a person, valid until `expires_at`.
+pub async fn insert_login_link(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    user_id: i64,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            "INSERT INTO login_links (token_hash, user_id, expires_at) VALUES ($1, $2, $3)"
+        } else {
+            "INSERT INTO login_links (token_hash, user_id, expires_at) VALUES (?, ?, ?)"
+        },
+        [token_hash.into(), user_id.into(), expires_at.into()],
+    );
+    db.execute_raw(stmt).await?;
+    Ok(())
+}
+
+/// Uses a login link: its person, once, if it has not expired.
+pub async fn take_login_link(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<i64>> {
+    let pg = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            if pg {
+                "DELETE FROM login_links WHERE token_hash = $1 RETURNING user_id, expires_at"
+            } else {
+                "DELETE FROM login_links WHERE token_hash = ? RETURNING user_id, expires_at"
+            },
+            [token_hash.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let user: i64 = row.try_get_by_index(0)?;
+    let expires: chrono::DateTime<chrono::Utc> = row.try_get_by_index(1)?;
+    Ok((expires > now()).then_some(user))
+}

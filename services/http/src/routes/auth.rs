@@ -79,6 +79,23 @@ pub async fn callback(
     ))
 }
 
+/// `GET /auth/link/{token}`: a one-time login link (printed at first start).
+pub async fn link(
+    State(app): State<Logbuch>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let session = app.use_login_link(&token).await?;
+    let max_age = app.settings.oidc.max_hours * 3600;
+    Ok(redirect(
+        &session.return_to,
+        &[format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+            session.token,
+            secure(&app)
+        )],
+    ))
+}
+
 /// `GET /auth/session`: who is logged in, and the CSRF token for changes.
 pub async fn session(State(app): State<Logbuch>, headers: HeaderMap) -> Result<Response, ApiError> {
     let token = cookie(&headers, SESSION_COOKIE).ok_or(ApiError(AppError::Unauthenticated))?;
