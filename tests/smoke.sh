@@ -18,6 +18,10 @@ token=$(grep -o 'lb_[0-9a-f]\{64\}' out.txt | head -1)
 [ -n "$token" ] || { cat out.txt; echo "smoke: no bootstrap token printed"; exit 1; }
 curl -sf -H "Authorization: Bearer $token" http://127.0.0.1:8080/api/v1/me | grep -q '"admin"'
 curl -sf http://127.0.0.1:8080/api/openapi.json | grep -q '"/api/v1/tickets"'
+link=$(grep -o 'http://127.0.0.1:8080/auth/link/lb_[0-9a-f]\{64\}' out.txt | head -1)
+[ -n "$link" ] || { cat out.txt; echo "smoke: no login link printed"; exit 1; }
+curl -s -c jar.txt -o /dev/null "$link"
+curl -sf -b jar.txt http://127.0.0.1:8080/api/v1/me | grep -q '"admin"' || { echo "smoke: the login link gave no session"; exit 1; }
 "$bin" admin user create --email erika@example.org --name "Erika Muster" >/dev/null 2>&1
 "$bin" admin role grant --user erika@example.org --role helper --tenant by >/dev/null 2>&1
 etoken=$("$bin" admin token create --user erika@example.org 2>/dev/null)
@@ -26,4 +30,4 @@ code=$(curl -s -o ticket.json -w '%{http_code}' -H "Authorization: Bearer $etoke
 [ "$code" = 201 ] || { cat ticket.json; echo "smoke: ticket creation answered $code"; exit 1; }
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $etoken" http://127.0.0.1:8080/api/v1/tickets?tenant=nw)
 [ "$code" = 200 ] || { echo "smoke: list answered $code"; exit 1; }
-echo "smoke: embedded default serves, bootstrap token works, CLI + API created a person, a token and a ticket"
+echo "smoke: embedded default serves, bootstrap token and login link work, CLI + API created a person, a token and a ticket"
