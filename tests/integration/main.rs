@@ -19,3 +19,4 @@ mod scenarios;
 mod search;
 mod sso;
 mod telemetry;
+mod ui;

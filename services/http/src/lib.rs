@@ -7,6 +7,7 @@ mod metrics;
 
 pub use metrics::export_figures;
 mod routes;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -129,6 +130,12 @@ pub fn router(app: Logbuch) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(scrape))
+        .route("/", get(ui::home))
+        .route("/ui/tickets", get(ui::tickets))
+        .route("/ui/tickets/{id}", get(ui::ticket))
+        .route("/ui/tickets/{id}/take", post(ui::take))
+        .route("/ui/tickets/{id}/resolve", post(ui::resolve))
+        .route("/ui/logout", post(ui::logout))
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/session", get(auth::session))
