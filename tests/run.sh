@@ -22,6 +22,9 @@ bash tests/peers/smtp-sink-up.sh
 # The OpenID Connect provider (npm oidc-provider) the SSO tests start.
 bash tests/peers/oidc-up.sh
 export LOGBUCH_TEST_OIDC_DIR=${LOGBUCH_TEST_OIDC_DIR:-${PEERS_DIR:-/tmp/peers}/oidc}
+# Headless Chromium and playwright-core for the browser tests.
+bash tests/peers/browser-up.sh
+export LOGBUCH_TEST_E2E_DIR=${LOGBUCH_TEST_E2E_DIR:-${PEERS_DIR:-/tmp/peers}/e2e}
 # The crash test runs the real binary as worker processes.
 cargo build -q
 if cargo nextest --version >/dev/null 2>&1; then

@@ -8,7 +8,7 @@ use logbuch_tests::{Backend, both, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn app_with_sso(backend: Backend, accounts: &Value) -> (logbuch_tests::TestApp, Provider) {
+pub(crate) async fn app_with_sso(backend: Backend, accounts: &Value) -> (logbuch_tests::TestApp, Provider) {
     let port = oidc::free_port();
     let app_url = format!("http://127.0.0.1:{port}");
     let op = Provider::start(&app_url, accounts, 0).await;

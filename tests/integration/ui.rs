@@ -8,7 +8,7 @@ use logbuch_tests::oidc;
 use logbuch_tests::{Backend, TestApp, both, spawn_app};
 use reqwest::StatusCode;
 
-const HOSTILE: &str = "From: Mallory <mallory@example.org>\r\nTo: mitglieder-by@piratenpartei.de\r\n\
+pub(crate) const HOSTILE: &str = "From: Mallory <mallory@example.org>\r\nTo: mitglieder-by@piratenpartei.de\r\n\
 Subject: Rechnung\r\nMessage-ID: <hostile1@x>\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
 Bitte zahlen.\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\

@@ -1,0 +1,94 @@
+// Drives the staff pages in real headless Chromium (Debian's chromium,
+// through npm playwright-core), logging in at the real OpenID Connect
+// provider. Started by tests/integration/browser.rs, which prepares the app,
+// the provider and the tickets. Usage:
+//   node staff.mjs <phase> <app-url> <screenshot-dir>
+// phase "main": alice (BY helper) logs in, sees BY and not HE, opens the
+// hostile mail (must be inert), takes and resolves it; dave sees nothing.
+// phase "removed": alice logs in after losing her group: no queues.
+import { chromium } from 'playwright-core';
+
+const [phase, app, shots] = process.argv.slice(2);
+const fail = (msg) => { console.error(`e2e: ${msg}`); process.exit(1); };
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+
+async function login(user) {
+  const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+  const outside = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') outside.push(r.url());
+  });
+  await page.goto(app + '/');
+  await page.click('#anmelden');
+  await page.fill('#username', user);
+  await page.fill('#password', 'secret');
+  await page.click('#kc-login');
+  await page.waitForURL(app + '/');
+  return { context, page, outside };
+}
+
+try {
+  if (phase === 'main') {
+    const { page, outside } = await login('alice');
+    await page.getByRole('heading', { name: 'Meine Queues' }).waitFor();
+    const home = await page.content();
+    if (!home.includes('tenant=by')) fail('alice sees no BY queue');
+    if (home.includes('tenant=he')) fail('alice sees an HE queue');
+    await page.screenshot({ path: `${shots}/01-meine-queues.png`, fullPage: true });
+
+    await page.click('a[href="/ui/tickets?tenant=by&queue=mitglieder"]');
+    await page.getByRole('heading', { name: /Offene Tickets/ }).waitFor();
+    if ((await page.content()).includes('Hessen intern')) fail('an HE ticket in a BY list');
+    await page.screenshot({ path: `${shots}/02-queue.png`, fullPage: true });
+
+    await page.getByRole('link', { name: 'Rechnung' }).click();
+    await page.waitForURL(/\/ui\/tickets\/\d+$/);
+    const url = page.url();
+    await page.waitForTimeout(300);
+    if (page.url() !== url) fail('the mail script navigated away');
+    const dangerous = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script').length,
+      media: document.querySelectorAll('.mail-html img, .mail-html iframe, .mail-html object').length,
+      handlers: [...document.querySelectorAll('.mail-html *')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+      jsLinks: [...document.querySelectorAll('a')].filter((a) => a.href.startsWith('javascript:')).length,
+      text: document.querySelector('.mail-html')?.innerText ?? '',
+    }));
+    if (dangerous.scripts || dangerous.media || dangerous.handlers || dangerous.jsLinks) fail(`hostile HTML survived: ${JSON.stringify(dangerous)}`);
+    if (!dangerous.text.includes('sofort')) fail('the mail text is gone');
+    if (outside.length) fail(`requests left the site: ${outside.join(', ')}`);
+    await page.screenshot({ path: `${shots}/03-ticket.png`, fullPage: true });
+
+    // Keyboard: the take button is reachable and works with Enter.
+    await page.focus('#uebernehmen');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(url);
+    if (!(await page.textContent('#besitzer')).includes('Alice')) fail('not taken');
+    await page.click('#erledigt');
+    await page.waitForURL(url);
+    if ((await page.textContent('#status')) !== 'erledigt') fail('not resolved');
+    await page.screenshot({ path: `${shots}/04-erledigt.png`, fullPage: true });
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(app + '/');
+    await page.screenshot({ path: `${shots}/05-telefon.png`, fullPage: true });
+
+    const dave = await login('dave');
+    await dave.page.locator('#keine-queues').waitFor();
+    await dave.page.screenshot({ path: `${shots}/06-ohne-rolle.png`, fullPage: true });
+  } else if (phase === 'removed') {
+    const { page } = await login('alice');
+    await page.locator('#keine-queues').waitFor();
+  } else {
+    fail(`unknown phase ${phase}`);
+  }
+} catch (e) {
+  fail(e.stack || String(e));
+} finally {
+  await browser.close();
+}
+console.log(`e2e ${phase}: ok`);
