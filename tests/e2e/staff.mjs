@@ -3,7 +3,8 @@
 // provider. Started by tests/integration/browser.rs, which prepares the app,
 // the provider and the tickets. Usage:
 //   node staff.mjs <phase> <app-url> <screenshot-dir>
-// phase "main": alice (BY helper) logs in, sees BY and not HE, opens the
+// phase "main": bob (federal officer) hands a Bund triage ticket to BY;
+// alice (BY helper) logs in, sees BY and not HE, opens the
 // hostile mail (must be inert), takes and resolves it; dave sees nothing.
 // phase "removed": alice logs in after losing her group: no queues.
 import { chromium } from 'playwright-core';
@@ -34,6 +35,18 @@ async function login(user) {
 
 try {
   if (phase === 'main') {
+    // bob (federal officer) hands the Bund's triage ticket to BY.
+    const bob = await login('bob');
+    await bob.page.click('a[href="/ui/tickets?tenant=bund&queue=triage"]');
+    await bob.page.getByRole('link', { name: 'Frage zur Mitgliedschaft' }).click();
+    await bob.page.waitForURL(/\/ui\/tickets\/\d+$/);
+    await bob.page.selectOption('#verband', 'by');
+    await bob.page.screenshot({ path: `${shots}/00-triage-uebergeben.png`, fullPage: true });
+    await bob.page.click('#uebergeben');
+    await bob.page.waitForLoadState();
+    if (!(await bob.page.content()).includes('by/')) fail('the handover did not land in BY');
+    await bob.context.close();
+
     const { page, outside } = await login('alice');
     await page.getByRole('heading', { name: 'Meine Queues' }).waitFor();
     const home = await page.content();
@@ -41,6 +54,10 @@ try {
     if (home.includes('tenant=he')) fail('alice sees an HE queue');
     await page.screenshot({ path: `${shots}/01-meine-queues.png`, fullPage: true });
 
+    // The ticket bob handed over waits in BY's default queue.
+    await page.click('a[href="/ui/tickets?tenant=by&queue=allgemein"]');
+    await page.getByRole('link', { name: 'Frage zur Mitgliedschaft' }).waitFor();
+    await page.goto(app + '/');
     await page.click('a[href="/ui/tickets?tenant=by&queue=mitglieder"]');
     await page.getByRole('heading', { name: /Offene Tickets/ }).waitFor();
     if ((await page.content()).includes('Hessen intern')) fail('an HE ticket in a BY list');

@@ -1,5 +1,6 @@
 //! The staff pages in real headless Chromium (tests/e2e/staff.mjs through
-//! playwright-core), logging in at a real OpenID Connect provider: alice
+//! playwright-core), logging in at a real OpenID Connect provider: bob
+//! (federal officer) hands a Bund triage ticket to BY; alice
 //! (BY helper) sees BY and not HE, finds a hostile mail inert, takes and
 //! resolves it with the keyboard and the mouse; dave (no groups) sees
 //! nothing; after alice's group is removed at the provider, her next login
@@ -42,6 +43,7 @@ async fn staff_work_in_a_real_browser() {
     let (t, op) = app_with_sso(Backend::Postgres, &oidc::accounts(&["lv-by-helper"])).await;
     let officer = t.person("fo@bund.example", &[("federal_officer", None, None)]).await;
     t.create_ticket(&officer, "he", "mitglieder", "Hessen intern").await;
+    t.create_ticket(&officer, "bund", "triage", "Frage zur Mitgliedschaft").await;
     t.app.ingest_raw("test", HOSTILE.as_bytes()).await.unwrap();
     drain(&t).await;
     let url = t.url.clone();

@@ -81,6 +81,21 @@ async fn staff_pages_work_and_mail_html_is_inert(backend: Backend) {
     let (_, _, page) = html(&alice, format!("{}/ui/tickets/{n}", t.url)).await;
     assert!(page.contains("id=\"status\">erledigt<"), "resolved: {page}");
 
+    // The federal officer hands a triage ticket to BY; alice then has it.
+    let triage = t.create_ticket(&officer, "bund", "triage", "Frage zur Mitgliedschaft").await;
+    let (fo, fo_csrf) = browser_for(&t, "fo@bund.example").await;
+    let (_, _, page) = html(&fo, format!("{}/ui/tickets/{triage}", t.url)).await;
+    assert!(page.contains("id=\"uebergeben\"") && page.contains("<option value=\"by\">"), "{page}");
+    let (_, _, alice_page) = html(&alice, format!("{}/ui/tickets/{n}", t.url)).await;
+    assert!(!alice_page.contains("id=\"uebergeben\""), "helpers hand nothing over");
+    let over = format!("{}/ui/tickets/{triage}/handover", t.url);
+    let r = fo.post(&over).form(&[("csrf_token", ""), ("tenant", "by")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = fo.post(&over).form(&[("csrf_token", fo_csrf.as_str()), ("tenant", "by")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, _, list) = html(&alice, format!("{}/ui/tickets?tenant=by&queue=allgemein", t.url)).await;
+    assert!(list.contains("Frage zur Mitgliedschaft"), "in BY's default queue: {list}");
+
     let (dave, _) = browser_for(&t, "dave@nowhere.example").await;
     let (_, _, home) = html(&dave, format!("{}/", t.url)).await;
     assert!(home.contains("id=\"keine-queues\""), "{home}");

@@ -135,6 +135,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/ui/tickets/{id}", get(ui::ticket))
         .route("/ui/tickets/{id}/take", post(ui::take))
         .route("/ui/tickets/{id}/resolve", post(ui::resolve))
+        .route("/ui/tickets/{id}/handover", post(ui::hand_over))
         .route("/ui/logout", post(ui::logout))
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))

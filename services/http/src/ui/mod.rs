@@ -176,6 +176,8 @@ struct TicketPage {
     requester: String,
     can_take: bool,
     can_resolve: bool,
+    /// Tenants the ticket can be handed to: (code, name).
+    hand_over_to: Vec<(String, String)>,
     messages: Vec<MessageRow>,
     history: Vec<String>,
 }
@@ -213,6 +215,16 @@ pub async fn ticket(State(app): State<Logbuch>, headers: HeaderMap, Path(id): Pa
             )
         })
         .collect();
+    let hand_over_to = if allowed("ticket.handover") {
+        app.list_tenants(&sp.principal)
+            .await?
+            .into_iter()
+            .filter(|x| x.code != t.tenant)
+            .map(|x| (x.code, x.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page_data = TicketPage {
         name: sp.principal.display_name.clone(),
         csrf: sp.csrf.clone(),
@@ -224,6 +236,7 @@ pub async fn ticket(State(app): State<Logbuch>, headers: HeaderMap, Path(id): Pa
         requester: t.requester.clone(),
         can_take: allowed("ticket.take") && t.owner.as_ref().is_none_or(|o| o.id != me),
         can_resolve: allowed("ticket.resolve") && t.status != "resolved",
+        hand_over_to,
         messages,
         history,
     };
@@ -267,6 +280,26 @@ pub async fn resolve(
 ) -> Result<Response, ApiError> {
     let sp = form_session(&app, &headers, &form).await?;
     app.resolve_ticket(&sp.principal, id).await?;
+    Ok(see_other(&format!("/ui/tickets/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct HandOverForm {
+    #[serde(default)]
+    csrf_token: String,
+    tenant: String,
+}
+
+/// `POST /ui/tickets/{id}/handover`: to another tenant (federal officers).
+pub async fn hand_over(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<HandOverForm>,
+) -> Result<Response, ApiError> {
+    let sp = form_session(&app, &headers, &CsrfForm { csrf_token: form.csrf_token }).await?;
+    let input = logbuch_core::tickets::HandOver { tenant: form.tenant, queue: None };
+    app.hand_over_ticket(&sp.principal, id, input).await?;
     Ok(see_other(&format!("/ui/tickets/{id}")))
 }
 
