@@ -90,6 +90,13 @@ try {
     if ((await page.textContent('#status')) !== 'erledigt') fail('not resolved');
     await page.screenshot({ path: `${shots}/04-erledigt.png`, fullPage: true });
 
+    // Search finds the resolved ticket.
+    await page.click('a[href="/ui/search"]');
+    await page.fill('#q', 'Rechnung');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'Rechnung' }).waitFor();
+    await page.screenshot({ path: `${shots}/07-suche.png`, fullPage: true });
+
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(app + '/');
     await page.screenshot({ path: `${shots}/05-telefon.png`, fullPage: true });

@@ -96,6 +96,15 @@ async fn staff_pages_work_and_mail_html_is_inert(backend: Backend) {
     let (_, _, list) = html(&alice, format!("{}/ui/tickets?tenant=by&queue=allgemein", t.url)).await;
     assert!(list.contains("Frage zur Mitgliedschaft"), "in BY's default queue: {list}");
 
+    // Search finds the resolved ticket, and nothing of HE for a BY helper.
+    let (s, _, found) = html(&alice, format!("{}/ui/search?q=Rechnung", t.url)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(found.contains(&format!("/ui/tickets/{n}")), "{found}");
+    let (_, _, none) = html(&alice, format!("{}/ui/search?q=Hessen", t.url)).await;
+    assert!(none.contains("id=\"keine-treffer\""), "{none}");
+    let (s, _, _) = html(&alice, format!("{}/ui/search?q=%2A%2A", t.url)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a search without a word");
+
     let (dave, _) = browser_for(&t, "dave@nowhere.example").await;
     let (_, _, home) = html(&dave, format!("{}/", t.url)).await;
     assert!(home.contains("id=\"keine-queues\""), "{home}");

@@ -132,6 +132,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/metrics", get(scrape))
         .route("/", get(ui::home))
         .route("/ui/tickets", get(ui::tickets))
+        .route("/ui/search", get(ui::search))
         .route("/ui/tickets/{id}", get(ui::ticket))
         .route("/ui/tickets/{id}/take", post(ui::take))
         .route("/ui/tickets/{id}/resolve", post(ui::resolve))

@@ -154,6 +154,47 @@ pub async fn tickets(
     Ok(page(&TicketsPage { name: sp.principal.display_name.clone(), csrf: sp.csrf.clone(), title, tickets }))
 }
 
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    name: String,
+    csrf: String,
+    q: String,
+    searched: bool,
+    /// `owner` carries the tenant code here.
+    tickets: Vec<TicketRow>,
+}
+
+#[derive(Deserialize)]
+pub struct SearchParams {
+    q: Option<String>,
+}
+
+/// `GET /ui/search?q=…`: full-text search in everything the person may see.
+pub async fn search(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, ApiError> {
+    let Some(sp) = session(&app, &headers).await else { return Ok(see_other("/")) };
+    let q = p.q.unwrap_or_default();
+    let mut tickets = Vec::new();
+    let searched = !q.trim().is_empty();
+    if searched {
+        let query = ListQuery { q: Some(q.clone()), ..Default::default() };
+        for t in app.list_tickets(&sp.principal, query).await?.tickets {
+            tickets.push(TicketRow {
+                number: t.number,
+                subject: t.subject,
+                priority: s::priority(&t.priority),
+                status: s::status(&t.status),
+                owner: t.tenant,
+            });
+        }
+    }
+    Ok(page(&SearchPage { name: sp.principal.display_name.clone(), csrf: sp.csrf.clone(), q, searched, tickets }))
+}
+
 struct MessageRow {
     kind: &'static str,
     note: bool,
