@@ -7,15 +7,11 @@
 use crate::crash::counts;
 use crate::intake::mail;
 use logbuch_tests::mailpeer::{imap_reset, imap_user, lmtp_deliver, with_mailboxes};
-use logbuch_tests::{Backend, logbuch_process, spawn_app_with};
+use logbuch_tests::{Backend, free_port, logbuch_process, spawn_app_with};
 use sea_orm::{ConnectionTrait, Statement};
 use std::time::{Duration, Instant};
 
 const MAILS: usize = 300;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 async fn lease_owner(t: &logbuch_tests::TestApp, mailbox: &str) -> Option<String> {
     let db = &t.app.store.db;

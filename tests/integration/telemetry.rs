@@ -165,7 +165,7 @@ async fn metrics_go_out_over_otlp_too() {
     let by = t.person("h@by.example", &[("helper", Some("by"), None)]).await;
     t.create_ticket(&by, "by", "mitglieder", "Beitrag").await;
     let (endpoint, _, metrics) = otlp_receiver().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = logbuch_tests::free_port();
     let listen = format!("127.0.0.1:{port}");
     let log = t.app.settings.data_dir.join("http.log");
     let mut server = logbuch_process(

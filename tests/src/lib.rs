@@ -210,6 +210,11 @@ impl TestApp {
     }
 }
 
+/// A free port on the loopback (for a server started right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// The `logbuch` binary built by `cargo build` (tests/run.sh builds it), or `LOGBUCH_BIN`.
 pub fn logbuch_binary() -> std::path::PathBuf {
     std::env::var("LOGBUCH_BIN")

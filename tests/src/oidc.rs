@@ -2,6 +2,7 @@
 //! tests/peers/oidc-up.sh), with the test's own client and accounts, and a
 //! browser-like login through it over HTTP.
 
+pub use crate::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,11 +20,6 @@ impl Drop for Provider {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A free port on the loopback (for a server started right after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Provider {

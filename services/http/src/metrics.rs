@@ -150,12 +150,7 @@ pub async fn scrape(app: Logbuch, http: Arc<HttpMetrics>, headers: axum::http::H
     };
     let given =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| {
-        let (a, b) = (g.as_bytes(), token.expose_secret().as_bytes());
-        // Compared in full whatever matches first, so timing tells nothing.
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    });
-    if !ok {
+    if !given.is_some_and(|g| crate::extract::same_secret(g, token.expose_secret())) {
         return crate::error::problem(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",

@@ -15,8 +15,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AdditionalProviderMetadata, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
-    RedirectUrl, Scope, TokenResponse,
+    CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,10 @@ type Metadata = ProviderMetadata<
     CoreResponseType,
     CoreSubjectIdentifierType,
 >;
+
+/// A client from discovery: authorization endpoint set, token and userinfo maybe.
+type LoginClient =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 struct Groups {
@@ -107,9 +111,9 @@ impl Logbuch {
         RedirectUrl::new(format!("{base}/auth/callback")).map_err(|e| AppError::Internal(e.into()))
     }
 
-    /// Starts a login: where to send the browser, and the state to bind to it.
-    pub async fn begin_login(&self, return_to: Option<&str>) -> AppResult<(String, String)> {
-        let (meta, _) = self.provider().await?;
+    /// The provider's client for this installation (discovered afresh: logins are rare).
+    async fn client(&self) -> AppResult<(LoginClient, openidconnect::reqwest::Client)> {
+        let (meta, http) = self.provider().await?;
         let cfg = &self.settings.oidc;
         let client = CoreClient::from_provider_metadata(
             meta,
@@ -117,6 +121,13 @@ impl Logbuch {
             cfg.client_secret.as_ref().map(|s| ClientSecret::new(s.expose_secret().to_owned())),
         )
         .set_redirect_uri(self.redirect_url()?);
+        Ok((client, http))
+    }
+
+    /// Starts a login: where to send the browser, and the state to bind to it.
+    pub async fn begin_login(&self, return_to: Option<&str>) -> AppResult<(String, String)> {
+        let (client, _) = self.client().await?;
+        let cfg = &self.settings.oidc;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -147,14 +158,7 @@ impl Logbuch {
         let pending = sessions::take_pending(db, state, chrono::Duration::minutes(LOGIN_TIMEOUT_MINUTES))
             .await?
             .ok_or_else(|| AppError::validation("state", "Diese Anmeldung ist abgelaufen. Bitte neu anmelden."))?;
-        let (meta, http) = self.provider().await?;
-        let cfg = &self.settings.oidc;
-        let client = CoreClient::from_provider_metadata(
-            meta,
-            ClientId::new(cfg.client_id.clone()),
-            cfg.client_secret.as_ref().map(|s| ClientSecret::new(s.expose_secret().to_owned())),
-        )
-        .set_redirect_uri(self.redirect_url()?);
+        let (client, http) = self.client().await?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| sso_error("no token endpoint", e))?

@@ -37,20 +37,19 @@ pub async fn insert_batch(
     messages: Vec<message::ActiveModel>,
     entries: Vec<history::ActiveModel>,
 ) -> Result<()> {
-    let mut tickets = tickets;
-    while !tickets.is_empty() {
-        let rest = tickets.split_off(tickets.len().min(ROWS_PER_STATEMENT));
-        ticket::Entity::insert_many(std::mem::replace(&mut tickets, rest)).exec_without_returning(db).await?;
-    }
-    let mut messages = messages;
-    while !messages.is_empty() {
-        let rest = messages.split_off(messages.len().min(ROWS_PER_STATEMENT));
-        message::Entity::insert_many(std::mem::replace(&mut messages, rest)).exec_without_returning(db).await?;
-    }
-    let mut entries = entries;
-    while !entries.is_empty() {
-        let rest = entries.split_off(entries.len().min(ROWS_PER_STATEMENT * 2));
-        history::Entity::insert_many(std::mem::replace(&mut entries, rest)).exec_without_returning(db).await?;
+    insert_in_chunks(db, tickets, ROWS_PER_STATEMENT).await?;
+    insert_in_chunks(db, messages, ROWS_PER_STATEMENT).await?;
+    insert_in_chunks(db, entries, ROWS_PER_STATEMENT * 2).await
+}
+
+/// Inserts rows `per` at a time.
+async fn insert_in_chunks<A>(db: &impl ConnectionTrait, mut rows: Vec<A>, per: usize) -> Result<()>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(per));
+        A::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec_without_returning(db).await?;
     }
     Ok(())
 }

@@ -78,8 +78,41 @@ impl Store {
     }
 }
 
+/// SQL written with PostgreSQL's numbered placeholders (`$1`, `$2`, each
+/// used once and in order), for `backend`: SQLite gets `?` instead.
+pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
+    if backend == DbBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Now, truncated to microseconds so values round-trip through both databases.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::{SubsecRound, Utc};
     Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::*;
+
+    #[test]
+    fn numbered_become_question_marks_on_sqlite() {
+        let sql = "a = $1 AND b < $2 OR c = $10";
+        assert_eq!(placeholders(DbBackend::Sqlite, sql), "a = ? AND b < ? OR c = ?");
+        assert_eq!(placeholders(DbBackend::Postgres, sql), sql);
+    }
 }

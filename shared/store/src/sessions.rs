@@ -1,7 +1,7 @@
 //! Browser sessions and logins under way (SSO), and the role assignments
 //! an identity provider vouches for.
 
-use crate::entity::{group_mapping, pending_login, role_assignment, session, user};
+use crate::entity::{group_mapping, login_link, pending_login, role_assignment, session, user};
 use crate::{Result, now};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
@@ -141,35 +141,19 @@ pub async fn insert_login_link(
     user_id: i64,
     expires_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    let stmt = sea_orm::Statement::from_sql_and_values(
-        db.get_database_backend(),
-        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-            "INSERT INTO login_links (token_hash, user_id, expires_at) VALUES ($1, $2, $3)"
-        } else {
-            "INSERT INTO login_links (token_hash, user_id, expires_at) VALUES (?, ?, ?)"
-        },
-        [token_hash.into(), user_id.into(), expires_at.into()],
-    );
-    db.execute_raw(stmt).await?;
+    login_link::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        user_id: Set(user_id),
+        expires_at: Set(expires_at),
+    }
+    .insert(db)
+    .await?;
     Ok(())
 }
 
 /// Uses a login link: its person, once, if it has not expired.
 pub async fn take_login_link(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<i64>> {
-    let pg = db.get_database_backend() == sea_orm::DbBackend::Postgres;
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            db.get_database_backend(),
-            if pg {
-                "DELETE FROM login_links WHERE token_hash = $1 RETURNING user_id, expires_at"
-            } else {
-                "DELETE FROM login_links WHERE token_hash = ? RETURNING user_id, expires_at"
-            },
-            [token_hash.into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let user: i64 = row.try_get_by_index(0)?;
-    let expires: chrono::DateTime<chrono::Utc> = row.try_get_by_index(1)?;
-    Ok((expires > now()).then_some(user))
+    let Some(l) = login_link::Entity::find_by_id(token_hash.to_owned()).one(db).await? else { return Ok(None) };
+    let taken = login_link::Entity::delete_by_id(token_hash.to_owned()).exec(db).await?;
+    Ok((taken.rows_affected == 1 && l.expires_at > now()).then_some(l.user_id))
 }

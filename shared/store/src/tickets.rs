@@ -279,15 +279,9 @@ pub async fn figures_per_tenant(
     db: &impl ConnectionTrait,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<(i64, i64, i64)>> {
-    // sea-query numbers placeholders on PostgreSQL ($1) and not on SQLite (?).
-    let sql = "SUM(CASE WHEN tickets.resolution_due < ? \
-               OR (tickets.first_responded_at IS NULL AND tickets.first_response_due < ?) THEN 1 ELSE 0 END)";
-    let sql = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        sql.replacen('?', "$1", 1).replacen('?', "$2", 1)
-    } else {
-        sql.to_owned()
-    };
-    let breached = Expr::cust_with_values(sql, [now, now]);
+    let sql = "SUM(CASE WHEN tickets.resolution_due < $1 \
+               OR (tickets.first_responded_at IS NULL AND tickets.first_response_due < $2) THEN 1 ELSE 0 END)";
+    let breached = Expr::cust_with_values(crate::placeholders(db.get_database_backend(), sql), [now, now]);
     Ok(ticket::Entity::find()
         .filter(Expr::cust(ACTIVE))
         .select_only()

@@ -139,7 +139,7 @@ pub async fn user_and_roles_by_token_hash(
                FROM api_tokens t JOIN users u ON u.id = t.user_id \
                LEFT JOIN role_assignments r ON r.user_id = u.id \
                WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active ORDER BY r.id";
-    let sql = if backend == sea_orm::DbBackend::Postgres { sql.to_owned() } else { sql.replace("$1", "?") };
+    let sql = crate::placeholders(backend, sql);
     let rows = db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [token_hash.into()])).await?;
     let Some(first) = rows.first() else { return Ok(None) };
     let user = user::Model {

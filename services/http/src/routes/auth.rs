@@ -16,7 +16,19 @@ fn secure(app: &Logbuch) -> &'static str {
     if app.settings.server.public_url.starts_with("https://") { "; Secure" } else { "" }
 }
 
-fn redirect(to: &str, cookies: &[String]) -> Response {
+/// The `Set-Cookie` value that opens a browser session.
+fn session_cookie(app: &Logbuch, token: &str) -> String {
+    let max_age = app.settings.oidc.max_hours * 3600;
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", secure(app))
+}
+
+/// The `Set-Cookie` value that ends a browser session.
+pub(crate) fn session_cookie_cleared(app: &Logbuch) -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", secure(app))
+}
+
+/// 303 to `to`, setting `cookies`; never cached.
+pub(crate) fn redirect(to: &str, cookies: &[String]) -> Response {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(to) {
         headers.insert(header::LOCATION, v);
@@ -68,13 +80,11 @@ pub async fn callback(
         return Err(ApiError(AppError::validation("state", "Diese Anmeldung wurde nicht in diesem Browser begonnen.")));
     }
     let session = app.finish_login(&code, &state).await?;
-    let max_age = app.settings.oidc.max_hours * 3600;
-    let secure = secure(&app);
     Ok(redirect(
         &session.return_to,
         &[
-            format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", session.token),
-            format!("{LOGIN_COOKIE}=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+            session_cookie(&app, &session.token),
+            format!("{LOGIN_COOKIE}=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0{}", secure(&app)),
         ],
     ))
 }
@@ -85,15 +95,7 @@ pub async fn link(
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
     let session = app.use_login_link(&token).await?;
-    let max_age = app.settings.oidc.max_hours * 3600;
-    Ok(redirect(
-        &session.return_to,
-        &[format!(
-            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
-            session.token,
-            secure(&app)
-        )],
-    ))
+    Ok(redirect(&session.return_to, &[session_cookie(&app, &session.token)]))
 }
 
 /// `GET /auth/session`: who is logged in, and the CSRF token for changes.
@@ -117,6 +119,5 @@ pub async fn logout(State(app): State<Logbuch>, headers: HeaderMap) -> Result<Re
         return Err(ApiError(AppError::Forbidden("Abmelden braucht das CSRF-Token (X-CSRF-Token).".into())));
     }
     let to = app.logout(token).await?;
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", secure(&app));
-    Ok(redirect(&to, &[clear]))
+    Ok(redirect(&to, &[session_cookie_cleared(&app)]))
 }

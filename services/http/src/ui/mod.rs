@@ -9,9 +9,10 @@ mod strings;
 
 use crate::error::ApiError;
 use crate::extract::{SESSION_COOKIE, cookie, same_secret};
+use crate::routes::auth::{redirect, session_cookie_cleared};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use logbuch_core::sso::SessionPrincipal;
 use logbuch_core::tickets::ListQuery;
@@ -41,11 +42,7 @@ fn page(t: &impl Template) -> Response {
 }
 
 fn see_other(to: &str) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
+    redirect(to, &[])
 }
 
 async fn session(app: &Logbuch, headers: &HeaderMap) -> Option<SessionPrincipal> {
@@ -110,6 +107,20 @@ struct TicketRow {
     priority: &'static str,
     status: &'static str,
     owner: String,
+    tenant: String,
+}
+
+impl From<logbuch_core::views::TicketSummary> for TicketRow {
+    fn from(t: logbuch_core::views::TicketSummary) -> Self {
+        TicketRow {
+            number: t.number,
+            subject: t.subject,
+            priority: s::priority(&t.priority),
+            status: s::status(&t.status),
+            owner: t.owner.map_or_else(|| s::NOBODY.to_owned(), |o| o.display_name),
+            tenant: t.tenant,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -140,17 +151,7 @@ pub async fn tickets(
     };
     let q = ListQuery { tenant: p.tenant, queue: p.queue, ..Default::default() };
     let list = app.list_tickets(&sp.principal, q).await?;
-    let tickets = list
-        .tickets
-        .into_iter()
-        .map(|t| TicketRow {
-            number: t.number,
-            subject: t.subject,
-            priority: s::priority(&t.priority),
-            status: s::status(&t.status),
-            owner: t.owner.map_or_else(|| s::NOBODY.to_owned(), |o| o.display_name),
-        })
-        .collect();
+    let tickets = list.tickets.into_iter().map(TicketRow::from).collect();
     Ok(page(&TicketsPage { name: sp.principal.display_name.clone(), csrf: sp.csrf.clone(), title, tickets }))
 }
 
@@ -161,7 +162,6 @@ struct SearchPage {
     csrf: String,
     q: String,
     searched: bool,
-    /// `owner` carries the tenant code here.
     tickets: Vec<TicketRow>,
 }
 
@@ -178,20 +178,13 @@ pub async fn search(
 ) -> Result<Response, ApiError> {
     let Some(sp) = session(&app, &headers).await else { return Ok(see_other("/")) };
     let q = p.q.unwrap_or_default();
-    let mut tickets = Vec::new();
     let searched = !q.trim().is_empty();
-    if searched {
+    let tickets = if searched {
         let query = ListQuery { q: Some(q.clone()), ..Default::default() };
-        for t in app.list_tickets(&sp.principal, query).await?.tickets {
-            tickets.push(TicketRow {
-                number: t.number,
-                subject: t.subject,
-                priority: s::priority(&t.priority),
-                status: s::status(&t.status),
-                owner: t.tenant,
-            });
-        }
-    }
+        app.list_tickets(&sp.principal, query).await?.tickets.into_iter().map(TicketRow::from).collect()
+    } else {
+        Vec::new()
+    };
     Ok(page(&SearchPage { name: sp.principal.display_name.clone(), csrf: sp.csrf.clone(), q, searched, tickets }))
 }
 
@@ -353,12 +346,5 @@ pub async fn logout(
     form_session(&app, &headers, &form).await?;
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
     let to = app.logout(token).await?;
-    let mut r = see_other(&to);
-    let secure = if app.settings.server.public_url.starts_with("https://") { "; Secure" } else { "" };
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
-    {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(r)
+    Ok(redirect(&to, &[session_cookie_cleared(&app)]))
 }

@@ -9,6 +9,7 @@ pub mod bounce_collection;
 pub mod group_mapping;
 pub mod history;
 pub mod intake_key;
+pub mod login_link;
 pub mod mailbox;
 pub mod message;
 pub mod outbox;
