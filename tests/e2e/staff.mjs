@@ -3,9 +3,11 @@
 // provider. Started by tests/integration/browser.rs, which prepares the app,
 // the provider and the tickets. Usage:
 //   node staff.mjs <phase> <app-url> <screenshot-dir>
-// phase "main": bob (federal officer) hands a Bund triage ticket to BY;
-// alice (BY helper) logs in, sees BY and not HE, opens the
-// hostile mail (must be inert), takes and resolves it; dave sees nothing.
+// phase "main": bob (federal officer) hands a Bund triage ticket to BY from
+// the triage list; alice (BY helper) logs in, sees BY and not HE, opens the
+// hostile mail (must be inert), takes it, raises its priority, replies with
+// a canned response, writes a note, resolves and reopens it, and finds it
+// under her tickets; dave sees nothing.
 // phase "removed": alice logs in after losing her group: no queues.
 import { chromium } from 'playwright-core';
 
@@ -35,16 +37,16 @@ async function login(user) {
 
 try {
   if (phase === 'main') {
-    // bob (federal officer) hands the Bund's triage ticket to BY.
+    // bob (federal officer) hands the Bund's triage ticket to BY from the triage list.
     const bob = await login('bob');
-    await bob.page.click('a[href="/ui/tickets?tenant=bund&queue=triage"]');
-    await bob.page.getByRole('link', { name: 'Frage zur Mitgliedschaft' }).click();
-    await bob.page.waitForURL(/\/ui\/tickets\/\d+$/);
-    await bob.page.selectOption('#verband', 'by');
+    await bob.page.click('#triage');
+    await bob.page.getByRole('heading', { name: 'Triage des Bundes' }).waitFor();
+    const row = bob.page.locator('tr', { hasText: 'Frage zur Mitgliedschaft' });
+    await row.locator('select').selectOption('by');
     await bob.page.screenshot({ path: `${shots}/00-triage-uebergeben.png`, fullPage: true });
-    await bob.page.click('#uebergeben');
-    // The page comes back with the handover in its history.
-    await bob.page.getByText(/→ by\//).waitFor();
+    await row.locator('button').click();
+    // The list comes back without it.
+    await bob.page.locator('tr', { hasText: 'Frage zur Mitgliedschaft' }).waitFor({ state: 'detached' });
     await bob.context.close();
 
     const { page, outside } = await login('alice');
@@ -85,10 +87,33 @@ try {
     await page.keyboard.press('Enter');
     // The form posts and the page comes back (same address): wait for its new content.
     await page.locator('#besitzer', { hasText: 'Alice' }).waitFor({ timeout: 10000 });
+    // Priority, a reply from a canned response, and an internal note.
+    await page.selectOption('#neue-prioritaet', 'high');
+    await page.click('#aendern');
+    await page.locator('#prioritaet', { hasText: 'hoch' }).waitFor({ timeout: 10000 });
+    await page.selectOption('#vorlage', 'canned.austritt-bestaetigung');
+    await page.click('#einsetzen');
+    await page.waitForFunction(() => document.querySelector('#antwort-text')?.value.includes('Austrittserklärung'));
+    await page.fill('#antwort-text', (await page.inputValue('#antwort-text')) + '\nP.S. Danke!');
+    await page.click('#senden');
+    await page.locator('article', { hasText: 'P.S. Danke!' }).waitFor({ timeout: 10000 });
+    await page.click('#notiz summary');
+    await page.fill('#notiz-text', 'Rückruf morgen, Alice');
+    await page.click('#notiz-speichern');
+    await page.locator('article.note', { hasText: 'Rückruf morgen' }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${shots}/03b-ticket-bearbeitet.png`, fullPage: true });
+
     await page.click('#erledigt');
     await page.locator('#status', { hasText: 'erledigt' }).waitFor({ timeout: 10000 });
     if (page.url() !== url) fail(`left the ticket: ${page.url()}`);
     await page.screenshot({ path: `${shots}/04-erledigt.png`, fullPage: true });
+    await page.click('#wieder-oeffnen');
+    await page.locator('#status', { hasText: 'in Arbeit' }).waitFor({ timeout: 10000 });
+
+    // My tickets: the one she took.
+    await page.click('#meine');
+    await page.getByRole('link', { name: 'Rechnung' }).waitFor();
+    await page.screenshot({ path: `${shots}/08-meine-tickets.png`, fullPage: true });
 
     // Search finds the resolved ticket.
     await page.click('a[href="/ui/search"]');
@@ -100,6 +125,8 @@ try {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(app + '/');
     await page.screenshot({ path: `${shots}/05-telefon.png`, fullPage: true });
+    await page.goto(url);
+    await page.screenshot({ path: `${shots}/05b-telefon-ticket.png`, fullPage: true });
 
     const dave = await login('dave');
     await dave.page.locator('#keine-queues').waitFor();

@@ -48,42 +48,59 @@ pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String, fiel
     res
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self.0 {
-            AppError::NotFound(d) => problem(StatusCode::NOT_FOUND, "not-found", "Nicht gefunden", d, None),
-            AppError::Unauthenticated => {
-                let mut res = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "Anmeldung erforderlich",
-                    AppError::Unauthenticated.to_string(),
-                    None,
-                );
-                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                res
-            }
-            AppError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", "Nicht erlaubt", d, None),
-            AppError::Validation { field, message } => problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Ungültige Eingabe",
-                format!("{field}: {message}"),
-                Some(field),
+/// How an error shows to people: status, problem kind, title, detail and
+/// field. `Internal` is logged here, with its cause, and never shown.
+pub struct Shown {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub field: Option<String>,
+}
+
+impl From<AppError> for Shown {
+    fn from(e: AppError) -> Self {
+        let shown = |status, kind, title, detail| Shown { status, kind, title, detail, field: None };
+        match e {
+            AppError::NotFound(d) => shown(StatusCode::NOT_FOUND, "not-found", "Nicht gefunden", d),
+            AppError::Unauthenticated => shown(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Anmeldung erforderlich",
+                AppError::Unauthenticated.to_string(),
             ),
-            AppError::Conflict(d) => problem(StatusCode::CONFLICT, "conflict", "Konflikt", d, None),
-            AppError::TooLarge(d) => problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Zu groß", d, None),
+            AppError::Forbidden(d) => shown(StatusCode::FORBIDDEN, "forbidden", "Nicht erlaubt", d),
+            AppError::Validation { field, message } => Shown {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                kind: "validation",
+                title: "Ungültige Eingabe",
+                detail: format!("{field}: {message}"),
+                field: Some(field),
+            },
+            AppError::Conflict(d) => shown(StatusCode::CONFLICT, "conflict", "Konflikt", d),
+            AppError::TooLarge(d) => shown(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Zu groß", d),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
-                problem(
+                shown(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "Interner Fehler",
                     "Etwas ist schiefgegangen. Bitte später erneut versuchen; der Fehler wurde protokolliert.".into(),
-                    None,
                 )
             }
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let unauthenticated = matches!(self.0, AppError::Unauthenticated);
+        let s = Shown::from(self.0);
+        let mut res = problem(s.status, s.kind, s.title, s.detail, s.field);
+        if unauthenticated {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
     }
 }
 

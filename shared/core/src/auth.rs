@@ -48,7 +48,7 @@ pub(crate) async fn principal_on(db: &impl sea_orm::ConnectionTrait, user: user:
     Ok(principal_of(user, rows))
 }
 
-fn principal_of(user: user::Model, rows: Vec<logbuch_store::entity::role_assignment::Model>) -> Principal {
+pub(crate) fn principal_of(user: user::Model, rows: Vec<logbuch_store::entity::role_assignment::Model>) -> Principal {
     let assignments = rows
         .into_iter()
         .filter_map(|a| {

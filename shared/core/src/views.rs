@@ -142,3 +142,29 @@ pub struct MeView {
     pub display_name: String,
     pub roles: Vec<RoleView>,
 }
+
+/// A queue on someone's start page: active tickets by status and what is due.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueOverview {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub queue: String,
+    pub queue_name: String,
+    pub new: i64,
+    pub open: i64,
+    pub waiting: i64,
+    /// Active tickets past their first-response or resolution due time.
+    pub overdue: i64,
+    /// The earliest due time among the active tickets (may be past).
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// What a person's navigation offers: the Bund's triage queue (for those who
+/// may hand its tickets over) and the tenants they administer.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct StaffMenu {
+    /// The Bund's default queue slug, if the caller may hand its tickets to LVs.
+    pub triage: Option<String>,
+    /// Tenant codes where the caller manages queues and templates.
+    pub admin_of: Vec<String>,
+}

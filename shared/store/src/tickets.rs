@@ -189,6 +189,65 @@ pub async fn count_scoped(
         .await?)
 }
 
+/// One queue's working figures: active tickets by status, how many are past
+/// a due time, and the earliest due time still ahead or behind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    pub tenant_id: i64,
+    pub queue_id: i64,
+    pub new: i64,
+    pub open: i64,
+    pub waiting: i64,
+    pub overdue: i64,
+    pub next_due: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// [`QueueFigures`] of every queue in scope with active tickets (only the
+/// active ones are read: the partial indexes of migration m0006 serve it).
+pub async fn queue_figures(
+    db: &impl ConnectionTrait,
+    scope: &AccessScope,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<QueueFigures>> {
+    let backend = db.get_database_backend();
+    // The due time that matters: the first answer while none is given, else the resolution.
+    let due = "CASE WHEN tickets.first_responded_at IS NULL AND tickets.first_response_due IS NOT NULL \
+               THEN tickets.first_response_due ELSE tickets.resolution_due END";
+    let status = |s: &str| Expr::cust(format!("SUM(CASE WHEN tickets.status = '{s}' THEN 1 ELSE 0 END)"));
+    let overdue = Expr::cust_with_values(
+        crate::placeholders(backend, &format!("SUM(CASE WHEN ({due}) < $1 THEN 1 ELSE 0 END)")),
+        [now],
+    );
+    let rows = ticket::Entity::find()
+        .filter(scope_condition(scope))
+        .filter(Expr::cust(ACTIVE))
+        .select_only()
+        .column(ticket::Column::TenantId)
+        .column(ticket::Column::QueueId)
+        .column_as(status("new"), "new")
+        .column_as(status("open"), "open")
+        .column_as(status("waiting"), "waiting")
+        .column_as(overdue, "overdue")
+        .column_as(Expr::cust(format!("MIN({due})")), "next_due")
+        .group_by(ticket::Column::TenantId)
+        .group_by(ticket::Column::QueueId)
+        .into_tuple::<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>)>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tenant_id, queue_id, new, open, waiting, overdue, next_due)| QueueFigures {
+            tenant_id,
+            queue_id,
+            new: new.unwrap_or(0),
+            open: open.unwrap_or(0),
+            waiting: waiting.unwrap_or(0),
+            overdue: overdue.unwrap_or(0),
+            next_due,
+        })
+        .collect())
+}
+
 /// Inserts a new ticket (the caller has checked access and writes its history).
 pub async fn insert(db: &impl ConnectionTrait, row: ticket::ActiveModel) -> Result<Ticket> {
     Ok(row.insert(db).await?)

@@ -176,6 +176,44 @@ pub async fn user_and_roles_by_token_hash(
     Ok(Some((user, roles)))
 }
 
+/// Active people holding a role in this tenant or a federation-wide one,
+/// with all their assignments (to check what each may do there).
+pub async fn with_roles_in(
+    db: &impl ConnectionTrait,
+    tenant_id: i64,
+) -> Result<Vec<(user::Model, Vec<role_assignment::Model>)>> {
+    use sea_orm::sea_query::Query;
+    let near = Query::select()
+        .column(role_assignment::Column::UserId)
+        .from(role_assignment::Entity)
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(role_assignment::Column::TenantId.eq(tenant_id))
+                .add(role_assignment::Column::TenantId.is_null()),
+        )
+        .to_owned();
+    let people = user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Id.in_subquery(near))
+        .order_by_asc(user::Column::DisplayName)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = people.iter().map(|u| u.id).collect();
+    let mut roles = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.is_in(ids))
+        .order_by_asc(role_assignment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(people
+        .into_iter()
+        .map(|u| {
+            let (mine, rest) = std::mem::take(&mut roles).into_iter().partition(|r| r.user_id == u.id);
+            roles = rest;
+            (u, mine)
+        })
+        .collect())
+}
+
 /// Is there anyone holding the admin role?
 pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool> {
     Ok(role_assignment::Entity::find().filter(role_assignment::Column::Role.eq("admin")).one(db).await?.is_some())

@@ -2,164 +2,336 @@
 //! German, plain forms. Each page reads through the same use cases as the
 //! API, so it sees what the person may see and nothing else. Forms carry the
 //! session's CSRF token; mail HTML is sanitized (`sanitize`), and a strict
-//! Content-Security-Policy forbids scripts and remote loads besides.
+//! Content-Security-Policy forbids scripts and remote loads besides. Errors
+//! are German HTML pages with the right status.
 
+mod admin;
 mod sanitize;
 mod strings;
+mod ticket;
 
-use crate::error::ApiError;
+use crate::error::Shown;
 use crate::extract::{SESSION_COOKIE, cookie, same_secret};
 use crate::routes::auth::{redirect, session_cookie_cleared};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use logbuch_core::sso::SessionPrincipal;
 use logbuch_core::tickets::ListQuery;
+use logbuch_core::views::TicketSummary;
 use logbuch_core::{AppError, Logbuch};
 use serde::Deserialize;
 use strings as s;
 
+pub use admin::{admin, admin_index, delete_template, edit_template, save_template};
 pub use sanitize::mail_html;
+pub use ticket::{
+    add_watcher, assign, change, hand_over, move_queue, note, remove_watcher, reopen, reply, resolve, take, ticket,
+};
 
 /// No scripts, nothing from elsewhere, no framing; styles only inline.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
+type UiResult = Result<Response, UiError>;
+
 fn page(t: &impl Template) -> Response {
+    page_with(t, axum::http::StatusCode::OK)
+}
+
+fn page_with(t: &impl Template, status: axum::http::StatusCode) -> Response {
     match t.render() {
-        Ok(html) => {
-            let mut r = Html(html).into_response();
-            let h = r.headers_mut();
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(e) => ApiError(AppError::Internal(anyhow::anyhow!("template: {e}"))).into_response(),
+        Ok(html) => html_response(html, status),
+        Err(e) => UiError(AppError::Internal(anyhow::anyhow!("template: {e}"))).into_response(),
     }
+}
+
+fn html_response(html: String, status: axum::http::StatusCode) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 fn see_other(to: &str) -> Response {
     redirect(to, &[])
 }
 
+/// The header every page shows to a logged-in person.
+pub(crate) struct Nav {
+    name: String,
+    csrf: String,
+    triage: Option<String>,
+    admin_of: Vec<String>,
+}
+
+async fn nav(app: &Logbuch, sp: &SessionPrincipal) -> Result<Nav, UiError> {
+    let menu = app.staff_menu(&sp.principal).await?;
+    Ok(Nav {
+        name: sp.principal.display_name.clone(),
+        csrf: sp.csrf.clone(),
+        triage: menu.triage,
+        admin_of: menu.admin_of,
+    })
+}
+
+/// A use case's error as a German page with the error's status; a missing
+/// session sends the browser to the start page (the login).
+pub struct UiError(pub AppError);
+
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    nav: Option<Nav>,
+    title: &'static str,
+    detail: String,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, AppError::Unauthenticated) {
+            return see_other("/");
+        }
+        let shown = Shown::from(self.0);
+        // Rendered here, not through `page`: an error page that fails must not loop.
+        let body = ErrorPage { nav: None, title: shown.title, detail: shown.detail };
+        match body.render() {
+            Ok(html) => html_response(html, shown.status),
+            Err(_) => (shown.status, body.detail).into_response(),
+        }
+    }
+}
+
 async fn session(app: &Logbuch, headers: &HeaderMap) -> Option<SessionPrincipal> {
     app.authenticate_session(cookie(headers, SESSION_COOKIE)?).await.ok()
+}
+
+/// The session of a page request; strangers are sent to the login.
+async fn page_session(app: &Logbuch, headers: &HeaderMap) -> Result<SessionPrincipal, UiError> {
+    session(app, headers).await.ok_or(UiError(AppError::Unauthenticated))
+}
+
+/// The session of a form post, whose hidden `csrf_token` must match it.
+async fn form_session(app: &Logbuch, headers: &HeaderMap, csrf_token: &str) -> Result<SessionPrincipal, UiError> {
+    let sp = page_session(app, headers).await?;
+    if !same_secret(csrf_token, &sp.csrf) {
+        return Err(UiError(AppError::Forbidden(
+            "Das Formular ist abgelaufen (CSRF-Token fehlt oder stimmt nicht); bitte die Seite neu laden.".into(),
+        )));
+    }
+    Ok(sp)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
 }
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    nav: Option<Nav>,
     sso: bool,
 }
 
 struct QueueRow {
     tenant: String,
+    tenant_name: String,
     queue: String,
+    queue_name: String,
+    new: i64,
     open: i64,
+    waiting: i64,
+    overdue: i64,
+    next_due: String,
 }
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
-    name: String,
-    csrf: String,
+    nav: Option<Nav>,
     queues: Vec<QueueRow>,
 }
 
-/// `GET /`: my queues, or the login page.
-pub async fn home(State(app): State<Logbuch>, headers: HeaderMap) -> Result<Response, ApiError> {
+/// `GET /`: my queues with counts by status and what is due, or the login page.
+pub async fn home(State(app): State<Logbuch>, headers: HeaderMap) -> UiResult {
     let Some(sp) = session(&app, &headers).await else {
-        return Ok(page(&LoginPage { sso: app.settings.oidc.issuer.is_some() }));
+        return Ok(page(&LoginPage { nav: None, sso: app.settings.oidc.issuer.is_some() }));
     };
-    let who = &sp.principal;
-    let counts = app.count_tickets(who, None).await?;
-    let mut queues = Vec::new();
-    let me = app.me(who).await?;
-    let mut tenants: Vec<String> = Vec::new();
-    if me.roles.iter().any(|r| r.tenant.is_none()) {
-        tenants = app.list_tenants(who).await?.into_iter().map(|t| t.code).collect();
-    } else {
-        for code in me.roles.iter().filter_map(|r| r.tenant.clone()) {
-            if !tenants.contains(&code) {
-                tenants.push(code);
-            }
-        }
-    }
-    for t in &tenants {
-        for q in app.list_queues(who, t).await? {
-            let open = counts
-                .iter()
-                .filter(|c| c.tenant == q.tenant && c.queue == q.slug && c.status != "resolved")
-                .map(|c| c.count)
-                .sum();
-            queues.push(QueueRow { tenant: q.tenant, queue: q.slug, open });
-        }
-    }
-    Ok(page(&HomePage { name: who.display_name.clone(), csrf: sp.csrf.clone(), queues }))
+    let now = chrono::Utc::now();
+    let queues = app
+        .queue_overview(&sp.principal)
+        .await?
+        .into_iter()
+        .map(|q| QueueRow {
+            tenant: q.tenant,
+            tenant_name: q.tenant_name,
+            queue: q.queue,
+            queue_name: q.queue_name,
+            new: q.new,
+            open: q.open,
+            waiting: q.waiting,
+            overdue: q.overdue,
+            next_due: q.next_due.map(|d| s::due(d, now)).unwrap_or_default(),
+        })
+        .collect();
+    Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues }))
 }
 
 struct TicketRow {
     number: i64,
     subject: String,
     priority: &'static str,
+    urgent: bool,
     status: &'static str,
     owner: String,
     tenant: String,
+    queue: String,
+    age: String,
+    due: String,
+    overdue: bool,
 }
 
-impl From<logbuch_core::views::TicketSummary> for TicketRow {
-    fn from(t: logbuch_core::views::TicketSummary) -> Self {
+impl TicketRow {
+    fn new(t: TicketSummary, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let due_at = match (t.first_responded_at, t.first_response_due) {
+            (None, Some(first)) => Some(first),
+            _ => t.resolution_due,
+        }
+        .filter(|_| t.status != "resolved");
         TicketRow {
             number: t.number,
             subject: t.subject,
             priority: s::priority(&t.priority),
+            urgent: matches!(t.priority.as_str(), "high" | "urgent"),
             status: s::status(&t.status),
             owner: t.owner.map_or_else(|| s::NOBODY.to_owned(), |o| o.display_name),
             tenant: t.tenant,
+            queue: t.queue,
+            age: s::ago(t.created_at, now),
+            due: due_at.map(|d| s::due(d, now)).unwrap_or_default(),
+            overdue: due_at.is_some_and(|d| d < now),
         }
+    }
+
+    fn all(list: Vec<TicketSummary>) -> Vec<Self> {
+        let now = chrono::Utc::now();
+        list.into_iter().map(|t| Self::new(t, now)).collect()
     }
 }
 
 #[derive(Template)]
 #[template(path = "tickets.html")]
 struct TicketsPage {
-    name: String,
-    csrf: String,
+    nav: Option<Nav>,
     title: String,
+    empty: &'static str,
     tickets: Vec<TicketRow>,
+    /// Tenants a triage ticket can be handed to: (code, name); empty elsewhere.
+    hand_over_to: Vec<(String, String)>,
+    /// This list's address without the page, ending in `&` or `?`.
+    base: String,
+    previous: Option<u64>,
+    next: Option<u64>,
 }
 
 #[derive(Deserialize)]
 pub struct ListParams {
     tenant: Option<String>,
     queue: Option<String>,
+    mine: Option<bool>,
+    page: Option<u64>,
 }
 
-/// `GET /ui/tickets?tenant=…&queue=…`: a queue's open tickets, most urgent first.
-pub async fn tickets(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Query(p): Query<ListParams>,
-) -> Result<Response, ApiError> {
-    let Some(sp) = session(&app, &headers).await else { return Ok(see_other("/")) };
-    let title = match (&p.tenant, &p.queue) {
-        (Some(t), Some(q)) => format!("{} – {t}/{q}", s::OPEN_TICKETS),
-        _ => s::OPEN_TICKETS.to_owned(),
+/// `GET /ui/tickets?tenant=…&queue=…` (a queue's open tickets, most urgent
+/// and oldest first) or `?mine=true` (my tickets).
+pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Query<ListParams>) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
+    let mine = p.mine == Some(true);
+    let (title, empty, base) = match (&p.tenant, &p.queue) {
+        _ if mine => (s::MY_TICKETS.to_owned(), s::NO_MY_TICKETS, "/ui/tickets?mine=true&".to_owned()),
+        (Some(t), Some(q)) => (
+            format!("{} – {t}/{q}", s::OPEN_TICKETS),
+            s::NO_TICKETS,
+            format!("/ui/tickets?tenant={}&queue={}&", urlencoding(t), urlencoding(q)),
+        ),
+        _ => (s::OPEN_TICKETS.to_owned(), s::NO_TICKETS, "/ui/tickets?".to_owned()),
     };
-    let q = ListQuery { tenant: p.tenant, queue: p.queue, ..Default::default() };
+    let q = ListQuery {
+        tenant: p.tenant.filter(|_| !mine),
+        queue: p.queue.filter(|_| !mine),
+        mine: mine.then_some(true),
+        page: p.page,
+        ..Default::default()
+    };
     let list = app.list_tickets(&sp.principal, q).await?;
-    let tickets = list.tickets.into_iter().map(TicketRow::from).collect();
-    Ok(page(&TicketsPage { name: sp.principal.display_name.clone(), csrf: sp.csrf.clone(), title, tickets }))
+    let page_data = TicketsPage {
+        nav: Some(nav(&app, &sp).await?),
+        title,
+        empty,
+        previous: (list.page > 1).then(|| list.page - 1),
+        next: list.next_page,
+        tickets: TicketRow::all(list.tickets),
+        hand_over_to: Vec::new(),
+        base,
+    };
+    Ok(page(&page_data))
+}
+
+/// `GET /ui/triage`: the Bund's triage queue, each ticket with a hand-over
+/// form (federal officers; 404 for everyone else).
+pub async fn triage(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Query<ListParams>) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
+    let nav = nav(&app, &sp).await?;
+    let Some(queue) = nav.triage.clone() else {
+        return Err(UiError(AppError::NotFound("Die Triage sehen nur Bundesbeauftragte.".into())));
+    };
+    let q = ListQuery { tenant: Some("bund".into()), queue: Some(queue), page: p.page, ..Default::default() };
+    let list = app.list_tickets(&sp.principal, q).await?;
+    let hand_over_to = app
+        .list_tenants(&sp.principal)
+        .await?
+        .into_iter()
+        .filter(|t| t.code != "bund")
+        .map(|t| (t.code, t.name))
+        .collect();
+    let page_data = TicketsPage {
+        nav: Some(nav),
+        title: s::TRIAGE.to_owned(),
+        empty: s::NO_TICKETS,
+        previous: (list.page > 1).then(|| list.page - 1),
+        next: list.next_page,
+        tickets: TicketRow::all(list.tickets),
+        hand_over_to,
+        base: "/ui/triage?".to_owned(),
+    };
+    Ok(page(&page_data))
+}
+
+/// Percent-encoding for a query value (tenant codes and slugs are plain, but be safe).
+fn urlencoding(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect()
 }
 
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage {
-    name: String,
-    csrf: String,
+    nav: Option<Nav>,
     q: String,
     searched: bool,
     tickets: Vec<TicketRow>,
@@ -171,170 +343,17 @@ pub struct SearchParams {
 }
 
 /// `GET /ui/search?q=…`: full-text search in everything the person may see.
-pub async fn search(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Query(p): Query<SearchParams>,
-) -> Result<Response, ApiError> {
-    let Some(sp) = session(&app, &headers).await else { return Ok(see_other("/")) };
+pub async fn search(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Query<SearchParams>) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
     let q = p.q.unwrap_or_default();
     let searched = !q.trim().is_empty();
     let tickets = if searched {
         let query = ListQuery { q: Some(q.clone()), ..Default::default() };
-        app.list_tickets(&sp.principal, query).await?.tickets.into_iter().map(TicketRow::from).collect()
+        TicketRow::all(app.list_tickets(&sp.principal, query).await?.tickets)
     } else {
         Vec::new()
     };
-    Ok(page(&SearchPage { name: sp.principal.display_name.clone(), csrf: sp.csrf.clone(), q, searched, tickets }))
-}
-
-struct MessageRow {
-    kind: &'static str,
-    note: bool,
-    from: String,
-    at: String,
-    html: Option<String>,
-    text: String,
-}
-
-#[derive(Template)]
-#[template(path = "ticket.html")]
-struct TicketPage {
-    name: String,
-    csrf: String,
-    number: i64,
-    subject: String,
-    status: &'static str,
-    priority: &'static str,
-    owner: String,
-    requester: String,
-    can_take: bool,
-    can_resolve: bool,
-    /// Tenants the ticket can be handed to: (code, name).
-    hand_over_to: Vec<(String, String)>,
-    messages: Vec<MessageRow>,
-    history: Vec<String>,
-}
-
-/// `GET /ui/tickets/{id}`: a ticket with its messages and history.
-pub async fn ticket(State(app): State<Logbuch>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let Some(sp) = session(&app, &headers).await else { return Ok(see_other("/")) };
-    let d = app.get_ticket(&sp.principal, id).await?;
-    let allowed = |a: &str| d.allowed_actions.iter().any(|x| x == a);
-    let me = sp.principal.user.0;
-    let t = &d.ticket;
-    let messages = d
-        .messages
-        .iter()
-        .map(|m| MessageRow {
-            kind: s::kind(&m.kind),
-            note: m.kind == "note",
-            from: m.from.clone().or_else(|| m.author.as_ref().map(|a| a.display_name.clone())).unwrap_or_default(),
-            at: m.created_at.format("%d.%m.%Y %H:%M").to_string(),
-            html: m.body_html.as_deref().map(mail_html),
-            text: m.body_text.clone(),
-        })
-        .collect();
-    let history = d
-        .history
-        .iter()
-        .map(|h| {
-            format!(
-                "{} · {} · {}: {} → {}",
-                h.at.format("%d.%m.%Y %H:%M"),
-                h.actor.as_ref().map_or("System", |a| a.display_name.as_str()),
-                h.field,
-                h.from.as_deref().unwrap_or("–"),
-                h.to.as_deref().unwrap_or("–")
-            )
-        })
-        .collect();
-    let hand_over_to = if allowed("ticket.handover") {
-        app.list_tenants(&sp.principal)
-            .await?
-            .into_iter()
-            .filter(|x| x.code != t.tenant)
-            .map(|x| (x.code, x.name))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let page_data = TicketPage {
-        name: sp.principal.display_name.clone(),
-        csrf: sp.csrf.clone(),
-        number: t.number,
-        subject: t.subject.clone(),
-        status: s::status(&t.status),
-        priority: s::priority(&t.priority),
-        owner: t.owner.as_ref().map_or_else(|| s::NOBODY.to_owned(), |o| o.display_name.clone()),
-        requester: t.requester.clone(),
-        can_take: allowed("ticket.take") && t.owner.as_ref().is_none_or(|o| o.id != me),
-        can_resolve: allowed("ticket.resolve") && t.status != "resolved",
-        hand_over_to,
-        messages,
-        history,
-    };
-    Ok(page(&page_data))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-async fn form_session(app: &Logbuch, headers: &HeaderMap, form: &CsrfForm) -> Result<SessionPrincipal, ApiError> {
-    let sp = session(app, headers).await.ok_or(ApiError(AppError::Unauthenticated))?;
-    if !same_secret(&form.csrf_token, &sp.csrf) {
-        return Err(ApiError(AppError::Forbidden(
-            "Das Formular ist abgelaufen (CSRF-Token fehlt oder stimmt nicht); bitte die Seite neu laden.".into(),
-        )));
-    }
-    Ok(sp)
-}
-
-/// `POST /ui/tickets/{id}/take`.
-pub async fn take(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    let sp = form_session(&app, &headers, &form).await?;
-    app.take_ticket(&sp.principal, id).await?;
-    Ok(see_other(&format!("/ui/tickets/{id}")))
-}
-
-/// `POST /ui/tickets/{id}/resolve`.
-pub async fn resolve(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    let sp = form_session(&app, &headers, &form).await?;
-    app.resolve_ticket(&sp.principal, id).await?;
-    Ok(see_other(&format!("/ui/tickets/{id}")))
-}
-
-#[derive(Deserialize)]
-pub struct HandOverForm {
-    #[serde(default)]
-    csrf_token: String,
-    tenant: String,
-}
-
-/// `POST /ui/tickets/{id}/handover`: to another tenant (federal officers).
-pub async fn hand_over(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<HandOverForm>,
-) -> Result<Response, ApiError> {
-    let sp = form_session(&app, &headers, &CsrfForm { csrf_token: form.csrf_token }).await?;
-    let input = logbuch_core::tickets::HandOver { tenant: form.tenant, queue: None };
-    app.hand_over_ticket(&sp.principal, id, input).await?;
-    Ok(see_other(&format!("/ui/tickets/{id}")))
+    Ok(page(&SearchPage { nav: Some(nav(&app, &sp).await?), q, searched, tickets }))
 }
 
 /// `POST /ui/logout`: the form version of `/auth/logout`.
@@ -342,9 +361,14 @@ pub async fn logout(
     State(app): State<Logbuch>,
     headers: HeaderMap,
     axum::Form(form): axum::Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    form_session(&app, &headers, &form).await?;
+) -> UiResult {
+    form_session(&app, &headers, &form.csrf_token).await?;
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
     let to = app.logout(token).await?;
     Ok(redirect(&to, &[session_cookie_cleared(&app)]))
+}
+
+/// Any other address under `/ui/`: a German 404 page.
+pub async fn not_found() -> UiResult {
+    Err(UiError(AppError::NotFound("Diese Seite gibt es nicht.".into())))
 }

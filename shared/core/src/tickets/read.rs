@@ -3,8 +3,8 @@
 
 use super::Directory;
 use crate::views::{
-    AttachmentView, CountView, HistoryView, MeView, MessageView, QueueView, RoleView, TenantView, TicketDetail,
-    TicketPage, TicketSummary, UserRef,
+    AttachmentView, CountView, HistoryView, MeView, MessageView, QueueOverview, QueueView, RoleView, StaffMenu,
+    TenantView, TicketDetail, TicketPage, TicketSummary, UserRef,
 };
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_domain::{Action, Priority, Status};
@@ -259,6 +259,56 @@ impl Logbuch {
                 Ok(CountView { tenant: dir.tenant(t)?.code.clone(), queue: dir.queue(q)?.slug.clone(), status, count })
             })
             .collect()
+    }
+
+    /// Every queue the caller may read, with its active tickets by status,
+    /// the overdue ones and the next due time; Bund first, then by code.
+    pub async fn queue_overview(&self, who: &Principal) -> AppResult<Vec<QueueOverview>> {
+        let dir = self.directory().await?;
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let figures = tickets::queue_figures(&self.store.db, &scope, logbuch_store::now()).await?;
+        let mut out: Vec<QueueOverview> = dir
+            .queues()
+            .filter(|q| scope.allows(logbuch_domain::TenantId(q.tenant_id), logbuch_domain::QueueId(q.id)))
+            .map(|q| {
+                let tenant = dir.tenant(q.tenant_id)?;
+                let f = figures.iter().find(|f| f.queue_id == q.id).cloned().unwrap_or_default();
+                Ok(QueueOverview {
+                    tenant: tenant.code.clone(),
+                    tenant_name: tenant.name.clone(),
+                    queue: q.slug.clone(),
+                    queue_name: q.name.clone(),
+                    new: f.new,
+                    open: f.open,
+                    waiting: f.waiting,
+                    overdue: f.overdue,
+                    next_due: f.next_due,
+                })
+            })
+            .collect::<AppResult<_>>()?;
+        out.sort_by(|a, b| (a.tenant != "bund", &a.tenant, &a.queue).cmp(&(b.tenant != "bund", &b.tenant, &b.queue)));
+        Ok(out)
+    }
+
+    /// The caller's navigation: triage and the tenants they administer.
+    pub async fn staff_menu(&self, who: &Principal) -> AppResult<StaffMenu> {
+        use logbuch_authz::Target;
+        let dir = self.directory().await?;
+        let mut menu = StaffMenu::default();
+        if let Ok(triage) = dir.bund_default_queue() {
+            let bund = dir.tenant_ref(triage.tenant_id)?;
+            let target = Target { tenant: &bund, queue: Some(logbuch_domain::QueueId(triage.id)) };
+            if self.authz.allows(who, Action::HandOver, target) {
+                menu.triage = Some(triage.slug.clone());
+            }
+        }
+        for t in dir.tenant_refs() {
+            if self.authz.allows(who, Action::ManageQueues, Target { tenant: &t, queue: None }) {
+                menu.admin_of.push(t.code.to_string());
+            }
+        }
+        menu.admin_of.sort_by(|a, b| (a != "bund", a).cmp(&(b != "bund", b)));
+        Ok(menu)
     }
 
     /// Every tenant of the federation (names are no secret; needed to hand tickets over).

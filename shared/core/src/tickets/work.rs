@@ -99,6 +99,21 @@ impl Logbuch {
         self.get_ticket(who, id).await
     }
 
+    /// The people who may work this ticket (an owner must be one of them), by name.
+    pub async fn assignable_people(&self, who: &Principal, id: i64) -> AppResult<Vec<crate::views::UserRef>> {
+        let dir = self.directory().await?;
+        let t = self.load_ticket(&self.store.db, who, id, Action::ReadTicket, &dir).await?;
+        let tenant = dir.tenant_ref(t.tenant_id)?;
+        let target = Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) };
+        Ok(users::with_roles_in(&self.store.db, t.tenant_id)
+            .await?
+            .into_iter()
+            .map(|(u, roles)| crate::auth::principal_of(u, roles))
+            .filter(|p| self.authz.allows(p, Action::TakeTicket, target))
+            .map(|p| crate::views::UserRef { id: p.user.0, email: p.email, display_name: p.display_name })
+            .collect())
+    }
+
     /// Adds (`add`) or removes a watcher by mail address.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn set_watcher(&self, who: &Principal, id: i64, email: &str, add: bool) -> AppResult<TicketDetail> {

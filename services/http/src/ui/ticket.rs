@@ -1,0 +1,448 @@
+//! One ticket: its messages, notes, files, watchers and history, and a form
+//! for every action the person may take on it. Each form posts with the
+//! session's CSRF token and comes back to the ticket (303).
+
+use super::{CsrfForm, Nav, UiResult, form_session, nav, page, page_session, see_other, strings as s};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use logbuch_core::tickets::{HandOver, NewMessage, TicketChange};
+use logbuch_core::{AppError, Logbuch};
+use serde::Deserialize;
+
+struct FileRow {
+    href: String,
+    name: String,
+    size: String,
+}
+
+struct MessageRow {
+    kind: &'static str,
+    note: bool,
+    from: String,
+    at: String,
+    html: Option<String>,
+    text: String,
+    files: Vec<FileRow>,
+}
+
+/// An option of a select: value, label, selected.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+fn choices<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>, current: &str) -> Vec<Choice> {
+    items
+        .into_iter()
+        .map(|(v, l)| Choice { value: v.to_owned(), label: l.to_owned(), selected: v == current })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    nav: Option<Nav>,
+    csrf: String,
+    number: i64,
+    subject: String,
+    tenant: String,
+    queue: String,
+    status: &'static str,
+    priority: &'static str,
+    owner: String,
+    requester: String,
+    due: Vec<(&'static str, String)>,
+    links: Vec<i64>,
+    can_take: bool,
+    can_resolve: bool,
+    can_reopen: bool,
+    can_note: bool,
+    can_reply: bool,
+    /// Empty when the person may not assign.
+    assignees: Vec<Choice>,
+    /// Priority choices, empty when the person may not change it.
+    priorities: Vec<Choice>,
+    /// Status choices (new, open, waiting), empty when the person may not change it.
+    statuses: Vec<Choice>,
+    /// Queues of the same tenant, empty when the person may not move.
+    queues: Vec<Choice>,
+    /// Tenants the ticket can be handed to: (code, name).
+    hand_over_to: Vec<(String, String)>,
+    can_watch: bool,
+    watchers: Vec<(String, String)>,
+    /// People who could watch, for the add form: (email, name).
+    watch_candidates: Vec<(String, String)>,
+    canned: Vec<Choice>,
+    reply_text: String,
+    messages: Vec<MessageRow>,
+    history: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TicketParams {
+    /// A canned response to put into the reply field (`canned.…`).
+    vorlage: Option<String>,
+}
+
+fn size(bytes: i64) -> String {
+    if bytes < 10_000 { format!("{bytes} B") } else { format!("{} kB", bytes / 1000) }
+}
+
+/// `GET /ui/tickets/{id}`: a ticket with everything on it.
+pub async fn ticket(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(p): Query<TicketParams>,
+) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
+    let who = &sp.principal;
+    let d = app.get_ticket(who, id).await?;
+    let allowed = |a: &str| d.allowed_actions.iter().any(|x| x == a);
+    let me = who.user.0;
+    let t = &d.ticket;
+    let now = chrono::Utc::now();
+    let resolved = t.status == "resolved";
+    let messages = d
+        .messages
+        .iter()
+        .map(|m| MessageRow {
+            kind: s::kind(&m.kind),
+            note: m.kind == "note",
+            from: m.from.clone().or_else(|| m.author.as_ref().map(|a| a.display_name.clone())).unwrap_or_default(),
+            at: m.created_at.format("%d.%m.%Y %H:%M").to_string(),
+            html: m.body_html.as_deref().map(super::mail_html),
+            text: m.body_text.clone(),
+            files: m
+                .attachments
+                .iter()
+                .map(|a| FileRow {
+                    href: format!("/api/v1/tickets/{}/attachments/{}", t.number, a.id),
+                    name: a.filename.clone(),
+                    size: size(a.size),
+                })
+                .collect(),
+        })
+        .collect();
+    let history = d
+        .history
+        .iter()
+        .map(|h| {
+            format!(
+                "{} · {} · {}: {} → {}",
+                h.at.format("%d.%m.%Y %H:%M"),
+                h.actor.as_ref().map_or("System", |a| a.display_name.as_str()),
+                s::field(&h.field),
+                h.from.as_deref().map_or("–", |v| s::value(&h.field, v)),
+                h.to.as_deref().map_or("–", |v| s::value(&h.field, v))
+            )
+        })
+        .collect();
+    let mut due = Vec::new();
+    if !resolved {
+        if let (None, Some(at)) = (t.first_responded_at, t.first_response_due) {
+            due.push((s::FIRST_RESPONSE_DUE, s::due(at, now)));
+        }
+        if let Some(at) = t.resolution_due {
+            due.push((s::RESOLUTION_DUE, s::due(at, now)));
+        }
+    }
+    let people = if allowed("ticket.assign") || allowed("ticket.watch") {
+        app.assignable_people(who, id).await?
+    } else {
+        vec![]
+    };
+    let owner_email = t.owner.as_ref().map(|o| o.email.clone()).unwrap_or_default();
+    let assignees = if allowed("ticket.assign") {
+        let mut v = vec![Choice { value: String::new(), label: s::NOBODY.to_owned(), selected: t.owner.is_none() }];
+        v.extend(people.iter().map(|u| Choice {
+            value: u.email.clone(),
+            label: u.display_name.clone(),
+            selected: u.email == owner_email,
+        }));
+        v
+    } else {
+        Vec::new()
+    };
+    let priorities = if allowed("ticket.priority") {
+        choices(["low", "normal", "high", "urgent"].map(|p| (p, s::priority(p))), &t.priority)
+    } else {
+        Vec::new()
+    };
+    let statuses = if allowed("ticket.status") && !resolved {
+        choices(["new", "open", "waiting"].map(|p| (p, s::status(p))), &t.status)
+    } else {
+        Vec::new()
+    };
+    let queues = if allowed("ticket.move") {
+        match app.list_queues(who, &t.tenant).await {
+            Ok(qs) => {
+                qs.into_iter().map(|q| Choice { selected: q.slug == t.queue, value: q.slug, label: q.name }).collect()
+            }
+            Err(AppError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        Vec::new()
+    };
+    // Federal officers hand over to any tenant; LV coordinators may give a ticket back to the Bund.
+    let hand_over_to = if allowed("ticket.handover") || (allowed("ticket.handback") && t.tenant != "bund") {
+        let everywhere = allowed("ticket.handover");
+        app.list_tenants(who)
+            .await?
+            .into_iter()
+            .filter(|x| x.code != t.tenant && (everywhere || x.code == "bund"))
+            .map(|x| (x.code, x.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let watchers: Vec<(String, String)> =
+        d.watchers.iter().map(|w| (w.email.clone(), w.display_name.clone())).collect();
+    let watch_candidates = if allowed("ticket.watch") {
+        people
+            .iter()
+            .filter(|u| !d.watchers.iter().any(|w| w.id == u.id))
+            .map(|u| (u.email.clone(), u.display_name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let can_reply = allowed("ticket.reply");
+    let (canned, reply_text) = if can_reply {
+        let all = app.canned_for_ticket(who, id).await?;
+        let chosen = p.vorlage.as_deref().unwrap_or("");
+        let text = all.iter().find(|c| c.name == chosen).map(|c| c.body.clone()).unwrap_or_default();
+        (all.into_iter().map(|c| Choice { selected: c.name == chosen, value: c.name, label: c.label }).collect(), text)
+    } else {
+        (Vec::new(), String::new())
+    };
+    let page_data = TicketPage {
+        nav: Some(nav(&app, &sp).await?),
+        csrf: sp.csrf.clone(),
+        number: t.number,
+        subject: t.subject.clone(),
+        tenant: t.tenant.clone(),
+        queue: t.queue_name.clone(),
+        status: s::status(&t.status),
+        priority: s::priority(&t.priority),
+        owner: t.owner.as_ref().map_or_else(|| s::NOBODY.to_owned(), |o| o.display_name.clone()),
+        requester: match &t.requester_name {
+            Some(name) => format!("{name} <{}>", t.requester),
+            None => t.requester.clone(),
+        },
+        due,
+        links: d.links.clone(),
+        can_take: allowed("ticket.take") && !resolved && t.owner.as_ref().is_none_or(|o| o.id != me),
+        can_resolve: allowed("ticket.resolve") && !resolved,
+        can_reopen: allowed("ticket.reopen") && resolved,
+        can_note: allowed("ticket.note"),
+        can_reply,
+        assignees,
+        priorities,
+        statuses,
+        queues,
+        hand_over_to,
+        can_watch: allowed("ticket.watch"),
+        watchers,
+        watch_candidates,
+        canned,
+        reply_text,
+        messages,
+        history,
+    };
+    Ok(page(&page_data))
+}
+
+fn back(id: i64) -> UiResult {
+    Ok(see_other(&format!("/ui/tickets/{id}")))
+}
+
+/// `POST /ui/tickets/{id}/take`.
+pub async fn take(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.take_ticket(&sp.principal, id).await?;
+    back(id)
+}
+
+/// `POST /ui/tickets/{id}/resolve`.
+pub async fn resolve(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.resolve_ticket(&sp.principal, id).await?;
+    back(id)
+}
+
+/// `POST /ui/tickets/{id}/reopen`.
+pub async fn reopen(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.reopen_ticket(&sp.principal, id).await?;
+    back(id)
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Mail address; empty gives the ticket back to the queue.
+    #[serde(default)]
+    owner: String,
+}
+
+/// `POST /ui/tickets/{id}/assign`.
+pub async fn assign(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<AssignForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    let owner = Some(form.owner.trim()).filter(|o| !o.is_empty());
+    app.assign_ticket(&sp.principal, id, owner).await?;
+    back(id)
+}
+
+#[derive(Deserialize)]
+pub struct WatcherForm {
+    #[serde(default)]
+    csrf_token: String,
+    email: String,
+}
+
+/// `POST /ui/tickets/{id}/watchers`: adds a watcher.
+pub async fn add_watcher(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<WatcherForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.set_watcher(&sp.principal, id, &form.email, true).await?;
+    back(id)
+}
+
+/// `POST /ui/tickets/{id}/watchers/remove`: removes a watcher.
+pub async fn remove_watcher(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<WatcherForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.set_watcher(&sp.principal, id, &form.email, false).await?;
+    back(id)
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    csrf_token: String,
+    priority: Option<String>,
+    status: Option<String>,
+}
+
+/// `POST /ui/tickets/{id}/change`: priority and/or status (only what differs).
+pub async fn change(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ChangeForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    let input = TicketChange {
+        priority: form.priority.filter(|p| !p.is_empty()),
+        status: form.status.filter(|p| !p.is_empty()),
+    };
+    app.change_ticket(&sp.principal, id, input).await?;
+    back(id)
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf_token: String,
+    queue: String,
+}
+
+/// `POST /ui/tickets/{id}/move`: to another queue of the same tenant.
+pub async fn move_queue(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<MoveForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    let still_mine = app.move_ticket(&sp.principal, id, &form.queue).await?;
+    if still_mine.is_some() { back(id) } else { Ok(see_other("/")) }
+}
+
+#[derive(Deserialize)]
+pub struct HandOverForm {
+    #[serde(default)]
+    csrf_token: String,
+    tenant: String,
+    /// Where to go afterwards: `triage` for the triage list.
+    #[serde(default)]
+    from: String,
+}
+
+/// `POST /ui/tickets/{id}/handover`: to another tenant (federal officers).
+pub async fn hand_over(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<HandOverForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    let input = HandOver { tenant: form.tenant, queue: None };
+    app.hand_over_ticket(&sp.principal, id, input).await?;
+    if form.from == "triage" { Ok(see_other("/ui/triage")) } else { back(id) }
+}
+
+#[derive(Deserialize)]
+pub struct TextForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /ui/tickets/{id}/note`: an internal note.
+pub async fn note(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<TextForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.add_note(&sp.principal, id, NewMessage { body: form.body, canned: None, attachments: Vec::new() }).await?;
+    back(id)
+}
+
+/// `POST /ui/tickets/{id}/reply`: a reply by mail to the requester.
+pub async fn reply(
+    State(app): State<Logbuch>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<TextForm>,
+) -> UiResult {
+    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+    app.add_reply(&sp.principal, id, NewMessage { body: form.body, canned: None, attachments: Vec::new() }).await?;
+    back(id)
+}
