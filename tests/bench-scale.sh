@@ -5,7 +5,7 @@
 #   tests/bench-scale.sh            # 1,000,000 tickets, 32 clients, 20 s per scenario
 #
 # The database (LOGBUCH_BENCH_DATABASE_URL, default: the machine's durable
-# PostgreSQL, database logbuch_bench) is filled once by `logbuch admin
+# PostgreSQL over loopback without TLS, database logbuch_bench) is filled once by `logbuch admin
 # seed-demo` and reused by later runs. A release `logbuch serve --no-workers`
 # then answers each scenario for DURATION seconds to CONNS connections;
 # the script prints p50/p95/p99, throughput, errors and the server's resident
@@ -13,13 +13,14 @@
 # TICKETS, CONNS, DURATION and PORT override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DB=${LOGBUCH_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/logbuch_bench}
+DB=${LOGBUCH_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/logbuch_bench?sslmode=disable}
 TICKETS=${TICKETS:-1000000}
 CONNS=${CONNS:-32}
 DURATION=${DURATION:-20}
 PORT=${PORT:-8091}
-ADMIN_URL="${DB%/*}/postgres"
-DBNAME="${DB##*/}"
+base=${DB%%\?*}
+ADMIN_URL="${base%/*}/postgres${DB#"$base"}"
+DBNAME="${base##*/}"
 
 if ! command -v wrk >/dev/null; then
   echo "wrk fehlt, wird installiert (Debian-Paket wrk) …"

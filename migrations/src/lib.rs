@@ -10,6 +10,7 @@ mod m0004_templates;
 mod m0005_search;
 mod m0006_scale;
 mod m0007_sessions;
+mod m0008_session_recheck;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_search::Migration),
             Box::new(m0006_scale::Migration),
             Box::new(m0007_sessions::Migration),
+            Box::new(m0008_session_recheck::Migration),
         ]
     }
 }

@@ -9,6 +9,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub(crate) async fn app_with_sso(backend: Backend, accounts: &Value) -> (logbuch_tests::TestApp, Provider) {
+    app_with_sso_rechecking(backend, accounts, 5).await
+}
+
+/// As [`app_with_sso`], asking the provider again every `recheck_minutes` (0: every request).
+async fn app_with_sso_rechecking(
+    backend: Backend,
+    accounts: &Value,
+    recheck_minutes: i64,
+) -> (logbuch_tests::TestApp, Provider) {
     let port = oidc::free_port();
     let app_url = format!("http://127.0.0.1:{port}");
     let op = Provider::start(&app_url, accounts, 0).await;
@@ -19,6 +28,7 @@ pub(crate) async fn app_with_sso(backend: Backend, accounts: &Value) -> (logbuch
         s.oidc.issuer = Some(issuer);
         s.oidc.client_id = oidc::CLIENT_ID.into();
         s.oidc.client_secret = Some(oidc::CLIENT_SECRET.to_owned().into());
+        s.oidc.recheck_minutes = recheck_minutes;
     })
     .await;
     (t, op)
@@ -75,6 +85,38 @@ async fn groups_become_roles_and_go_again(backend: Backend) {
     assert_eq!(list["tickets"], json!([]));
     let (s, _) = get(&again, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// A person whose group goes at the provider loses access at their next
+/// request, in the session they have open; one the provider no longer knows
+/// is logged out.
+async fn open_sessions_follow_the_provider(backend: Backend) {
+    let (t, op) = app_with_sso_rechecking(backend, &oidc::accounts(&["lv-by-helper"]), 0).await;
+    let officer = t.person("fo@bund.example", &[("federal_officer", None, None)]).await;
+    let by_ticket = t.create_ticket(&officer, "by", "mitglieder", "Adressänderung").await;
+    let alice = oidc::browser();
+    oidc::login(&alice, &t.url, "alice", "secret").await;
+    let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::OK);
+
+    op.set_accounts(&oidc::accounts(&[]));
+    let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "her group is gone: so is BY, at once");
+    let (s, me) = get(&alice, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!((s, me["roles"].clone()), (StatusCode::OK, json!([])), "still logged in, without roles");
+
+    op.set_accounts(&oidc::accounts(&["lv-by-helper"]));
+    let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::OK, "the group is back");
+
+    // She leaves the party: the provider does not know her any more.
+    let mut gone = oidc::accounts(&[]);
+    gone.as_object_mut().unwrap().remove("alice");
+    op.set_accounts(&gone);
+    let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "logged out");
+    let (s, _) = get(&alice, format!("{}/api/v1/me", t.url)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the session is gone, not just refused once");
 }
 
 async fn session_changes_need_the_csrf_token(backend: Backend) {
@@ -155,6 +197,7 @@ async fn a_login_link_works_once(backend: Backend) {
 
 both!(
     groups_become_roles_and_go_again,
+    open_sessions_follow_the_provider,
     session_changes_need_the_csrf_token,
     a_callback_not_started_here_is_refused,
     a_login_link_works_once

@@ -13,12 +13,15 @@ pub const CLIENT_SECRET: &str = "tracker-secret";
 pub struct Provider {
     pub issuer: String,
     child: Child,
+    /// The accounts as the provider reads them at every use.
+    accounts_file: std::path::PathBuf,
 }
 
 impl Drop for Provider {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.accounts_file);
     }
 }
 
@@ -40,11 +43,14 @@ impl Provider {
             "response_types": ["code"],
             "token_endpoint_auth_method": "client_secret_basic",
         }]);
+        let accounts_file = std::env::temp_dir().join(format!("logbuch-oidc-accounts-{port}.json"));
+        std::fs::write(&accounts_file, accounts.to_string()).unwrap();
         let child = Command::new("node")
             .arg(&script)
             .env("OIDC_PORT", port.to_string())
             .env("OIDC_CLIENTS", clients.to_string())
             .env("OIDC_ACCOUNTS", accounts.to_string())
+            .env("OIDC_ACCOUNTS_FILE", &accounts_file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -61,7 +67,12 @@ impl Provider {
             assert!(start.elapsed() < Duration::from_secs(20), "the OIDC provider did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Provider { issuer, child }
+        Provider { issuer, child, accounts_file }
+    }
+
+    /// Changes the people at the running provider (their tokens stay valid).
+    pub fn set_accounts(&self, accounts: &serde_json::Value) {
+        std::fs::write(&self.accounts_file, accounts.to_string()).unwrap();
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+mod json;
 mod metrics;
 
 pub use metrics::export_figures;

@@ -47,6 +47,12 @@ enum Command {
     Admin(admin::AdminCommand),
 }
 
+/// mimalloc instead of glibc's malloc: a list request allocates a few
+/// thousand small strings, and glibc's allocator showed up at ~15 % of the
+/// server's CPU in `perf` (BENCHMARKS.md, search and scale).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Kept to the end of main: flushes spans still waiting for export.

@@ -37,6 +37,11 @@ pub struct OidcSettings {
     pub idle_minutes: i64,
     /// A session ends this long after login, used or not.
     pub max_hours: i64,
+    /// While a session lasts, the provider is asked again this often (its
+    /// userinfo, with the session's access token): changed groups change the
+    /// roles, and a person the provider no longer knows is logged out.
+    /// 0 asks on every request.
+    pub recheck_minutes: i64,
 }
 
 impl Default for OidcSettings {
@@ -48,6 +53,7 @@ impl Default for OidcSettings {
             scopes: vec!["openid".into(), "email".into(), "profile".into(), "groups".into()],
             idle_minutes: 120,
             max_hours: 12,
+            recheck_minutes: 5,
         }
     }
 }

@@ -84,6 +84,13 @@ fn local_path(p: Option<&str>) -> String {
     }
 }
 
+/// Makes a person's SSO roles those the federation file maps their groups to.
+async fn sync_groups(db: &impl sea_orm::ConnectionTrait, user_id: i64, groups: &[String]) -> AppResult<(usize, usize)> {
+    let wanted: Vec<(String, Option<i64>, Option<i64>)> =
+        sessions::mappings_for(db, groups).await?.into_iter().map(|m| (m.role, m.tenant_id, m.queue_id)).collect();
+    Ok(sessions::sync_sso_roles(db, user_id, &wanted).await?)
+}
+
 impl Logbuch {
     fn http_client(&self) -> AppResult<openidconnect::reqwest::Client> {
         openidconnect::reqwest::Client::builder()
@@ -206,15 +213,14 @@ impl Logbuch {
             return Err(AppError::Forbidden("Dieses Konto ist gesperrt.".into()));
         }
         let user = sessions::link_subject(&txn, user, &subject, &name).await?;
-        let wanted: Vec<(String, Option<i64>, Option<i64>)> = sessions::mappings_for(&txn, &groups)
-            .await?
-            .into_iter()
-            .map(|m| (m.role, m.tenant_id, m.queue_id))
-            .collect();
-        let (added, removed) = sessions::sync_sso_roles(&txn, user.id, &wanted).await?;
+        let (added, removed) = sync_groups(&txn, user.id, &groups).await?;
         let token = crate::auth::generate_token();
         let csrf = crate::auth::generate_token();
-        sessions::insert_session(&txn, &hash_token(&token), user.id, &csrf, Some(id_token.to_string())).await?;
+        let provider = sessions::ProviderTokens {
+            id_token: id_token.to_string(),
+            access_token: tokens.access_token().secret().clone(),
+        };
+        sessions::insert_session(&txn, &hash_token(&token), user.id, &csrf, Some(provider)).await?;
         txn.commit().await?;
         tracing::info!(user = user.id, roles_added = added, roles_removed = removed, "SSO login");
         Ok(NewSession { token, return_to: pending.return_to })
@@ -259,10 +265,66 @@ impl Logbuch {
             .await?
             .filter(|u| u.active)
             .ok_or(AppError::Unauthenticated)?;
+        let recheck_due = s.access_token.is_some()
+            && s.checked_at.is_none_or(|at| now - at >= chrono::Duration::minutes(cfg.recheck_minutes));
+        if recheck_due && !self.still_vouched_for(&s, user.subject.as_deref().unwrap_or_default()).await? {
+            sessions::delete_session(db, &hash).await?;
+            tracing::info!(user = user.id, "SSO: the provider no longer confirms this person; session ended");
+            return Err(AppError::Unauthenticated);
+        }
         if now - s.last_seen_at > chrono::Duration::minutes(1) {
             sessions::touch(db, &hash).await?;
         }
         Ok(SessionPrincipal { principal: self.principal_for(user).await?, csrf: s.csrf_token })
+    }
+
+    /// Asks the provider (userinfo, with the session's access token) whether
+    /// it still vouches for the person: if so, their SSO roles follow the
+    /// groups it names now. False when the provider refuses the token or names
+    /// someone else; an unreachable provider keeps the session (logged).
+    async fn still_vouched_for(&self, s: &logbuch_store::entity::session::Model, subject: &str) -> AppResult<bool> {
+        let Some(access) = s.access_token.clone() else { return Ok(true) };
+        let (client, http) = match self.client().await {
+            Ok(c) => c,
+            Err(_) => return Ok(true),
+        };
+        let request = match client.user_info(
+            openidconnect::AccessToken::new(access),
+            Some(openidconnect::SubjectIdentifier::new(subject.into())),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "SSO: no userinfo endpoint to check the session with");
+                return Ok(true);
+            }
+        };
+        let info: openidconnect::UserInfoClaims<Groups, CoreGenderClaim> = match request.request_async(&http).await {
+            Ok(info) => info,
+            Err(openidconnect::UserInfoError::Response(status, ..))
+                if status == openidconnect::http::StatusCode::UNAUTHORIZED
+                    || status == openidconnect::http::StatusCode::FORBIDDEN =>
+            {
+                return Ok(false);
+            }
+            Err(openidconnect::UserInfoError::ClaimsVerification(_)) => return Ok(false),
+            Err(e) => {
+                tracing::warn!(error = %e, "SSO: provider unreachable; the session stays until it answers");
+                return Ok(true);
+            }
+        };
+        let txn = sea_orm::TransactionTrait::begin(&self.store.db).await?;
+        let (added, removed) = sync_groups(&txn, s.user_id, &info.additional_claims().groups).await?;
+        sessions::mark_checked(&txn, &s.token_hash).await?;
+        txn.commit().await?;
+        if added + removed > 0 {
+            tracing::info!(
+                user = s.user_id,
+                roles_added = added,
+                roles_removed = removed,
+                "SSO: roles follow the provider"
+            );
+        }
+        Ok(true)
     }
 
     /// Ends a session; returns where to send the browser (the provider's

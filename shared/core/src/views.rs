@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod time;
+
 /// A person, as shown on tickets.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct UserRef {
@@ -30,11 +32,17 @@ pub struct TicketSummary {
     pub owner: Option<UserRef>,
     pub requester: String,
     pub requester_name: Option<String>,
+    #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::rfc3339")]
     pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::rfc3339_opt")]
     pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time::rfc3339_opt")]
     pub first_response_due: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time::rfc3339_opt")]
     pub resolution_due: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time::rfc3339_opt")]
     pub first_responded_at: Option<DateTime<Utc>>,
 }
 
@@ -63,6 +71,7 @@ pub struct MessageView {
     pub body_text: String,
     /// The mail's HTML as received: untrusted, sanitize before rendering.
     pub body_html: Option<String>,
+    #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<AttachmentView>,
 }
@@ -71,6 +80,7 @@ pub struct MessageView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryView {
     pub id: i64,
+    #[serde(serialize_with = "time::rfc3339")]
     pub at: DateTime<Utc>,
     pub actor: Option<UserRef>,
     pub field: String,
@@ -156,6 +166,7 @@ pub struct QueueOverview {
     /// Active tickets past their first-response or resolution due time.
     pub overdue: i64,
     /// The earliest due time among the active tickets (may be past).
+    #[serde(serialize_with = "time::rfc3339_opt")]
     pub next_due: Option<DateTime<Utc>>,
 }
 

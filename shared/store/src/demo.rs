@@ -79,14 +79,17 @@ pub async fn suspend_search_index(db: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
-/// Rebuilds what [`suspend_search_index`] dropped and refreshes the planner's statistics.
+/// Rebuilds what [`suspend_search_index`] dropped, vacuums and refreshes the planner's statistics.
 pub async fn resume_search_index(db: &sea_orm::DatabaseConnection) -> Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
         let txn = db.begin().await?;
         txn.execute_unprepared("SET LOCAL maintenance_work_mem = '512MB'").await?;
         txn.execute_unprepared(logbuch_migrations::PG_SEARCH_INDEX_DDL).await?;
         txn.commit().await?;
-        db.execute_unprepared("ANALYZE tickets, messages, history, search_docs").await?;
+        // VACUUM too: fresh rows carry no visibility map or hint bits yet, so
+        // the first readers would write them back (and index-only scans
+        // would visit the heap).
+        db.execute_unprepared("VACUUM (ANALYZE) tickets, messages, history, search_docs").await?;
     } else {
         db.execute_unprepared("ANALYZE").await?;
     }

@@ -93,18 +93,28 @@ pub async fn sync_sso_roles(
     Ok((added, removed))
 }
 
+/// What an SSO login leaves with the session: the ID token (the logout
+/// hint) and the access token (to ask the provider again later).
+pub struct ProviderTokens {
+    pub id_token: String,
+    pub access_token: String,
+}
+
 pub async fn insert_session(
     db: &impl ConnectionTrait,
     token_hash: &str,
     user_id: i64,
     csrf: &str,
-    id_token: Option<String>,
+    provider: Option<ProviderTokens>,
 ) -> Result<()> {
+    let (id_token, access_token) = provider.map_or((None, None), |p| (Some(p.id_token), Some(p.access_token)));
     session::ActiveModel {
         token_hash: Set(token_hash.to_owned()),
         user_id: Set(user_id),
         csrf_token: Set(csrf.to_owned()),
+        checked_at: Set(access_token.as_ref().map(|_| now())),
         id_token: Set(id_token),
+        access_token: Set(access_token),
         created_at: Set(now()),
         last_seen_at: Set(now()),
     }
@@ -121,6 +131,16 @@ pub async fn find_session(db: &impl ConnectionTrait, token_hash: &str) -> Result
 pub async fn touch(db: &impl ConnectionTrait, token_hash: &str) -> Result<()> {
     session::Entity::update_many()
         .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(session::Column::TokenHash.eq(token_hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Notes that the provider confirmed the person now.
+pub async fn mark_checked(db: &impl ConnectionTrait, token_hash: &str) -> Result<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::CheckedAt, sea_orm::sea_query::Expr::value(now()))
         .filter(session::Column::TokenHash.eq(token_hash))
         .exec(db)
         .await?;

@@ -12,6 +12,10 @@ pub struct Model {
     pub id_token: Option<String>,
     pub created_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
+    /// The provider's access token, to ask it again while the session lasts.
+    pub access_token: Option<String>,
+    /// When the provider last confirmed the person (and their groups).
+    pub checked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
