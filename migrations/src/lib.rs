@@ -11,6 +11,7 @@ mod m0005_search;
 mod m0006_scale;
 mod m0007_sessions;
 mod m0008_session_recheck;
+mod m0009_queue_figures;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_scale::Migration),
             Box::new(m0007_sessions::Migration),
             Box::new(m0008_session_recheck::Migration),
+            Box::new(m0009_queue_figures::Migration),
         ]
     }
 }

@@ -6,7 +6,6 @@ use crate::entity::{ticket, ticket_watcher};
 use crate::search::Term;
 use logbuch_domain::AccessScope;
 use sea_orm::ExprTrait;
-use sea_orm::QueryTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -99,34 +98,6 @@ impl TicketFilter {
     }
 }
 
-/// Runs a ticket query and reads the rows by position: sea-orm's reading by
-/// column name was a fifth of a list request's CPU (`perf`, BENCHMARKS.md).
-/// The columns come in the entity's order, as `Entity::find()` selects them.
-async fn fetch(db: &impl ConnectionTrait, q: sea_orm::Select<ticket::Entity>) -> Result<Vec<Ticket>> {
-    let rows = db.query_all_raw(q.build(db.get_database_backend())).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Ticket {
-                id: r.try_get_by_index(0)?,
-                tenant_id: r.try_get_by_index(1)?,
-                queue_id: r.try_get_by_index(2)?,
-                subject: r.try_get_by_index(3)?,
-                status: r.try_get_by_index(4)?,
-                priority: r.try_get_by_index(5)?,
-                owner_id: r.try_get_by_index(6)?,
-                requester: r.try_get_by_index(7)?,
-                requester_name: r.try_get_by_index(8)?,
-                created_at: r.try_get_by_index(9)?,
-                updated_at: r.try_get_by_index(10)?,
-                resolved_at: r.try_get_by_index(11)?,
-                first_response_due: r.try_get_by_index(12)?,
-                resolution_due: r.try_get_by_index(13)?,
-                first_responded_at: r.try_get_by_index(14)?,
-            })
-        })
-        .collect()
-}
-
 /// One ticket the caller may see, or none — the caller cannot tell "not there" from "not yours".
 pub async fn find_scoped(
     db: &impl ConnectionTrait,
@@ -138,7 +109,7 @@ pub async fn find_scoped(
     if lock && db.get_database_backend() == sea_orm::DbBackend::Postgres {
         q = q.lock_exclusive();
     }
-    Ok(fetch(db, q).await?.into_iter().next())
+    Ok(q.one(db).await?)
 }
 
 /// A page of tickets in scope, most urgent and longest-waiting first (or,
@@ -176,27 +147,23 @@ where
         if hits.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = fetch(
-            db,
-            ticket::Entity::find()
-                .filter(scope_condition(scope))
-                .filter(ticket::Column::Id.is_in(hits.iter().copied())),
-        )
-        .await?;
+        let rows = ticket::Entity::find()
+            .filter(scope_condition(scope))
+            .filter(ticket::Column::Id.is_in(hits.iter().copied()))
+            .all(db)
+            .await?;
         return Ok(hits.iter().filter_map(|id| rows.iter().find(|t| t.id == *id).cloned()).collect());
     }
-    fetch(
-        db,
-        ticket::Entity::find()
-            .filter(scope_condition(scope))
-            .filter(f.condition())
-            .order_by_desc(ticket::Column::Priority)
-            .order_by_asc(ticket::Column::UpdatedAt)
-            .order_by_asc(ticket::Column::Id)
-            .offset(f.offset)
-            .limit(f.limit + 1),
-    )
-    .await
+    Ok(ticket::Entity::find()
+        .filter(scope_condition(scope))
+        .filter(f.condition())
+        .order_by_desc(ticket::Column::Priority)
+        .order_by_asc(ticket::Column::UpdatedAt)
+        .order_by_asc(ticket::Column::Id)
+        .offset(f.offset)
+        .limit(f.limit + 1)
+        .all(db)
+        .await?)
 }
 
 /// Counts of tickets in scope by (tenant, queue, status).
