@@ -1,6 +1,6 @@
-//! Sessions keep the provider's access token, so Logbuch can ask the
-//! provider again while the session lasts (groups changed, person left),
-//! and when it last asked.
+//! Sessions keep the provider's access and refresh tokens, so Logbuch can
+//! ask the provider again while the session lasts (groups changed, person
+//! left), and when it last asked.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -12,6 +12,7 @@ pub struct Migration;
 enum Sessions {
     Table,
     AccessToken,
+    RefreshToken,
     CheckedAt,
 }
 
@@ -20,6 +21,8 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per statement.
         m.alter_table(Table::alter().table(Sessions::Table).add_column(text_null(Sessions::AccessToken)).to_owned())
+            .await?;
+        m.alter_table(Table::alter().table(Sessions::Table).add_column(text_null(Sessions::RefreshToken)).to_owned())
             .await?;
         m.alter_table(
             Table::alter()
@@ -32,6 +35,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.alter_table(Table::alter().table(Sessions::Table).drop_column(Sessions::CheckedAt).to_owned()).await?;
+        m.alter_table(Table::alter().table(Sessions::Table).drop_column(Sessions::RefreshToken).to_owned()).await?;
         m.alter_table(Table::alter().table(Sessions::Table).drop_column(Sessions::AccessToken).to_owned()).await
     }
 }

@@ -12,15 +12,25 @@ pub(crate) async fn app_with_sso(backend: Backend, accounts: &Value) -> (logbuch
     app_with_sso_rechecking(backend, accounts, 5).await
 }
 
-/// As [`app_with_sso`], asking the provider again every `recheck_minutes` (0: every request).
+/// As [`app_with_sso`], asking the provider again every `recheck_minutes`
+/// (0: every request), whose access tokens live `access_ttl` seconds.
 async fn app_with_sso_rechecking(
     backend: Backend,
     accounts: &Value,
     recheck_minutes: i64,
 ) -> (logbuch_tests::TestApp, Provider) {
+    app_with_sso_tokens(backend, accounts, recheck_minutes, 3600).await
+}
+
+async fn app_with_sso_tokens(
+    backend: Backend,
+    accounts: &Value,
+    recheck_minutes: i64,
+    access_ttl: u32,
+) -> (logbuch_tests::TestApp, Provider) {
     let port = oidc::free_port();
     let app_url = format!("http://127.0.0.1:{port}");
-    let op = Provider::start(&app_url, accounts, 0).await;
+    let op = Provider::start_with_token_ttl(&app_url, accounts, 0, access_ttl).await;
     let issuer = op.issuer.clone();
     let t = spawn_app_with(backend, |s| {
         s.server.listen = format!("127.0.0.1:{port}");
@@ -91,13 +101,17 @@ async fn groups_become_roles_and_go_again(backend: Backend) {
 /// request, in the session they have open; one the provider no longer knows
 /// is logged out.
 async fn open_sessions_follow_the_provider(backend: Backend) {
-    let (t, op) = app_with_sso_rechecking(backend, &oidc::accounts(&["lv-by-helper"]), 0).await;
+    // Access tokens live 2 s: the session outlives them through the refresh token.
+    let (t, op) = app_with_sso_tokens(backend, &oidc::accounts(&["lv-by-helper"]), 0, 2).await;
     let officer = t.person("fo@bund.example", &[("federal_officer", None, None)]).await;
     let by_ticket = t.create_ticket(&officer, "by", "mitglieder", "Adressänderung").await;
     let alice = oidc::browser();
     oidc::login(&alice, &t.url, "alice", "secret").await;
     let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
     assert_eq!(s, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
+    assert_eq!(s, StatusCode::OK, "her access token expired; the refresh token got a new one");
 
     op.set_accounts(&oidc::accounts(&[]));
     let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
@@ -115,6 +129,11 @@ async fn open_sessions_follow_the_provider(backend: Backend) {
     op.set_accounts(&gone);
     let (s, _) = get(&alice, format!("{}/api/v1/tickets/{by_ticket}", t.url)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "logged out");
+    let user = logbuch_store::users::find_user_by_email(&t.app.store.db, "alice@example.test").await.unwrap().unwrap();
+    let roles = logbuch_store::users::assignments_of(&t.app.store.db, user.id).await.unwrap();
+    assert!(roles.is_empty(), "her SSO roles went with her session: {roles:?}");
+    // Even if the provider knew her again, this session stays ended.
+    op.set_accounts(&oidc::accounts(&["lv-by-helper"]));
     let (s, _) = get(&alice, format!("{}/api/v1/me", t.url)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the session is gone, not just refused once");
 }

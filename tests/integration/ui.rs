@@ -298,6 +298,18 @@ async fn staff_work_a_ticket_through_the_forms(backend: Backend) {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, _, admin) = html(&erna, format!("{}/ui/verwaltung/by", t.url)).await;
     assert!(!admin.contains("canned.rueckruf"), "{admin}");
+    // A name that would bend the form's address elsewhere is no template.
+    let sneaky = format!("{}/ui/verwaltung/by/vorlagen/neu?neu=x%2F..%2F..%2F..%2F..%2Ftickets%2F{n}%2Fresolve", t.url);
+    let (s, _, page) = html(&erna, sneaky).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{page}");
+    let (s, _, _) = html(&erna, format!("{}/ui/verwaltung/by/vorlagen/canned.Gro%C3%9F", t.url)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A helper gives a ticket back to the Bund: it leaves her reach, the page sends her home.
+    let (s, to) = form(&alice, format!("{base}/handover"), &[("csrf_token", csrf), ("tenant", "bund")]).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/"));
+    let (s, _, _) = html(&alice, base.clone()).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "back at the Bund");
 }
 
 both!(staff_pages_work_and_mail_html_is_inert, staff_work_a_ticket_through_the_forms);

@@ -30,6 +30,17 @@ impl Provider {
     /// (`{"alice": {"password": …, "email": …, "name": …, "groups": […]}}`).
     /// `port` 0 picks one; a restart passes the old port (the issuer stays).
     pub async fn start(app_url: &str, accounts: &serde_json::Value, port: u16) -> Provider {
+        Self::start_with_token_ttl(app_url, accounts, port, 3600).await
+    }
+
+    /// As [`Provider::start`], with access tokens living `access_ttl` seconds
+    /// (refresh tokens are issued too).
+    pub async fn start_with_token_ttl(
+        app_url: &str,
+        accounts: &serde_json::Value,
+        port: u16,
+        access_ttl: u32,
+    ) -> Provider {
         let dir = std::env::var("LOGBUCH_TEST_OIDC_DIR").unwrap_or_else(|_| "/tmp/peers/oidc".into());
         let script = std::path::Path::new(&dir).join("oidc-op.mjs");
         assert!(script.exists(), "{} missing: run tests/peers/oidc-up.sh (tests/run.sh does)", script.display());
@@ -51,6 +62,7 @@ impl Provider {
             .env("OIDC_CLIENTS", clients.to_string())
             .env("OIDC_ACCOUNTS", accounts.to_string())
             .env("OIDC_ACCOUNTS_FILE", &accounts_file)
+            .env("OIDC_ACCESS_TTL", access_ttl.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

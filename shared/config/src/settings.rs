@@ -53,7 +53,7 @@ impl Default for OidcSettings {
             scopes: vec!["openid".into(), "email".into(), "profile".into(), "groups".into()],
             idle_minutes: 120,
             max_hours: 12,
-            recheck_minutes: 5,
+            recheck_minutes: 1,
         }
     }
 }

@@ -84,6 +84,16 @@ fn local_path(p: Option<&str>) -> String {
     }
 }
 
+/// What the provider says about a session's person.
+enum Vouch {
+    /// Still known, with these groups.
+    Groups(Vec<String>),
+    /// The token is refused: the person is gone, or the session was ended there.
+    Refused,
+    /// No answer (network, server error): ask again later.
+    Unreachable(String),
+}
+
 /// Makes a person's SSO roles those the federation file maps their groups to.
 async fn sync_groups(db: &impl sea_orm::ConnectionTrait, user_id: i64, groups: &[String]) -> AppResult<(usize, usize)> {
     let wanted: Vec<(String, Option<i64>, Option<i64>)> =
@@ -219,6 +229,7 @@ impl Logbuch {
         let provider = sessions::ProviderTokens {
             id_token: id_token.to_string(),
             access_token: tokens.access_token().secret().clone(),
+            refresh_token: tokens.refresh_token().map(|r| r.secret().clone()),
         };
         sessions::insert_session(&txn, &hash_token(&token), user.id, &csrf, Some(provider)).await?;
         txn.commit().await?;
@@ -278,53 +289,103 @@ impl Logbuch {
         Ok(SessionPrincipal { principal: self.principal_for(user).await?, csrf: s.csrf_token })
     }
 
-    /// Asks the provider (userinfo, with the session's access token) whether
-    /// it still vouches for the person: if so, their SSO roles follow the
-    /// groups it names now. False when the provider refuses the token or names
-    /// someone else; an unreachable provider keeps the session (logged).
+    /// Asks the provider (userinfo, with the session's access token; a new
+    /// access token from the refresh token when that one expired) whether it
+    /// still vouches for the person: if so, their SSO roles follow the groups
+    /// it names now. False when the provider refuses: then the person's SSO
+    /// roles go as well (their API tokens keep only roles granted by hand).
+    /// An unreachable provider keeps the session and is asked again after
+    /// `recheck_minutes` (logged).
     async fn still_vouched_for(&self, s: &logbuch_store::entity::session::Model, subject: &str) -> AppResult<bool> {
         let Some(access) = s.access_token.clone() else { return Ok(true) };
+        let db = &self.store.db;
+        let unreachable = |what: &str, e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, "SSO: {what}; the session stays and is checked again later");
+        };
         let (client, http) = match self.client().await {
             Ok(c) => c,
-            Err(_) => return Ok(true),
+            Err(e) => {
+                unreachable("provider discovery failed", &e);
+                sessions::mark_checked(db, &s.token_hash, None).await?;
+                return Ok(true);
+            }
         };
+        let mut renewed = None;
+        let mut answer = self.userinfo(&client, &http, access, subject).await;
+        if matches!(answer, Vouch::Refused)
+            && let Some(refresh) = s.refresh_token.clone()
+        {
+            // The access token may just have expired: a fresh one decides.
+            let refresh = openidconnect::RefreshToken::new(refresh);
+            let request = client.exchange_refresh_token(&refresh);
+            match request.map(|r| r.request_async(&http)) {
+                Ok(fut) => match fut.await {
+                    Ok(tokens) => {
+                        let access = tokens.access_token().secret().clone();
+                        renewed = Some((access.clone(), tokens.refresh_token().map(|r| r.secret().clone())));
+                        answer = self.userinfo(&client, &http, access, subject).await;
+                    }
+                    Err(openidconnect::RequestTokenError::ServerResponse(_)) => answer = Vouch::Refused,
+                    Err(e) => answer = Vouch::Unreachable(e.to_string()),
+                },
+                Err(e) => answer = Vouch::Unreachable(e.to_string()),
+            }
+        }
+        match answer {
+            Vouch::Groups(groups) => {
+                let txn = sea_orm::TransactionTrait::begin(db).await?;
+                let (added, removed) = sync_groups(&txn, s.user_id, &groups).await?;
+                sessions::mark_checked(&txn, &s.token_hash, renewed).await?;
+                txn.commit().await?;
+                if added + removed > 0 {
+                    tracing::info!(
+                        user = s.user_id,
+                        roles_added = added,
+                        roles_removed = removed,
+                        "SSO: roles follow the provider"
+                    );
+                }
+                Ok(true)
+            }
+            Vouch::Refused => {
+                sync_groups(db, s.user_id, &[]).await?;
+                Ok(false)
+            }
+            Vouch::Unreachable(e) => {
+                unreachable("provider did not answer", &e);
+                sessions::mark_checked(db, &s.token_hash, renewed).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The provider's userinfo for an access token, as a verdict.
+    async fn userinfo(
+        &self,
+        client: &LoginClient,
+        http: &openidconnect::reqwest::Client,
+        access: String,
+        subject: &str,
+    ) -> Vouch {
         let request = match client.user_info(
             openidconnect::AccessToken::new(access),
             Some(openidconnect::SubjectIdentifier::new(subject.into())),
         ) {
             Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "SSO: no userinfo endpoint to check the session with");
-                return Ok(true);
-            }
+            Err(e) => return Vouch::Unreachable(format!("no userinfo endpoint: {e}")),
         };
-        let info: openidconnect::UserInfoClaims<Groups, CoreGenderClaim> = match request.request_async(&http).await {
-            Ok(info) => info,
-            Err(openidconnect::UserInfoError::Response(status, ..))
-                if status == openidconnect::http::StatusCode::UNAUTHORIZED
-                    || status == openidconnect::http::StatusCode::FORBIDDEN =>
-            {
-                return Ok(false);
+        let answer: Result<openidconnect::UserInfoClaims<Groups, CoreGenderClaim>, _> =
+            request.request_async(http).await;
+        match answer {
+            Ok(info) => Vouch::Groups(info.additional_claims().groups.clone()),
+            // An invalid or expired token (RFC 6750: 401; some providers say 400 or 403).
+            Err(openidconnect::UserInfoError::Response(status, ..)) if [400, 401, 403].contains(&status.as_u16()) => {
+                Vouch::Refused
             }
-            Err(openidconnect::UserInfoError::ClaimsVerification(_)) => return Ok(false),
-            Err(e) => {
-                tracing::warn!(error = %e, "SSO: provider unreachable; the session stays until it answers");
-                return Ok(true);
-            }
-        };
-        let txn = sea_orm::TransactionTrait::begin(&self.store.db).await?;
-        let (added, removed) = sync_groups(&txn, s.user_id, &info.additional_claims().groups).await?;
-        sessions::mark_checked(&txn, &s.token_hash).await?;
-        txn.commit().await?;
-        if added + removed > 0 {
-            tracing::info!(
-                user = s.user_id,
-                roles_added = added,
-                roles_removed = removed,
-                "SSO: roles follow the provider"
-            );
+            // Another person's claims for this token.
+            Err(openidconnect::UserInfoError::ClaimsVerification(_)) => Vouch::Refused,
+            Err(e) => Vouch::Unreachable(e.to_string()),
         }
-        Ok(true)
     }
 
     /// Ends a session; returns where to send the browser (the provider's

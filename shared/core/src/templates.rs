@@ -146,7 +146,8 @@ fn sample_context() -> Value {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// A template name Logbuch knows: a built-in one, or `canned.<lowercase-digits-dashes>`.
+pub fn valid_name(name: &str) -> bool {
     BUILTIN.iter().any(|(n, ..)| *n == name)
         || name.strip_prefix("canned.").is_some_and(|s| {
             !s.is_empty()

@@ -46,6 +46,21 @@ pub struct TicketSummary {
     pub first_responded_at: Option<DateTime<Utc>>,
 }
 
+impl TicketSummary {
+    /// The due time that matters now: the first answer while none was given,
+    /// else the resolution; none once resolved. (The start page's SQL,
+    /// `tickets::queue_figures`, says the same.)
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        if self.status == "resolved" {
+            return None;
+        }
+        match (self.first_responded_at, self.first_response_due) {
+            (None, Some(first)) => Some(first),
+            _ => self.resolution_due,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttachmentView {
     pub id: i64,

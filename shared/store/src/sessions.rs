@@ -98,6 +98,7 @@ pub async fn sync_sso_roles(
 pub struct ProviderTokens {
     pub id_token: String,
     pub access_token: String,
+    pub refresh_token: Option<String>,
 }
 
 pub async fn insert_session(
@@ -107,7 +108,8 @@ pub async fn insert_session(
     csrf: &str,
     provider: Option<ProviderTokens>,
 ) -> Result<()> {
-    let (id_token, access_token) = provider.map_or((None, None), |p| (Some(p.id_token), Some(p.access_token)));
+    let (id_token, access_token, refresh_token) =
+        provider.map_or((None, None, None), |p| (Some(p.id_token), Some(p.access_token), p.refresh_token));
     session::ActiveModel {
         token_hash: Set(token_hash.to_owned()),
         user_id: Set(user_id),
@@ -115,6 +117,7 @@ pub async fn insert_session(
         checked_at: Set(access_token.as_ref().map(|_| now())),
         id_token: Set(id_token),
         access_token: Set(access_token),
+        refresh_token: Set(refresh_token),
         created_at: Set(now()),
         last_seen_at: Set(now()),
     }
@@ -137,13 +140,21 @@ pub async fn touch(db: &impl ConnectionTrait, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Notes that the provider confirmed the person now.
-pub async fn mark_checked(db: &impl ConnectionTrait, token_hash: &str) -> Result<()> {
-    session::Entity::update_many()
-        .col_expr(session::Column::CheckedAt, sea_orm::sea_query::Expr::value(now()))
-        .filter(session::Column::TokenHash.eq(token_hash))
-        .exec(db)
-        .await?;
+/// Notes that the provider was asked now; with new tokens when it gave some.
+pub async fn mark_checked(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    renewed: Option<(String, Option<String>)>,
+) -> Result<()> {
+    use sea_orm::sea_query::Expr;
+    let mut q = session::Entity::update_many().col_expr(session::Column::CheckedAt, Expr::value(now()));
+    if let Some((access, refresh)) = renewed {
+        q = q.col_expr(session::Column::AccessToken, Expr::value(access));
+        if let Some(refresh) = refresh {
+            q = q.col_expr(session::Column::RefreshToken, Expr::value(refresh));
+        }
+    }
+    q.filter(session::Column::TokenHash.eq(token_hash)).exec(db).await?;
     Ok(())
 }
 

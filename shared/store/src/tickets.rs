@@ -203,7 +203,7 @@ pub struct QueueFigures {
 }
 
 /// [`QueueFigures`] of every queue in scope with active tickets (only the
-/// active ones are read: the partial indexes of migration m0006 serve it).
+/// active ones are read, from the covering partial index of migration m0009).
 pub async fn queue_figures(
     db: &impl ConnectionTrait,
     scope: &AccessScope,
@@ -307,7 +307,7 @@ pub async fn escalation_candidates(db: &impl ConnectionTrait) -> Result<Vec<(Tic
     }
     let rows = ticket::Entity::find()
         .filter(ticket::Column::QueueId.is_in(steps.keys().copied()))
-        .filter(ticket::Column::Status.is_in(["new", "open", "waiting"]))
+        .filter(Expr::cust(ACTIVE))
         .filter(ticket::Column::Priority.lt(4))
         .all(db)
         .await?;

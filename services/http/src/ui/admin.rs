@@ -113,6 +113,12 @@ pub async fn edit_template(
         Some(n) if name == "neu" => format!("canned.{}", n.to_lowercase()),
         _ => name,
     };
+    // Only names Logbuch knows reach the page: the name goes into the form's address.
+    if !logbuch_core::templates::valid_name(&name) {
+        return Err(UiError(AppError::NotFound(
+            "Diese Vorlage gibt es nicht. Namen für Textbausteine: Kleinbuchstaben, Ziffern und Bindestriche.".into(),
+        )));
+    }
     let found = all.into_iter().find(|t| t.name == name);
     let code = tenant.to_lowercase();
     let page_data = match found {
@@ -175,7 +181,12 @@ pub async fn save_template(
     };
     match app.save_template(&sp.principal, &tenant, &name, input).await {
         Ok(_) => Ok(see_other(&format!("/ui/verwaltung/{tenant}"))),
-        Err(e @ (AppError::Validation { .. } | AppError::TooLarge(_))) => {
+        Err(e @ (AppError::Validation { .. } | AppError::TooLarge(_)))
+            if logbuch_core::templates::valid_name(&name) =>
+        {
+            let code = tenant.to_lowercase();
+            let own =
+                app.list_templates(&sp.principal, &tenant).await?.iter().any(|t| t.name == name && t.source == code);
             let status = if matches!(e, AppError::TooLarge(_)) {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
@@ -184,7 +195,7 @@ pub async fn save_template(
             let page_data = TemplatePage {
                 nav: Some(nav(&app, &sp).await?),
                 csrf: sp.csrf.clone(),
-                own: false,
+                own,
                 source: String::new(),
                 label: name.clone(),
                 subject: form.subject,

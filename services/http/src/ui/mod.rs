@@ -205,11 +205,7 @@ struct TicketRow {
 
 impl TicketRow {
     fn new(t: TicketSummary, now: chrono::DateTime<chrono::Utc>) -> Self {
-        let due_at = match (t.first_responded_at, t.first_response_due) {
-            (None, Some(first)) => Some(first),
-            _ => t.resolution_due,
-        }
-        .filter(|_| t.status != "resolved");
+        let due_at = t.due_at();
         TicketRow {
             number: t.number,
             subject: t.subject,

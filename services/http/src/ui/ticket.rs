@@ -140,15 +140,15 @@ pub async fn ticket(
             )
         })
         .collect();
-    let mut due = Vec::new();
-    if !resolved {
-        if let (None, Some(at)) = (t.first_responded_at, t.first_response_due) {
-            due.push((s::FIRST_RESPONSE_DUE, s::due(at, now)));
-        }
-        if let Some(at) = t.resolution_due {
-            due.push((s::RESOLUTION_DUE, s::due(at, now)));
-        }
-    }
+    // The due time that counts now, named for what is due.
+    let due: Vec<(&'static str, String)> = t
+        .due_at()
+        .map(|at| {
+            let what = if Some(at) == t.resolution_due { s::RESOLUTION_DUE } else { s::FIRST_RESPONSE_DUE };
+            (what, s::due(at, now))
+        })
+        .into_iter()
+        .collect();
     let people = if allowed("ticket.assign") || allowed("ticket.watch") {
         app.assignable_people(who, id).await?
     } else {
@@ -411,8 +411,13 @@ pub async fn hand_over(
 ) -> UiResult {
     let sp = form_session(&app, &headers, &form.csrf_token).await?;
     let input = HandOver { tenant: form.tenant, queue: None };
-    app.hand_over_ticket(&sp.principal, id, input).await?;
-    if form.from == "triage" { Ok(see_other("/ui/triage")) } else { back(id) }
+    let still_mine = app.hand_over_ticket(&sp.principal, id, input).await?;
+    match (form.from.as_str(), still_mine) {
+        ("triage", _) => Ok(see_other("/ui/triage")),
+        (_, Some(_)) => back(id),
+        // Handed back to the Bund: out of the person's reach now.
+        (_, None) => Ok(see_other("/")),
+    }
 }
 
 #[derive(Deserialize)]

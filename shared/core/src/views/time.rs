@@ -87,6 +87,8 @@ mod tests {
             Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
             Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
             Utc.with_ymd_and_hms(12, 3, 4, 5, 6, 7).unwrap(),
+            Utc.with_ymd_and_hms(-44, 3, 15, 12, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
         ];
         for nanos in [1, 999, 1_000, 504_000, 504_000_000, 504_123_000, 504_123_456, 999_999_999] {
             cases.push(base + Duration::nanoseconds(nanos));

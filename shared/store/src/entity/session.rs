@@ -14,6 +14,8 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     /// The provider's access token, to ask it again while the session lasts.
     pub access_token: Option<String>,
+    /// The provider's refresh token, to get a new access token when it expires.
+    pub refresh_token: Option<String>,
     /// When the provider last confirmed the person (and their groups).
     pub checked_at: Option<DateTimeUtc>,
 }
