@@ -42,6 +42,8 @@ pub struct Logbuch {
     smtp: Option<outgoing::send_smtp::Smtp>,
     /// Tenants, queues and addresses, read at most every few seconds.
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
+    /// The identity provider's discovery document, for session rechecks.
+    provider: Arc<sso::ProviderCache>,
 }
 
 /// The directory and when it was read.
@@ -89,6 +91,7 @@ impl Logbuch {
             outbox_queue,
             smtp,
             directory: Arc::default(),
+            provider: Arc::default(),
         })
     }
 

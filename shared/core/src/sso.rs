@@ -24,6 +24,14 @@ use serde::{Deserialize, Serialize};
 /// A login must come back from the provider within this time.
 const LOGIN_TIMEOUT_MINUTES: i64 = 10;
 
+/// How long session rechecks reuse the provider's discovery document.
+/// Logins always discover afresh (they need the current signing keys).
+const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The provider's metadata as last discovered, for session rechecks.
+#[derive(Debug, Default)]
+pub(crate) struct ProviderCache(std::sync::Mutex<Option<(std::time::Instant, Metadata)>>);
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 struct LogoutMetadata {
     end_session_endpoint: Option<String>,
@@ -131,6 +139,27 @@ impl Logbuch {
     /// The provider's client for this installation (discovered afresh: logins are rare).
     async fn client(&self) -> AppResult<(LoginClient, openidconnect::reqwest::Client)> {
         let (meta, http) = self.provider().await?;
+        if let Ok(mut cached) = self.provider.0.lock() {
+            *cached = Some((std::time::Instant::now(), meta.clone()));
+        }
+        self.client_from(meta, http)
+    }
+
+    /// As [`Logbuch::client`], from the discovery of the last ten minutes
+    /// where there is one: every open session asks the provider again often.
+    async fn recheck_client(&self) -> AppResult<(LoginClient, openidconnect::reqwest::Client)> {
+        let cached = self.provider.0.lock().ok().and_then(|c| c.clone());
+        match cached {
+            Some((at, meta)) if at.elapsed() < DISCOVERY_TTL => self.client_from(meta, self.http_client()?),
+            _ => self.client().await,
+        }
+    }
+
+    fn client_from(
+        &self,
+        meta: Metadata,
+        http: openidconnect::reqwest::Client,
+    ) -> AppResult<(LoginClient, openidconnect::reqwest::Client)> {
         let cfg = &self.settings.oidc;
         let client = CoreClient::from_provider_metadata(
             meta,
@@ -302,7 +331,7 @@ impl Logbuch {
         let unreachable = |what: &str, e: &dyn std::fmt::Display| {
             tracing::warn!(error = %e, "SSO: {what}; the session stays and is checked again later");
         };
-        let (client, http) = match self.client().await {
+        let (client, http) = match self.recheck_client().await {
             Ok(c) => c,
             Err(e) => {
                 unreachable("provider discovery failed", &e);
