@@ -174,6 +174,16 @@ pub fn router(app: Logbuch) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
+/// Percent-encoding for a URL part or an RFC 5987 file name: letters,
+/// digits and `.-_` stay, every other byte becomes `%XX`.
+pub(crate) fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect()
+}
+
 /// Serves until `shutdown` completes.
 pub async fn serve(
     app: Logbuch,

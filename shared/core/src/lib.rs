@@ -43,7 +43,7 @@ pub struct Logbuch {
     /// Tenants, queues and addresses, read at most every few seconds.
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
     /// The identity provider's discovery document, for session rechecks.
-    provider: Arc<sso::ProviderCache>,
+    discovery: Arc<sso::ProviderCache>,
 }
 
 /// The directory and when it was read.
@@ -91,7 +91,7 @@ impl Logbuch {
             outbox_queue,
             smtp,
             directory: Arc::default(),
-            provider: Arc::default(),
+            discovery: Arc::default(),
         })
     }
 

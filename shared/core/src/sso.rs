@@ -139,7 +139,7 @@ impl Logbuch {
     /// The provider's client for this installation (discovered afresh: logins are rare).
     async fn client(&self) -> AppResult<(LoginClient, openidconnect::reqwest::Client)> {
         let (meta, http) = self.provider().await?;
-        if let Ok(mut cached) = self.provider.0.lock() {
+        if let Ok(mut cached) = self.discovery.0.lock() {
             *cached = Some((std::time::Instant::now(), meta.clone()));
         }
         self.client_from(meta, http)
@@ -148,7 +148,7 @@ impl Logbuch {
     /// As [`Logbuch::client`], from the discovery of the last ten minutes
     /// where there is one: every open session asks the provider again often.
     async fn recheck_client(&self) -> AppResult<(LoginClient, openidconnect::reqwest::Client)> {
-        let cached = self.provider.0.lock().ok().and_then(|c| c.clone());
+        let cached = self.discovery.0.lock().ok().and_then(|c| c.clone());
         match cached {
             Some((at, meta)) if at.elapsed() < DISCOVERY_TTL => self.client_from(meta, self.http_client()?),
             _ => self.client().await,

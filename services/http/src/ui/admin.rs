@@ -2,7 +2,7 @@
 //! them) and its mail templates and canned responses, editable. Only for
 //! people who manage queues in that tenant (403, or 404 without any role there).
 
-use super::{Nav, UiError, UiResult, form_session, nav, page, page_session, page_with, see_other, strings as s};
+use super::{Nav, NoFields, StaffForm, UiError, UiResult, nav, page, page_session, page_with, see_other, strings as s};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -156,8 +156,6 @@ pub async fn edit_template(
 #[derive(Deserialize)]
 pub struct TemplateForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     subject: String,
     #[serde(default)]
     body: String,
@@ -169,11 +167,9 @@ pub struct TemplateForm {
 /// does not render comes back with the reason and the text as typed.
 pub async fn save_template(
     State(app): State<Logbuch>,
-    headers: HeaderMap,
     Path((tenant, name)): Path<(String, String)>,
-    axum::Form(form): axum::Form<TemplateForm>,
+    StaffForm { sp, form }: StaffForm<TemplateForm>,
 ) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
     let input = TemplateInput {
         subject: form.subject.clone(),
         body: form.body.clone(),
@@ -214,11 +210,9 @@ pub async fn save_template(
 /// `POST /ui/verwaltung/{tenant}/vorlagen/{name}/loeschen`: the tenant's own version goes.
 pub async fn delete_template(
     State(app): State<Logbuch>,
-    headers: HeaderMap,
     Path((tenant, name)): Path<(String, String)>,
-    axum::Form(form): axum::Form<super::CsrfForm>,
+    StaffForm { sp, .. }: StaffForm<NoFields>,
 ) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
     app.delete_template(&sp.principal, &tenant, &name).await?;
     Ok(see_other(&format!("/ui/verwaltung/{tenant}")))
 }

@@ -121,21 +121,43 @@ async fn page_session(app: &Logbuch, headers: &HeaderMap) -> Result<SessionPrinc
     session(app, headers).await.ok_or(UiError(AppError::Unauthenticated))
 }
 
-/// The session of a form post, whose hidden `csrf_token` must match it.
-async fn form_session(app: &Logbuch, headers: &HeaderMap, csrf_token: &str) -> Result<SessionPrincipal, UiError> {
-    let sp = page_session(app, headers).await?;
-    if !same_secret(csrf_token, &sp.csrf) {
-        return Err(UiError(AppError::Forbidden(
-            "Das Formular ist abgelaufen (CSRF-Token fehlt oder stimmt nicht); bitte die Seite neu laden.".into(),
-        )));
-    }
-    Ok(sp)
+/// A form post from a logged-in person: the form's fields (`T`) and the
+/// session, whose CSRF token the form's hidden `csrf_token` must match. Every
+/// state-changing page form goes through here; strangers are sent to the
+/// login, a missing or wrong token gets 403.
+pub struct StaffForm<T> {
+    sp: SessionPrincipal,
+    form: T,
 }
 
+/// A form with nothing but its CSRF token.
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct NoFields {}
+
+#[derive(Deserialize)]
+struct WithCsrf<T> {
     #[serde(default)]
     csrf_token: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<Logbuch> for StaffForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, app: &Logbuch) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let axum::Form(WithCsrf { csrf_token, form }) =
+            axum::Form::<WithCsrf<T>>::from_request(req, app).await.map_err(IntoResponse::into_response)?;
+        let sp = page_session(app, &headers).await.map_err(IntoResponse::into_response)?;
+        if !same_secret(&csrf_token, &sp.csrf) {
+            return Err(UiError(AppError::Forbidden(
+                "Das Formular ist abgelaufen (CSRF-Token fehlt oder stimmt nicht); bitte die Seite neu laden.".into(),
+            ))
+            .into_response());
+        }
+        Ok(Self { sp, form })
+    }
 }
 
 #[derive(Template)]
@@ -242,6 +264,22 @@ struct TicketsPage {
     next: Option<u64>,
 }
 
+impl TicketsPage {
+    /// A page of a ticket list, with links to the pages before and after it.
+    fn of(nav: Nav, title: String, empty: &'static str, base: String, list: logbuch_core::views::TicketPage) -> Self {
+        TicketsPage {
+            nav: Some(nav),
+            title,
+            empty,
+            previous: (list.page > 1).then(|| list.page - 1),
+            next: list.next_page,
+            tickets: TicketRow::all(list.tickets),
+            hand_over_to: Vec::new(),
+            base,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ListParams {
     tenant: Option<String>,
@@ -260,7 +298,7 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
         (Some(t), Some(q)) => (
             format!("{} – {t}/{q}", s::OPEN_TICKETS),
             s::NO_TICKETS,
-            format!("/ui/tickets?tenant={}&queue={}&", urlencoding(t), urlencoding(q)),
+            format!("/ui/tickets?tenant={}&queue={}&", crate::percent_encode(t), crate::percent_encode(q)),
         ),
         _ => (s::OPEN_TICKETS.to_owned(), s::NO_TICKETS, "/ui/tickets?".to_owned()),
     };
@@ -272,17 +310,7 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
         ..Default::default()
     };
     let list = app.list_tickets(&sp.principal, q).await?;
-    let page_data = TicketsPage {
-        nav: Some(nav(&app, &sp).await?),
-        title,
-        empty,
-        previous: (list.page > 1).then(|| list.page - 1),
-        next: list.next_page,
-        tickets: TicketRow::all(list.tickets),
-        hand_over_to: Vec::new(),
-        base,
-    };
-    Ok(page(&page_data))
+    Ok(page(&TicketsPage::of(nav(&app, &sp).await?, title, empty, base, list)))
 }
 
 /// `GET /ui/triage`: the Bund's triage queue, each ticket with a hand-over
@@ -303,25 +331,10 @@ pub async fn triage(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Qu
         .map(|t| (t.code, t.name))
         .collect();
     let page_data = TicketsPage {
-        nav: Some(nav),
-        title: s::TRIAGE.to_owned(),
-        empty: s::NO_TICKETS,
-        previous: (list.page > 1).then(|| list.page - 1),
-        next: list.next_page,
-        tickets: TicketRow::all(list.tickets),
         hand_over_to,
-        base: "/ui/triage?".to_owned(),
+        ..TicketsPage::of(nav, s::TRIAGE.to_owned(), s::NO_TICKETS, "/ui/triage?".to_owned(), list)
     };
     Ok(page(&page_data))
-}
-
-/// Percent-encoding for a query value (tenant codes and slugs are plain, but be safe).
-fn urlencoding(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
 }
 
 #[derive(Template)]
@@ -353,12 +366,7 @@ pub async fn search(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Qu
 }
 
 /// `POST /ui/logout`: the form version of `/auth/logout`.
-pub async fn logout(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> UiResult {
-    form_session(&app, &headers, &form.csrf_token).await?;
+pub async fn logout(State(app): State<Logbuch>, headers: HeaderMap, _: StaffForm<NoFields>) -> UiResult {
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
     let to = app.logout(token).await?;
     Ok(redirect(&to, &[session_cookie_cleared(&app)]))

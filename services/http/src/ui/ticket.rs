@@ -2,7 +2,7 @@
 //! for every action the person may take on it. Each form posts with the
 //! session's CSRF token and comes back to the ticket (303).
 
-use super::{CsrfForm, Nav, UiResult, form_session, nav, page, page_session, see_other, strings as s};
+use super::{Nav, NoFields, StaffForm, UiResult, nav, page, page_session, see_other, strings as s};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -261,141 +261,83 @@ fn back(id: i64) -> UiResult {
 }
 
 /// `POST /ui/tickets/{id}/take`.
-pub async fn take(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.take_ticket(&sp.principal, id).await?;
+pub async fn take(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<NoFields>) -> UiResult {
+    app.take_ticket(&f.sp.principal, id).await?;
     back(id)
 }
 
 /// `POST /ui/tickets/{id}/resolve`.
-pub async fn resolve(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.resolve_ticket(&sp.principal, id).await?;
+pub async fn resolve(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<NoFields>) -> UiResult {
+    app.resolve_ticket(&f.sp.principal, id).await?;
     back(id)
 }
 
 /// `POST /ui/tickets/{id}/reopen`.
-pub async fn reopen(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.reopen_ticket(&sp.principal, id).await?;
+pub async fn reopen(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<NoFields>) -> UiResult {
+    app.reopen_ticket(&f.sp.principal, id).await?;
     back(id)
 }
 
 #[derive(Deserialize)]
 pub struct AssignForm {
-    #[serde(default)]
-    csrf_token: String,
     /// Mail address; empty gives the ticket back to the queue.
     #[serde(default)]
     owner: String,
 }
 
 /// `POST /ui/tickets/{id}/assign`.
-pub async fn assign(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<AssignForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    let owner = Some(form.owner.trim()).filter(|o| !o.is_empty());
-    app.assign_ticket(&sp.principal, id, owner).await?;
+pub async fn assign(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<AssignForm>) -> UiResult {
+    let owner = Some(f.form.owner.trim()).filter(|o| !o.is_empty());
+    app.assign_ticket(&f.sp.principal, id, owner).await?;
     back(id)
 }
 
 #[derive(Deserialize)]
 pub struct WatcherForm {
-    #[serde(default)]
-    csrf_token: String,
     email: String,
 }
 
 /// `POST /ui/tickets/{id}/watchers`: adds a watcher.
-pub async fn add_watcher(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<WatcherForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.set_watcher(&sp.principal, id, &form.email, true).await?;
+pub async fn add_watcher(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<WatcherForm>) -> UiResult {
+    app.set_watcher(&f.sp.principal, id, &f.form.email, true).await?;
     back(id)
 }
 
 /// `POST /ui/tickets/{id}/watchers/remove`: removes a watcher.
-pub async fn remove_watcher(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<WatcherForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.set_watcher(&sp.principal, id, &form.email, false).await?;
+pub async fn remove_watcher(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<WatcherForm>) -> UiResult {
+    app.set_watcher(&f.sp.principal, id, &f.form.email, false).await?;
     back(id)
 }
 
 #[derive(Deserialize)]
 pub struct ChangeForm {
-    #[serde(default)]
-    csrf_token: String,
     priority: Option<String>,
     status: Option<String>,
 }
 
 /// `POST /ui/tickets/{id}/change`: priority and/or status (only what differs).
-pub async fn change(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<ChangeForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
+pub async fn change(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<ChangeForm>) -> UiResult {
     let input = TicketChange {
-        priority: form.priority.filter(|p| !p.is_empty()),
-        status: form.status.filter(|p| !p.is_empty()),
+        priority: f.form.priority.filter(|p| !p.is_empty()),
+        status: f.form.status.filter(|p| !p.is_empty()),
     };
-    app.change_ticket(&sp.principal, id, input).await?;
+    app.change_ticket(&f.sp.principal, id, input).await?;
     back(id)
 }
 
 #[derive(Deserialize)]
 pub struct MoveForm {
-    #[serde(default)]
-    csrf_token: String,
     queue: String,
 }
 
 /// `POST /ui/tickets/{id}/move`: to another queue of the same tenant.
-pub async fn move_queue(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<MoveForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    let still_mine = app.move_ticket(&sp.principal, id, &form.queue).await?;
+pub async fn move_queue(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<MoveForm>) -> UiResult {
+    let still_mine = app.move_ticket(&f.sp.principal, id, &f.form.queue).await?;
     if still_mine.is_some() { back(id) } else { Ok(see_other("/")) }
 }
 
 #[derive(Deserialize)]
 pub struct HandOverForm {
-    #[serde(default)]
-    csrf_token: String,
     tenant: String,
     /// Where to go afterwards: `triage` for the triage list.
     #[serde(default)]
@@ -403,16 +345,10 @@ pub struct HandOverForm {
 }
 
 /// `POST /ui/tickets/{id}/handover`: to another tenant (federal officers).
-pub async fn hand_over(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<HandOverForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    let input = HandOver { tenant: form.tenant, queue: None };
-    let still_mine = app.hand_over_ticket(&sp.principal, id, input).await?;
-    match (form.from.as_str(), still_mine) {
+pub async fn hand_over(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<HandOverForm>) -> UiResult {
+    let input = HandOver { tenant: f.form.tenant, queue: None };
+    let still_mine = app.hand_over_ticket(&f.sp.principal, id, input).await?;
+    match (f.form.from.as_str(), still_mine) {
         ("triage", _) => Ok(see_other("/ui/triage")),
         (_, Some(_)) => back(id),
         // Handed back to the Bund: out of the person's reach now.
@@ -423,31 +359,19 @@ pub async fn hand_over(
 #[derive(Deserialize)]
 pub struct TextForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     body: String,
 }
 
 /// `POST /ui/tickets/{id}/note`: an internal note.
-pub async fn note(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<TextForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.add_note(&sp.principal, id, NewMessage { body: form.body, canned: None, attachments: Vec::new() }).await?;
+pub async fn note(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<TextForm>) -> UiResult {
+    let input = NewMessage { body: f.form.body, canned: None, attachments: Vec::new() };
+    app.add_note(&f.sp.principal, id, input).await?;
     back(id)
 }
 
 /// `POST /ui/tickets/{id}/reply`: a reply by mail to the requester.
-pub async fn reply(
-    State(app): State<Logbuch>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<TextForm>,
-) -> UiResult {
-    let sp = form_session(&app, &headers, &form.csrf_token).await?;
-    app.add_reply(&sp.principal, id, NewMessage { body: form.body, canned: None, attachments: Vec::new() }).await?;
+pub async fn reply(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<TextForm>) -> UiResult {
+    let input = NewMessage { body: f.form.body, canned: None, attachments: Vec::new() };
+    app.add_reply(&f.sp.principal, id, input).await?;
     back(id)
 }
