@@ -12,6 +12,7 @@ mod m0006_scale;
 mod m0007_sessions;
 mod m0008_session_recheck;
 mod m0009_queue_figures;
+mod m0010_principal_changes;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -19,6 +20,10 @@ mod m0009_queue_figures;
 pub const PG_SEARCH_INDEX: &str = "search_docs_tenant_document";
 pub const PG_SEARCH_INDEX_DDL: &str =
     "CREATE INDEX IF NOT EXISTS search_docs_tenant_document ON search_docs USING GIN (tenant_id, document)";
+
+/// PostgreSQL notifies this channel when users, API tokens or role
+/// assignments change (migration m0010); servers listen on it.
+pub const PRINCIPALS_CHANNEL: &str = "logbuch_principals";
 
 pub struct Migrator;
 
@@ -35,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_sessions::Migration),
             Box::new(m0008_session_recheck::Migration),
             Box::new(m0009_queue_figures::Migration),
+            Box::new(m0010_principal_changes::Migration),
         ]
     }
 }

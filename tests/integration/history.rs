@@ -78,6 +78,10 @@ async fn reads_are_logged(backend: Backend) {
     assert_eq!(log[before + 1].what, "history");
     let bob_id = t.principal(&bob).await.user.0;
     assert!(log.iter().all(|l| l.user_id == bob_id));
+    // A read that finds nothing (another LV's helper) logs nothing.
+    let he = t.person("h@he.example", &[("helper", Some("he"), None)]).await;
+    assert_eq!(t.get(&he, &format!("/api/v1/tickets/{n}")).await.0, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(history::access_of_ticket(&t.app.store.db, n).await.unwrap().len(), before + 2);
 }
 
 both!(no_change_without_history, reads_are_logged);

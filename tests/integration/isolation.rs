@@ -126,4 +126,61 @@ async fn person_without_roles_sees_nothing(backend: Backend) {
     assert_eq!(t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
 }
 
-both!(other_lv_gets_404_on_every_route, queue_helper_sees_only_their_queue, person_without_roles_sees_nothing);
+/// Roles and tokens changed behind the server's back (another replica, the
+/// CLI, SQL by hand) count from the next requests, although the server keeps
+/// the principals of tokens it has just seen (PostgreSQL tells it of every
+/// change). The notification travels after the commit, so the check allows
+/// it two seconds; a kept principal would serve for a minute.
+async fn roles_changed_elsewhere_count_at_once(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let t = spawn_app(backend).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let n = t.create_ticket(&admin, "by", "allgemein", "Mitgliedsantrag").await;
+    let helper = t.person("h@by.example", &[("helper", Some("by"), None)]).await;
+    let path = format!("/api/v1/tickets/{n}");
+    let db = &t.app.store.db;
+    let settles = |want: StatusCode, who: logbuch_tests::Person| {
+        let t = &t;
+        let path = path.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            loop {
+                let got = t.get(&who, &path).await.0;
+                if got == want || std::time::Instant::now() > deadline {
+                    return got;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // Seen several times, so the server keeps the principal.
+    for _ in 0..3 {
+        assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
+    }
+    db.execute_unprepared(
+        "DELETE FROM role_assignments WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(settles(StatusCode::NOT_FOUND, helper.clone()).await, StatusCode::NOT_FOUND);
+    db.execute_unprepared(
+        "INSERT INTO role_assignments (user_id, role, tenant_id, source, created_at) \
+         SELECT u.id, 'helper', t.id, 'manual', u.created_at FROM users u, tenants t \
+         WHERE u.email = 'h@by.example' AND t.code = 'by'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(settles(StatusCode::OK, helper.clone()).await, StatusCode::OK);
+    assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
+    db.execute_unprepared("UPDATE api_tokens SET revoked_at = created_at WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example')")
+        .await
+        .unwrap();
+    assert_eq!(settles(StatusCode::UNAUTHORIZED, helper.clone()).await, StatusCode::UNAUTHORIZED);
+}
+
+both!(
+    other_lv_gets_404_on_every_route,
+    queue_helper_sees_only_their_queue,
+    person_without_roles_sees_nothing,
+    roles_changed_elsewhere_count_at_once
+);

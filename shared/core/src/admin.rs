@@ -77,7 +77,9 @@ pub async fn grant_role(
 ) -> AppResult<bool> {
     let u = user_by_email(app, email).await?;
     let (t, q) = role_target(app, role, tenant, queue).await?;
-    Ok(users::grant_role(&app.store.db, u.id, role.as_str(), t, q, "manual").await?)
+    let granted = users::grant_role(&app.store.db, u.id, role.as_str(), t, q, "manual").await?;
+    app.principals.changed();
+    Ok(granted)
 }
 
 pub async fn revoke_role(
@@ -89,7 +91,9 @@ pub async fn revoke_role(
 ) -> AppResult<u64> {
     let u = user_by_email(app, email).await?;
     let (t, q) = role_target(app, role, tenant, queue).await?;
-    Ok(users::revoke_role(&app.store.db, u.id, role.as_str(), t, q).await?)
+    let revoked = users::revoke_role(&app.store.db, u.id, role.as_str(), t, q).await?;
+    app.principals.changed();
+    Ok(revoked)
 }
 
 /// Creates a personal API token; the clear text is returned once and never stored.

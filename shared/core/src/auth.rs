@@ -9,6 +9,10 @@ use logbuch_domain::{QueueId, Role, TenantId, UserId};
 use logbuch_store::{entity::user, users};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 const TOKEN_PREFIX: &str = "lb_";
 
@@ -30,15 +34,127 @@ impl Logbuch {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Err(AppError::Unauthenticated);
         }
-        let (user, rows) = users::user_and_roles_by_token_hash(&self.store.db, &hash_token(token))
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        Ok(principal_of(user, rows))
+        let hash = hash_token(token);
+        if let Some(p) = self.principals.get(&hash) {
+            return Ok(p);
+        }
+        let generation = self.principals.generation();
+        let (user, rows) =
+            users::user_and_roles_by_token_hash(&self.store.db, &hash).await?.ok_or(AppError::Unauthenticated)?;
+        let p = principal_of(user, rows);
+        self.principals.put(hash, &p, generation);
+        Ok(p)
     }
 
     /// Builds the principal of a known, active user (also used by SSO sessions).
     pub async fn principal_for(&self, user: user::Model) -> AppResult<Principal> {
         principal_on(&self.store.db, user).await
+    }
+
+    /// Listens for changes of users, tokens and roles (PostgreSQL's
+    /// `logbuch_principals` notifications, migration m0010) and, while it
+    /// hears them, lets [`Logbuch::authenticate_token`] reuse the principal
+    /// of a recently seen token. Without a listener (SQLite, or the
+    /// connection lost) every request reads the database again.
+    pub fn follow_principal_changes(&self) {
+        let Some(pool) = (self.store.backend() == sea_orm::DbBackend::Postgres)
+            .then(|| self.store.db.get_postgres_connection_pool())
+        else {
+            return;
+        };
+        let pool = pool.clone();
+        let cache = self.principals.clone();
+        tokio::spawn(async move {
+            use sea_orm::sqlx::postgres::PgListener;
+            loop {
+                let listener = async {
+                    let mut l = PgListener::connect_with(&pool).await?;
+                    l.listen(logbuch_migrations::PRINCIPALS_CHANNEL).await?;
+                    Ok::<_, sea_orm::sqlx::Error>(l)
+                };
+                match listener.await {
+                    Ok(mut l) => {
+                        cache.changed();
+                        cache.live.store(true, Ordering::SeqCst);
+                        // `try_recv` answers None when the connection is lost.
+                        let lost = loop {
+                            match l.try_recv().await {
+                                Ok(Some(_)) => cache.changed(),
+                                Ok(None) => break None,
+                                Err(e) => break Some(e),
+                            }
+                        };
+                        cache.live.store(false, Ordering::SeqCst);
+                        if matches!(lost, Some(sea_orm::sqlx::Error::PoolClosed)) {
+                            return;
+                        }
+                        tracing::warn!("lost the database's notifications of role changes; reading roles per request");
+                    }
+                    Err(sea_orm::sqlx::Error::PoolClosed) => return,
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for role changes; reading roles per request"),
+                }
+                cache.live.store(false, Ordering::SeqCst);
+                cache.changed();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+    }
+}
+
+/// Principals of recently used API tokens, by token hash: a burst of
+/// requests does not read the same token and roles every time. Trusted only
+/// while the database's change notifications are heard (`live`); every
+/// notification empties it, and a principal read before a change is not
+/// kept (`generation`).
+#[derive(Debug, Default)]
+pub(crate) struct PrincipalCache {
+    live: AtomicBool,
+    generation: AtomicU64,
+    entries: Mutex<HashMap<String, (Instant, Principal)>>,
+}
+
+/// How long a kept principal is used at most, notifications or not.
+const PRINCIPAL_TTL: Duration = Duration::from_secs(60);
+/// Tokens kept at most; when full, expired ones go, and if that is not enough, all.
+const PRINCIPALS_KEPT: usize = 10_000;
+
+impl PrincipalCache {
+    fn get(&self, hash: &str) -> Option<Principal> {
+        if !self.live.load(Ordering::SeqCst) {
+            return None;
+        }
+        let entries = self.entries.lock().ok()?;
+        entries.get(hash).filter(|(at, _)| at.elapsed() < PRINCIPAL_TTL).map(|(_, p)| p.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Keeps `p`, read when the generation was `generation`, unless something changed since.
+    fn put(&self, hash: String, p: &Principal, generation: u64) {
+        if !self.live.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else { return };
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if entries.len() >= PRINCIPALS_KEPT {
+            entries.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_TTL);
+            if entries.len() >= PRINCIPALS_KEPT {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (Instant::now(), p.clone()));
+    }
+
+    /// Someone's token, account or roles changed: forget every kept principal.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
     }
 }
 
@@ -72,5 +188,32 @@ mod tests {
         assert!(a.starts_with(TOKEN_PREFIX) && a.len() == 3 + 64);
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), hash_token(&b));
+    }
+
+    fn someone() -> Principal {
+        Principal { user: UserId(7), email: "a@b".into(), display_name: "A".into(), assignments: Vec::new() }
+    }
+
+    #[test]
+    fn kept_principals_follow_the_change_notifications() {
+        let cache = PrincipalCache::default();
+        // Not listening: nothing is kept.
+        cache.put("h".into(), &someone(), cache.generation());
+        assert!(cache.get("h").is_none());
+        cache.live.store(true, Ordering::SeqCst);
+        cache.put("h".into(), &someone(), cache.generation());
+        assert_eq!(cache.get("h").map(|p| p.user), Some(UserId(7)));
+        // A change empties it.
+        cache.changed();
+        assert!(cache.get("h").is_none());
+        // A principal read before a change is not kept.
+        let before = cache.generation();
+        cache.changed();
+        cache.put("h".into(), &someone(), before);
+        assert!(cache.get("h").is_none());
+        // Listening stopped: what is kept is not used.
+        cache.put("h".into(), &someone(), cache.generation());
+        cache.live.store(false, Ordering::SeqCst);
+        assert!(cache.get("h").is_none());
     }
 }

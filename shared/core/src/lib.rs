@@ -44,6 +44,8 @@ pub struct Logbuch {
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
     /// The identity provider's discovery document, for session rechecks.
     discovery: Arc<sso::ProviderCache>,
+    /// Principals of recently seen API tokens (see [`Logbuch::follow_principal_changes`]).
+    principals: Arc<auth::PrincipalCache>,
 }
 
 /// The directory and when it was read.
@@ -92,6 +94,7 @@ impl Logbuch {
             smtp,
             directory: Arc::default(),
             discovery: Arc::default(),
+            principals: Arc::default(),
         })
     }
 

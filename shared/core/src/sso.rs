@@ -262,6 +262,7 @@ impl Logbuch {
         };
         sessions::insert_session(&txn, &hash_token(&token), user.id, &csrf, Some(provider)).await?;
         txn.commit().await?;
+        self.principals.changed();
         tracing::info!(user = user.id, roles_added = added, roles_removed = removed, "SSO login");
         Ok(NewSession { token, return_to: pending.return_to })
     }
@@ -367,6 +368,7 @@ impl Logbuch {
                 sessions::mark_checked(&txn, &s.token_hash, renewed).await?;
                 txn.commit().await?;
                 if added + removed > 0 {
+                    self.principals.changed();
                     tracing::info!(
                         user = s.user_id,
                         roles_added = added,
@@ -378,6 +380,7 @@ impl Logbuch {
             }
             Vouch::Refused => {
                 sync_groups(db, s.user_id, &[]).await?;
+                self.principals.changed();
                 Ok(false)
             }
             Vouch::Unreachable(e) => {

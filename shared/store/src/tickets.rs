@@ -355,3 +355,82 @@ pub async fn figures_per_tenant(
         .map(|(t, open, breached)| (t, open, breached.unwrap_or(0)))
         .collect())
 }
+
+/// A ticket with everything its page shows.
+#[derive(Debug, Clone)]
+pub struct TicketParts {
+    pub ticket: Ticket,
+    pub messages: Vec<crate::messages::Message>,
+    pub attachments: Vec<crate::messages::Attachment>,
+    pub history: Vec<crate::history::Entry>,
+    pub watchers: Vec<i64>,
+    pub links: Vec<i64>,
+}
+
+/// A ticket in scope with its messages, files, history, watchers and links,
+/// and `user_id`'s read of it in the access log (`what`); None outside the
+/// scope, and then nothing is logged. PostgreSQL answers it all in one
+/// statement (every round trip costs both sides about 0.1 ms); SQLite
+/// reads part by part.
+pub async fn read_logged(
+    db: &impl ConnectionTrait,
+    scope: &AccessScope,
+    id: i64,
+    user_id: i64,
+    what: &str,
+) -> Result<Option<TicketParts>> {
+    use crate::{history, intake, messages};
+    let backend = db.get_database_backend();
+    if backend != sea_orm::DbBackend::Postgres {
+        let Some(ticket) = find_scoped(db, scope, id, false).await? else { return Ok(None) };
+        let parts = TicketParts {
+            messages: messages::of_ticket(db, id).await?,
+            attachments: messages::attachments_of_ticket(db, id).await?,
+            history: history::of_ticket(db, id).await?,
+            watchers: watchers(db, id).await?,
+            links: intake::links_of(db, id).await?,
+            ticket,
+        };
+        history::log_access(db, id, user_id, what).await?;
+        return Ok(Some(parts));
+    }
+    let mut scoped = sea_orm::QueryTrait::build(
+        &ticket::Entity::find().filter(ticket::Column::Id.eq(id)).filter(scope_condition(scope)),
+        backend,
+    );
+    let n = scoped.values.as_ref().map_or(0, |v| v.0.len());
+    let sql = format!(
+        "WITH t AS ({scoped_sql}), \
+         logged AS (INSERT INTO access_log (ticket_id, user_id, at, what) SELECT id, ${u}, ${at}, ${what} FROM t) \
+         SELECT t.*, \
+         (SELECT json_agg(m ORDER BY m.id) FROM messages m WHERE m.ticket_id = t.id)::text AS parts_messages, \
+         (SELECT json_agg(a ORDER BY a.id) FROM attachments a WHERE a.ticket_id = t.id)::text AS parts_attachments, \
+         (SELECT json_agg(h ORDER BY h.id) FROM history h WHERE h.ticket_id = t.id)::text AS parts_history, \
+         (SELECT json_agg(w.user_id ORDER BY w.user_id) FROM ticket_watchers w WHERE w.ticket_id = t.id)::text \
+           AS parts_watchers, \
+         (SELECT json_agg(l.linked_id ORDER BY l.linked_id) FROM ticket_links l WHERE l.ticket_id = t.id)::text \
+           AS parts_links \
+         FROM t",
+        scoped_sql = scoped.sql,
+        u = n + 1,
+        at = n + 2,
+        what = n + 3,
+    );
+    let mut values = scoped.values.take().map_or_else(Vec::new, |v| v.0);
+    values.extend([user_id.into(), crate::now().into(), what.into()]);
+    let Some(row) = db.query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? else {
+        return Ok(None);
+    };
+    fn parts<T: serde::de::DeserializeOwned>(row: &sea_orm::QueryResult, column: &str) -> Result<Vec<T>> {
+        let Some(text) = row.try_get::<Option<String>>("", column)? else { return Ok(Vec::new()) };
+        serde_json::from_str(&text).map_err(|e| sea_orm::DbErr::Json(format!("{column}: {e}")).into())
+    }
+    Ok(Some(TicketParts {
+        ticket: sea_orm::FromQueryResult::from_query_result(&row, "")?,
+        messages: parts(&row, "parts_messages")?,
+        attachments: parts(&row, "parts_attachments")?,
+        history: parts(&row, "parts_history")?,
+        watchers: parts(&row, "parts_watchers")?,
+        links: parts(&row, "parts_links")?,
+    }))
+}

@@ -8,7 +8,7 @@ use crate::views::{
 };
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_domain::{Action, Priority, Status};
-use logbuch_store::{history, messages, tenants, tickets, tickets::Ticket, users};
+use logbuch_store::{history, tenants, tickets, tickets::Ticket, users};
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -173,11 +173,12 @@ impl Logbuch {
     pub async fn get_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
         let db = &self.store.db;
         let dir = self.directory().await?;
-        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
-        let msgs = messages::of_ticket(db, t.id).await?;
-        let files = messages::attachments_of_ticket(db, t.id).await?;
-        let hist = history::of_ticket(db, t.id).await?;
-        let watchers = tickets::watchers(db, t.id).await?;
+        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
+        let tickets::TicketParts { ticket: t, messages: msgs, attachments: files, history: hist, watchers, links } =
+            tickets::read_logged(db, &scope, id, who.user.0, "view")
+                .await?
+                .ok_or_else(|| AppError::ticket_not_found(id))?;
+        self.require_on(who, Action::ReadTicket, &t, &dir)?;
         let mut ids: Vec<i64> = watchers.clone();
         ids.extend(t.owner_id);
         ids.extend(msgs.iter().filter_map(|m| m.author_id));
@@ -220,11 +221,10 @@ impl Logbuch {
             .filter(|a| self.require_on(who, **a, &t, &dir).is_ok())
             .map(|a| a.to_string())
             .collect();
-        history::log_access(db, t.id, who.user.0, "view").await?;
         Ok(TicketDetail {
             ticket: summary(&t, &dir, &people)?,
             watchers: watchers.iter().filter_map(|w| people.get(w).cloned()).collect(),
-            links: logbuch_store::intake::links_of(db, t.id).await?,
+            links,
             messages,
             history: history_views(hist, &people),
             allowed_actions,
