@@ -155,6 +155,16 @@ async fn list_filters_and_paging(backend: Backend) {
     assert_eq!(first[0], press);
     let (_, p1) = t.get(&a, "/api/v1/tickets?per_page=4").await;
     assert_eq!(p1["next_page"], 2);
+    // A list row says what the ticket itself says, field by field (the list
+    // reads its rows by position, one ticket by name); this one has an owner,
+    // a first response and its due times.
+    let (_, page) = t.get(&a, "/api/v1/tickets").await;
+    let row = page["tickets"].as_array().unwrap().iter().find(|r| r["number"] == all[0]).unwrap().clone();
+    let (_, one) = t.get(&a, &format!("/api/v1/tickets/{}", all[0])).await;
+    for (field, value) in row.as_object().unwrap() {
+        assert_eq!(value, &one[field], "{field}");
+    }
+    assert!(row["owner"].is_object() && row["first_response_due"].is_string(), "{row}");
     let (_, p2) = t.get(&a, "/api/v1/tickets?per_page=4&page=2").await;
     assert_eq!(p2["tickets"].as_array().unwrap().len(), 2);
     assert!(p2["next_page"].is_null());
