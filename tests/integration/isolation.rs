@@ -153,6 +153,10 @@ async fn roles_changed_elsewhere_count_at_once(backend: Backend) {
             }
         }
     };
+    // On PostgreSQL the server keeps principals once it hears the notifications.
+    if backend == Backend::Postgres {
+        assert!(listening(&t).await, "the server should keep principals on PostgreSQL");
+    }
     // Seen several times, so the server keeps the principal.
     for _ in 0..3 {
         assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
@@ -176,6 +180,60 @@ async fn roles_changed_elsewhere_count_at_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(settles(StatusCode::UNAUTHORIZED, helper.clone()).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Waits up to five seconds for the server to listen for role changes.
+async fn listening(t: &logbuch_tests::TestApp) -> bool {
+    for _ in 0..100 {
+        if t.app.keeps_principals() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// When the server stops hearing about changes (its listening connection is
+/// cut), it stops using kept principals: a role revoked in that moment still
+/// counts from the next request. Then it listens again.
+async fn a_lost_listener_keeps_nothing() {
+    use sea_orm::ConnectionTrait;
+    let t = spawn_app(Backend::Postgres).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let n = t.create_ticket(&admin, "by", "allgemein", "Mitgliedsantrag").await;
+    let helper = t.person("h@by.example", &[("helper", Some("by"), None)]).await;
+    let path = format!("/api/v1/tickets/{n}");
+    assert!(listening(&t).await);
+    for _ in 0..3 {
+        assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
+    }
+    let db = &t.app.store.db;
+    // Cut the listener and revoke in one statement: the notification is lost with it.
+    db.execute_unprepared(
+        "WITH cut AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+           WHERE application_name = 'logbuch-principals' AND datname = current_database()) \
+         DELETE FROM role_assignments WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example') \
+           AND EXISTS (SELECT 1 FROM cut)",
+    )
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut got = StatusCode::OK;
+    while std::time::Instant::now() < deadline {
+        got = t.get(&helper, &path).await.0;
+        if got == StatusCode::NOT_FOUND {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(got, StatusCode::NOT_FOUND);
+    // It listens again (after two seconds), and then keeps principals again.
+    assert!(listening(&t).await, "the listener should come back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listener_keeps_nothing_postgres() {
+    a_lost_listener_keeps_nothing().await
 }
 
 both!(

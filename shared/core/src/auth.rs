@@ -54,43 +54,57 @@ impl Logbuch {
     /// Listens for changes of users, tokens and roles (PostgreSQL's
     /// `logbuch_principals` notifications, migration m0010) and, while it
     /// hears them, lets [`Logbuch::authenticate_token`] reuse the principal
-    /// of a recently seen token. Without a listener (SQLite, or the
+    /// of a recently seen token. The listener has its own connection, not
+    /// one of the pool's. Every few seconds a ping goes through the channel;
+    /// when pings stop arriving (a dead or half-open connection), kept
+    /// principals are no longer used. Without a listener (SQLite, or the
     /// connection lost) every request reads the database again.
     pub fn follow_principal_changes(&self) {
-        let Some(pool) = (self.store.backend() == sea_orm::DbBackend::Postgres)
-            .then(|| self.store.db.get_postgres_connection_pool())
-        else {
+        if self.store.backend() != sea_orm::DbBackend::Postgres {
             return;
-        };
-        let pool = pool.clone();
+        }
+        // Named, so an operator (or a test) can find it in pg_stat_activity.
+        let mut url = self.settings.database_url();
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("application_name=logbuch-principals");
         let cache = self.principals.clone();
         tokio::spawn(async move {
             use sea_orm::sqlx::postgres::PgListener;
             loop {
                 let listener = async {
-                    let mut l = PgListener::connect_with(&pool).await?;
+                    let mut l = PgListener::connect(&url).await?;
+                    // A lost connection ends the wait at once (no silent reconnect).
+                    l.eager_reconnect(false);
                     l.listen(logbuch_migrations::PRINCIPALS_CHANNEL).await?;
                     Ok::<_, sea_orm::sqlx::Error>(l)
                 };
                 match listener.await {
                     Ok(mut l) => {
                         cache.changed();
+                        cache.heard();
                         cache.live.store(true, Ordering::SeqCst);
                         // `try_recv` answers None when the connection is lost.
                         let lost = loop {
                             match l.try_recv().await {
-                                Ok(Some(_)) => cache.changed(),
+                                Ok(Some(n)) if n.payload() == PING => cache.heard(),
+                                Ok(Some(_)) => {
+                                    cache.heard();
+                                    cache.changed();
+                                }
                                 Ok(None) => break None,
                                 Err(e) => break Some(e),
                             }
                         };
                         cache.live.store(false, Ordering::SeqCst);
-                        if matches!(lost, Some(sea_orm::sqlx::Error::PoolClosed)) {
-                            return;
+                        match lost {
+                            Some(e) => {
+                                tracing::warn!(error = %e, "lost the database's notifications of role changes; reading roles per request")
+                            }
+                            None => tracing::warn!(
+                                "lost the database's notifications of role changes; reading roles per request"
+                            ),
                         }
-                        tracing::warn!("lost the database's notifications of role changes; reading roles per request");
                     }
-                    Err(sea_orm::sqlx::Error::PoolClosed) => return,
                     Err(e) => tracing::warn!(error = %e, "cannot listen for role changes; reading roles per request"),
                 }
                 cache.live.store(false, Ordering::SeqCst);
@@ -98,29 +112,85 @@ impl Logbuch {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
+        // The pings, through the pool like any change.
+        let db = self.store.db.clone();
+        tokio::spawn(async move {
+            let ping = format!("SELECT pg_notify('{}', '{PING}')", logbuch_migrations::PRINCIPALS_CHANNEL);
+            let mut every = tokio::time::interval(PING_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = sea_orm::ConnectionTrait::execute_unprepared(&db, &ping).await {
+                    if matches!(e, sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::ConnectionClosed))
+                    {
+                        return;
+                    }
+                    tracing::debug!(error = %e, "ping for role changes failed");
+                }
+            }
+        });
+    }
+
+    /// Whether the principals of tokens are being kept (PostgreSQL, with the
+    /// change notifications heard); for tests.
+    pub fn keeps_principals(&self) -> bool {
+        self.principals.trusted()
     }
 }
 
+/// The payload of the listener's own pings.
+const PING: &str = "ping";
+/// How often the listener pings itself.
+const PING_EVERY: Duration = Duration::from_secs(3);
+/// Kept principals are not used when no ping came back for this long.
+const PING_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Principals of recently used API tokens, by token hash: a burst of
 /// requests does not read the same token and roles every time. Trusted only
-/// while the database's change notifications are heard (`live`); every
-/// notification empties it, and a principal read before a change is not
-/// kept (`generation`).
-#[derive(Debug, Default)]
+/// while the database's change notifications are heard (`live`, and a ping
+/// came back lately); every change notification empties it, and a principal
+/// read before a change is not kept (`generation`).
+#[derive(Default)]
 pub(crate) struct PrincipalCache {
     live: AtomicBool,
     generation: AtomicU64,
+    /// When a notification last arrived, in milliseconds since `since`.
+    heard_at: AtomicU64,
+    since: std::sync::OnceLock<Instant>,
     entries: Mutex<HashMap<String, (Instant, Principal)>>,
 }
 
+impl std::fmt::Debug for PrincipalCache {
+    // Counts only: the entries hold addresses and token hashes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.entries.lock().map(|e| e.len()).unwrap_or(0);
+        f.debug_struct("PrincipalCache").field("trusted", &self.trusted()).field("kept", &kept).finish()
+    }
+}
+
 /// How long a kept principal is used at most, notifications or not.
-const PRINCIPAL_TTL: Duration = Duration::from_secs(60);
+const PRINCIPAL_TTL: Duration = Duration::from_secs(30);
 /// Tokens kept at most; when full, expired ones go, and if that is not enough, all.
 const PRINCIPALS_KEPT: usize = 10_000;
 
 impl PrincipalCache {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.since.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A notification (or ping) arrived.
+    fn heard(&self) {
+        self.heard_at.store(self.now_ms(), Ordering::SeqCst);
+    }
+
+    /// Listening, and heard lately.
+    fn trusted(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+            && self.now_ms().saturating_sub(self.heard_at.load(Ordering::SeqCst))
+                < u64::try_from(PING_DEADLINE.as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn get(&self, hash: &str) -> Option<Principal> {
-        if !self.live.load(Ordering::SeqCst) {
+        if !self.trusted() {
             return None;
         }
         let entries = self.entries.lock().ok()?;
@@ -133,7 +203,7 @@ impl PrincipalCache {
 
     /// Keeps `p`, read when the generation was `generation`, unless something changed since.
     fn put(&self, hash: String, p: &Principal, generation: u64) {
-        if !self.live.load(Ordering::SeqCst) {
+        if !self.trusted() {
             return;
         }
         let Ok(mut entries) = self.entries.lock() else { return };
@@ -201,6 +271,7 @@ mod tests {
         cache.put("h".into(), &someone(), cache.generation());
         assert!(cache.get("h").is_none());
         cache.live.store(true, Ordering::SeqCst);
+        cache.heard();
         cache.put("h".into(), &someone(), cache.generation());
         assert_eq!(cache.get("h").map(|p| p.user), Some(UserId(7)));
         // A change empties it.

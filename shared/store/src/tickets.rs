@@ -163,17 +163,30 @@ where
         .offset(f.offset)
         .limit(f.limit + 1);
     let backend = db.get_database_backend();
-    db.query_all_raw(sea_orm::QueryTrait::build(&page, backend)).await?.iter().map(ticket_of).collect()
+    let rows = db.query_all_raw(sea_orm::QueryTrait::build(&page, backend)).await?;
+    let by_position = rows.first().is_some_and(columns_in_model_order);
+    rows.iter().map(|r| ticket_of(r, by_position)).collect()
 }
 
-/// A row of `ticket::Entity::find()`. On PostgreSQL the columns are read by
+/// Whether a PostgreSQL row has exactly the model's columns, in its order.
+fn columns_in_model_order(row: &sea_orm::QueryResult) -> bool {
+    use sea_orm::sqlx::{Column, Row};
+    use sea_orm::{Iden, Iterable};
+    row.try_as_pg_row().is_some_and(|pg| {
+        pg.len() == TICKET_COLUMNS
+            && pg.columns().iter().zip(ticket::Column::iter()).all(|(c, m)| c.name() == m.to_string())
+    })
+}
+
+/// A row of `ticket::Entity::find()`. On PostgreSQL, when the first row's
+/// column names were checked against the model, the columns are read by
 /// position in the model's order, without sea-orm's lookup by name and type
 /// checks: that decoding was 28 % of the server's time for a list of 50
 /// tickets (BENCHMARKS.md). Elsewhere, and for a row of another shape, by name.
-fn ticket_of(row: &sea_orm::QueryResult) -> Result<Ticket> {
+fn ticket_of(row: &sea_orm::QueryResult, by_position: bool) -> Result<Ticket> {
     use sea_orm::sqlx::Row;
     let by_name = || Ok(sea_orm::FromQueryResult::from_query_result(row, "")?);
-    let Some(pg) = row.try_as_pg_row().filter(|r| r.len() == TICKET_COLUMNS) else { return by_name() };
+    let Some(pg) = row.try_as_pg_row().filter(|_| by_position) else { return by_name() };
     let decoded = (|| -> std::result::Result<Ticket, sea_orm::sqlx::Error> {
         Ok(Ticket {
             id: pg.try_get_unchecked(0)?,
@@ -441,9 +454,14 @@ pub struct TicketParts {
 /// waiting halved the ticket page's throughput. If PostgreSQL itself
 /// crashes, the reads of its last fraction of a second (at most three times
 /// `wal_writer_delay`, 0.6 s by default) can be missing from the log;
-/// nothing else is written here, and the database stays consistent.
+/// nothing else is written here, and the database stays consistent. That
+/// is why this takes the pool and not a transaction: inside one, the
+/// setting would hold for everything else the transaction writes.
+///
+/// The entry is written when the ticket is in `scope`; callers pass the
+/// scope of reading, so it is written exactly when the read is allowed.
 pub async fn read_logged(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     scope: &AccessScope,
     id: i64,
     user_id: i64,
@@ -495,7 +513,11 @@ pub async fn read_logged(
     };
     fn parts<T: serde::de::DeserializeOwned>(row: &sea_orm::QueryResult, column: &str) -> Result<Vec<T>> {
         let Some(text) = row.try_get::<Option<String>>("", column)? else { return Ok(Vec::new()) };
-        serde_json::from_str(&text).map_err(|e| sea_orm::DbErr::Json(format!("{column}: {e}")).into())
+        // serde's message could quote the text (a mail body): say only where.
+        serde_json::from_str(&text).map_err(|e| {
+            sea_orm::DbErr::Json(format!("{column}: {:?} at line {} column {}", e.classify(), e.line(), e.column()))
+                .into()
+        })
     }
     Ok(Some(TicketParts {
         ticket: sea_orm::FromQueryResult::from_query_result(&row, "")?,
