@@ -126,60 +126,22 @@ async fn person_without_roles_sees_nothing(backend: Backend) {
     assert_eq!(t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::NOT_FOUND);
 }
 
-/// Roles and tokens changed behind the server's back (another replica, the
-/// CLI, SQL by hand) count from the next requests, although the server keeps
-/// the principals of tokens it has just seen (PostgreSQL tells it of every
-/// change). The notification travels after the commit, so the check allows
-/// it two seconds; a kept principal would serve for a minute.
-async fn roles_changed_elsewhere_count_at_once(backend: Backend) {
-    use sea_orm::ConnectionTrait;
+/// A BY helper who has just read a BY ticket several times (so a server
+/// that keeps principals keeps theirs), and that ticket's address.
+async fn helper_seen_often(backend: Backend) -> (logbuch_tests::TestApp, logbuch_tests::Person, String) {
     let t = spawn_app(backend).await;
     let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
     let n = t.create_ticket(&admin, "by", "allgemein", "Mitgliedsantrag").await;
     let helper = t.person("h@by.example", &[("helper", Some("by"), None)]).await;
     let path = format!("/api/v1/tickets/{n}");
-    let db = &t.app.store.db;
-    let settles = |want: StatusCode, who: logbuch_tests::Person| {
-        let t = &t;
-        let path = path.clone();
-        async move {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-            loop {
-                let got = t.get(&who, &path).await.0;
-                if got == want || std::time::Instant::now() > deadline {
-                    return got;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        }
-    };
     // On PostgreSQL the server keeps principals once it hears the notifications.
     if backend == Backend::Postgres {
         assert!(listening(&t).await, "the server should keep principals on PostgreSQL");
     }
-    // Seen several times, so the server keeps the principal.
     for _ in 0..3 {
         assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
     }
-    db.execute_unprepared(
-        "DELETE FROM role_assignments WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example')",
-    )
-    .await
-    .unwrap();
-    assert_eq!(settles(StatusCode::NOT_FOUND, helper.clone()).await, StatusCode::NOT_FOUND);
-    db.execute_unprepared(
-        "INSERT INTO role_assignments (user_id, role, tenant_id, source, created_at) \
-         SELECT u.id, 'helper', t.id, 'manual', u.created_at FROM users u, tenants t \
-         WHERE u.email = 'h@by.example' AND t.code = 'by'",
-    )
-    .await
-    .unwrap();
-    assert_eq!(settles(StatusCode::OK, helper.clone()).await, StatusCode::OK);
-    assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
-    db.execute_unprepared("UPDATE api_tokens SET revoked_at = created_at WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example')")
-        .await
-        .unwrap();
-    assert_eq!(settles(StatusCode::UNAUTHORIZED, helper.clone()).await, StatusCode::UNAUTHORIZED);
+    (t, helper, path)
 }
 
 /// Waits up to five seconds for the server to listen for role changes.
@@ -193,40 +155,68 @@ async fn listening(t: &logbuch_tests::TestApp) -> bool {
     false
 }
 
+/// Asks for `path` until the answer is `want`, for two seconds at most
+/// (a notification travels after its commit); returns the last answer.
+async fn answers(t: &logbuch_tests::TestApp, who: &logbuch_tests::Person, path: &str, want: StatusCode) -> StatusCode {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = t.get(who, path).await.0;
+        if got == want || std::time::Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Roles and tokens changed behind the server's back (another replica, the
+/// CLI, SQL by hand) count from the next requests, although the server keeps
+/// the principals of tokens it has just seen (PostgreSQL tells it of every
+/// change). The check allows the notification two seconds; a kept
+/// principal would serve for thirty.
+async fn roles_changed_elsewhere_count_at_once(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let (t, helper, path) = helper_seen_often(backend).await;
+    let db = &t.app.store.db;
+    db.execute_unprepared(
+        "DELETE FROM role_assignments WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(answers(&t, &helper, &path, StatusCode::NOT_FOUND).await, StatusCode::NOT_FOUND);
+    db.execute_unprepared(
+        "INSERT INTO role_assignments (user_id, role, tenant_id, source, created_at) \
+         SELECT u.id, 'helper', t.id, 'manual', u.created_at FROM users u, tenants t \
+         WHERE u.email = 'h@by.example' AND t.code = 'by'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(answers(&t, &helper, &path, StatusCode::OK).await, StatusCode::OK);
+    assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
+    db.execute_unprepared("UPDATE api_tokens SET revoked_at = created_at WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example')")
+        .await
+        .unwrap();
+    assert_eq!(answers(&t, &helper, &path, StatusCode::UNAUTHORIZED).await, StatusCode::UNAUTHORIZED);
+}
+
 /// When the server stops hearing about changes (its listening connection is
 /// cut), it stops using kept principals: a role revoked in that moment still
 /// counts from the next request. Then it listens again.
 async fn a_lost_listener_keeps_nothing() {
     use sea_orm::ConnectionTrait;
-    let t = spawn_app(Backend::Postgres).await;
-    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
-    let n = t.create_ticket(&admin, "by", "allgemein", "Mitgliedsantrag").await;
-    let helper = t.person("h@by.example", &[("helper", Some("by"), None)]).await;
-    let path = format!("/api/v1/tickets/{n}");
-    assert!(listening(&t).await);
-    for _ in 0..3 {
-        assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK);
-    }
-    let db = &t.app.store.db;
+    let (t, helper, path) = helper_seen_often(Backend::Postgres).await;
     // Cut the listener and revoke in one statement: the notification is lost with it.
-    db.execute_unprepared(
-        "WITH cut AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-           WHERE application_name = 'logbuch-principals' AND datname = current_database()) \
-         DELETE FROM role_assignments WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example') \
-           AND EXISTS (SELECT 1 FROM cut)",
-    )
-    .await
-    .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let mut got = StatusCode::OK;
-    while std::time::Instant::now() < deadline {
-        got = t.get(&helper, &path).await.0;
-        if got == StatusCode::NOT_FOUND {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(got, StatusCode::NOT_FOUND);
+    t.app
+        .store
+        .db
+        .execute_unprepared(
+            "WITH cut AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+               WHERE application_name = 'logbuch-principals' AND datname = current_database()) \
+             DELETE FROM role_assignments WHERE user_id = (SELECT id FROM users WHERE email = 'h@by.example') \
+               AND EXISTS (SELECT 1 FROM cut)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(answers(&t, &helper, &path, StatusCode::NOT_FOUND).await, StatusCode::NOT_FOUND);
     // It listens again (after two seconds), and then keeps principals again.
     assert!(listening(&t).await, "the listener should come back");
 }

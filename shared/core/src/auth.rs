@@ -11,7 +11,6 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const TOKEN_PREFIX: &str = "lb_";
@@ -82,32 +81,24 @@ impl Logbuch {
                     Ok(mut l) => {
                         cache.changed();
                         cache.heard();
-                        cache.live.store(true, Ordering::SeqCst);
+                        cache.listening(true);
                         // `try_recv` answers None when the connection is lost.
-                        let lost = loop {
+                        let why = loop {
                             match l.try_recv().await {
                                 Ok(Some(n)) if n.payload() == PING => cache.heard(),
                                 Ok(Some(_)) => {
                                     cache.heard();
                                     cache.changed();
                                 }
-                                Ok(None) => break None,
-                                Err(e) => break Some(e),
+                                Ok(None) => break "connection closed".to_owned(),
+                                Err(e) => break e.to_string(),
                             }
                         };
-                        cache.live.store(false, Ordering::SeqCst);
-                        match lost {
-                            Some(e) => {
-                                tracing::warn!(error = %e, "lost the database's notifications of role changes; reading roles per request")
-                            }
-                            None => tracing::warn!(
-                                "lost the database's notifications of role changes; reading roles per request"
-                            ),
-                        }
+                        tracing::warn!(error = %why, "lost the database's notifications of role changes; reading roles per request");
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot listen for role changes; reading roles per request"),
                 }
-                cache.live.store(false, Ordering::SeqCst);
+                cache.listening(false);
                 cache.changed();
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
@@ -146,24 +137,35 @@ const PING_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Principals of recently used API tokens, by token hash: a burst of
 /// requests does not read the same token and roles every time. Trusted only
-/// while the database's change notifications are heard (`live`, and a ping
-/// came back lately); every change notification empties it, and a principal
-/// read before a change is not kept (`generation`).
+/// while the database's change notifications are heard (listening, and a
+/// ping came back lately); every change notification empties it, and a
+/// principal read before a change is not kept (`generation`).
 #[derive(Default)]
 pub(crate) struct PrincipalCache {
-    live: AtomicBool,
-    generation: AtomicU64,
-    /// When a notification last arrived, in milliseconds since `since`.
-    heard_at: AtomicU64,
-    since: std::sync::OnceLock<Instant>,
-    entries: Mutex<HashMap<String, (Instant, Principal)>>,
+    state: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    listening: bool,
+    /// When a notification (or ping) last arrived.
+    heard: Option<Instant>,
+    /// Counts the changes heard of.
+    generation: u64,
+    entries: HashMap<String, (Instant, Principal)>,
+}
+
+impl Kept {
+    fn trusted(&self) -> bool {
+        self.listening && self.heard.is_some_and(|at| at.elapsed() < PING_DEADLINE)
+    }
 }
 
 impl std::fmt::Debug for PrincipalCache {
     // Counts only: the entries hold addresses and token hashes.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kept = self.entries.lock().map(|e| e.len()).unwrap_or(0);
-        f.debug_struct("PrincipalCache").field("trusted", &self.trusted()).field("kept", &kept).finish()
+        let kept = self.state();
+        f.debug_struct("PrincipalCache").field("trusted", &kept.trusted()).field("kept", &kept.entries.len()).finish()
     }
 }
 
@@ -173,58 +175,57 @@ const PRINCIPAL_TTL: Duration = Duration::from_secs(30);
 const PRINCIPALS_KEPT: usize = 10_000;
 
 impl PrincipalCache {
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.since.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// Every field is set whole, so a panic elsewhere leaves nothing half-done.
+    fn state(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn listening(&self, on: bool) {
+        self.state().listening = on;
     }
 
     /// A notification (or ping) arrived.
     fn heard(&self) {
-        self.heard_at.store(self.now_ms(), Ordering::SeqCst);
+        self.state().heard = Some(Instant::now());
     }
 
     /// Listening, and heard lately.
     fn trusted(&self) -> bool {
-        self.live.load(Ordering::SeqCst)
-            && self.now_ms().saturating_sub(self.heard_at.load(Ordering::SeqCst))
-                < u64::try_from(PING_DEADLINE.as_millis()).unwrap_or(u64::MAX)
+        self.state().trusted()
     }
 
     fn get(&self, hash: &str) -> Option<Principal> {
-        if !self.trusted() {
+        let kept = self.state();
+        if !kept.trusted() {
             return None;
         }
-        let entries = self.entries.lock().ok()?;
-        entries.get(hash).filter(|(at, _)| at.elapsed() < PRINCIPAL_TTL).map(|(_, p)| p.clone())
+        kept.entries.get(hash).filter(|(at, _)| at.elapsed() < PRINCIPAL_TTL).map(|(_, p)| p.clone())
     }
 
     fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.state().generation
     }
 
     /// Keeps `p`, read when the generation was `generation`, unless something changed since.
     fn put(&self, hash: String, p: &Principal, generation: u64) {
-        if !self.trusted() {
+        let mut kept = self.state();
+        if !kept.trusted() || kept.generation != generation {
             return;
         }
-        let Ok(mut entries) = self.entries.lock() else { return };
-        if self.generation.load(Ordering::SeqCst) != generation {
-            return;
-        }
-        if entries.len() >= PRINCIPALS_KEPT {
-            entries.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_TTL);
-            if entries.len() >= PRINCIPALS_KEPT {
-                entries.clear();
+        if kept.entries.len() >= PRINCIPALS_KEPT {
+            kept.entries.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_TTL);
+            if kept.entries.len() >= PRINCIPALS_KEPT {
+                kept.entries.clear();
             }
         }
-        entries.insert(hash, (Instant::now(), p.clone()));
+        kept.entries.insert(hash, (Instant::now(), p.clone()));
     }
 
     /// Someone's token, account or roles changed: forget every kept principal.
     pub(crate) fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+        let mut kept = self.state();
+        kept.generation += 1;
+        kept.entries.clear();
     }
 }
 
@@ -270,7 +271,7 @@ mod tests {
         // Not listening: nothing is kept.
         cache.put("h".into(), &someone(), cache.generation());
         assert!(cache.get("h").is_none());
-        cache.live.store(true, Ordering::SeqCst);
+        cache.listening(true);
         cache.heard();
         cache.put("h".into(), &someone(), cache.generation());
         assert_eq!(cache.get("h").map(|p| p.user), Some(UserId(7)));
@@ -284,7 +285,7 @@ mod tests {
         assert!(cache.get("h").is_none());
         // Listening stopped: what is kept is not used.
         cache.put("h".into(), &someone(), cache.generation());
-        cache.live.store(false, Ordering::SeqCst);
+        cache.listening(false);
         assert!(cache.get("h").is_none());
     }
 }
