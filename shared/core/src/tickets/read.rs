@@ -63,19 +63,20 @@ async fn people(db: &impl ConnectionTrait, dir: &Directory, ids: &[i64]) -> AppR
     Ok(out)
 }
 
-pub(crate) fn summary(t: &Ticket, dir: &Directory, people: &HashMap<i64, UserRef>) -> AppResult<TicketSummary> {
+/// The ticket's own strings move into the summary (a page has 50 rows).
+pub(crate) fn summary(t: Ticket, dir: &Directory, people: &HashMap<i64, UserRef>) -> AppResult<TicketSummary> {
     let queue = dir.queue(t.queue_id)?;
     Ok(TicketSummary {
         number: t.id,
         tenant: dir.tenant(t.tenant_id)?.code.clone(),
         queue: queue.slug.clone(),
         queue_name: queue.name.clone(),
-        subject: t.subject.clone(),
-        status: t.status.clone(),
+        subject: t.subject,
+        status: t.status,
         priority: Priority::from_rank(t.priority).as_str().to_owned(),
         owner: t.owner_id.and_then(|o| people.get(&o).cloned()),
-        requester: t.requester.clone(),
-        requester_name: t.requester_name.clone(),
+        requester: t.requester,
+        requester_name: t.requester_name,
         created_at: t.created_at,
         updated_at: t.updated_at,
         resolved_at: t.resolved_at,
@@ -164,7 +165,7 @@ impl Logbuch {
         rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
         let owners: Vec<i64> = rows.iter().filter_map(|t| t.owner_id).collect();
         let people = people(db, &dir, &owners).await?;
-        let tickets = rows.iter().map(|t| summary(t, &dir, &people)).collect::<AppResult<_>>()?;
+        let tickets = rows.into_iter().map(|t| summary(t, &dir, &people)).collect::<AppResult<_>>()?;
         Ok(TicketPage { tickets, page, per_page, next_page: more.then_some(page + 1) })
     }
 
@@ -222,7 +223,7 @@ impl Logbuch {
             .map(|a| a.to_string())
             .collect();
         Ok(TicketDetail {
-            ticket: summary(&t, &dir, &people)?,
+            ticket: summary(t, &dir, &people)?,
             watchers: watchers.iter().filter_map(|w| people.get(w).cloned()).collect(),
             links,
             messages,

@@ -3,8 +3,23 @@
 //! a page of 50 tickets carries 300 of them, and chrono's formatter was the
 //! largest single cost of the list request in `perf`.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serializer;
+
+/// Year, month and day of a day counted from 1970-01-01 (proleptic
+/// Gregorian; H. Hinnant's `civil_from_days`). chrono's accessors each
+/// recompute the calendar date, seven times per timestamp.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
 
 /// `2026-11-22T20:48:29.504Z` into `out`; returns the length.
 fn write(t: &DateTime<Utc>, out: &mut [u8; 40]) -> usize {
@@ -14,7 +29,9 @@ fn write(t: &DateTime<Utc>, out: &mut [u8; 40]) -> usize {
             v /= 10;
         }
     }
-    let year = t.year();
+    let secs = t.timestamp();
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400) as u32;
     let mut n = 0;
     if (0..=9999).contains(&year) {
         digits(&mut out[..4], year as u32);
@@ -26,17 +43,17 @@ fn write(t: &DateTime<Utc>, out: &mut [u8; 40]) -> usize {
         n += s.len();
     }
     out[n] = b'-';
-    digits(&mut out[n + 1..n + 3], t.month());
+    digits(&mut out[n + 1..n + 3], month);
     out[n + 3] = b'-';
-    digits(&mut out[n + 4..n + 6], t.day());
+    digits(&mut out[n + 4..n + 6], day);
     out[n + 6] = b'T';
-    digits(&mut out[n + 7..n + 9], t.hour());
+    digits(&mut out[n + 7..n + 9], of_day / 3_600);
     out[n + 9] = b':';
-    digits(&mut out[n + 10..n + 12], t.minute());
+    digits(&mut out[n + 10..n + 12], of_day / 60 % 60);
     out[n + 12] = b':';
-    // A leap second shows as :60, as chrono writes it.
-    let nanos = t.nanosecond();
-    let (second, nanos) = if nanos >= 1_000_000_000 { (60, nanos - 1_000_000_000) } else { (t.second(), nanos) };
+    // A leap second (chrono keeps it as :59 plus a second's nanoseconds) shows as :60, as chrono writes it.
+    let nanos = t.timestamp_subsec_nanos();
+    let (second, nanos) = if nanos >= 1_000_000_000 { (60, nanos - 1_000_000_000) } else { (of_day % 60, nanos) };
     digits(&mut out[n + 13..n + 15], second);
     n += 15;
     let (value, width) = match nanos {
@@ -102,6 +119,11 @@ mod tests {
                     .unwrap(),
             ),
         );
+        // Every day from 1898 to 2102 and every 97th day over ten thousand years, at varying times of day.
+        let start = Utc.with_ymd_and_hms(1898, 1, 1, 0, 0, 0).unwrap();
+        cases.extend((0..74_900).map(|d| start + Duration::days(d) + Duration::seconds(d * 7_919 % 86_400)));
+        let far = Utc.with_ymd_and_hms(-4000, 1, 1, 0, 0, 0).unwrap();
+        cases.extend((0..38_000).map(|d| far + Duration::days(d * 97) + Duration::seconds(d * 7_919 % 86_400)));
         for t in cases {
             let theirs = serde_json::to_string(&t).unwrap();
             assert_eq!(format!("\"{}\"", ours(t)), theirs, "{t:?}");
