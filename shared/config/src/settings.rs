@@ -263,6 +263,14 @@ impl Settings {
             }
         }
         let origin = if from_env { format!("{origin} + LOGBUCH__* environment") } else { origin };
+        // Links and the start message point where Logbuch listens unless public_url says otherwise.
+        if let Some(toml::Value::Table(server)) = table.get_mut("server")
+            && !server.contains_key("public_url")
+            && let Some(toml::Value::String(listen)) = server.get("listen")
+        {
+            let url = url_of_listen(listen);
+            server.insert("public_url".into(), toml::Value::String(url));
+        }
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid { origin, message: e.to_string() })
@@ -296,6 +304,17 @@ impl Settings {
 const TEXT_KEYS: &[&str] = &["password", "user", "url", "token", "secret", "host", "prefix", "address"];
 
 /// Environment values are typed like TOML scalars where they parse as such.
+/// `http://` and the listen address, with an any-address (`0.0.0.0`, `[::]`)
+/// replaced by loopback: the address a browser on the same machine can open.
+fn url_of_listen(listen: &str) -> String {
+    let reachable = match listen.rsplit_once(':') {
+        Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
+        Some(("[::]", port)) => format!("[::1]:{port}"),
+        _ => listen.to_owned(),
+    };
+    format!("http://{reachable}")
+}
+
 fn env_value(raw: &str) -> toml::Value {
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
@@ -350,6 +369,27 @@ mod tests {
         .unwrap();
         assert_eq!(s.database_url(), "postgres://x@y/z");
         assert_eq!(s.database.max_connections, 3);
+    }
+
+    #[test]
+    fn public_url_follows_listen_unless_given() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.server.public_url, "http://127.0.0.1:8080");
+        let s = Settings::load_from(None, env(&[("LOGBUCH__SERVER__LISTEN", "127.0.0.1:8092")])).unwrap();
+        assert_eq!(s.server.public_url, "http://127.0.0.1:8092");
+        let s = Settings::load_from(None, env(&[("LOGBUCH__SERVER__LISTEN", "0.0.0.0:9000")])).unwrap();
+        assert_eq!(s.server.public_url, "http://127.0.0.1:9000");
+        let s = Settings::load_from(None, env(&[("LOGBUCH__SERVER__LISTEN", "[::]:9000")])).unwrap();
+        assert_eq!(s.server.public_url, "http://[::1]:9000");
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("LOGBUCH__SERVER__LISTEN", "0.0.0.0:9000"),
+                ("LOGBUCH__SERVER__PUBLIC_URL", "https://t.example.org"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.public_url, "https://t.example.org");
     }
 
     #[test]
