@@ -2,6 +2,7 @@
 //! ticket they may not see — by every route, including list filters,
 //! search-like filters, history, counts and attachment download.
 
+use logbuch_core::admin;
 use logbuch_tests::{Backend, both, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -198,6 +199,26 @@ async fn roles_changed_elsewhere_count_at_once(backend: Backend) {
     assert_eq!(answers(&t, &helper, &path, StatusCode::UNAUTHORIZED).await, StatusCode::UNAUTHORIZED);
 }
 
+/// `logbuch admin token revoke`: a revoked token is refused from the next
+/// request on, though the server kept its principal; revoking by name leaves
+/// the person's other tokens working.
+async fn revoked_tokens_are_refused(backend: Backend) {
+    let (t, helper, path) = helper_seen_often(backend).await;
+    let second = admin::create_token(&t.app, &helper.email, "zweites Gerät").await.unwrap();
+    let second = logbuch_tests::Person { email: helper.email.clone(), token: second };
+    assert_eq!(t.get(&second, &path).await.0, StatusCode::OK);
+    let revoked = admin::revoke_tokens(&t.app, &helper.email, Some("zweites Gerät")).await.unwrap();
+    assert_eq!(revoked, 1);
+    assert_eq!(t.get(&second, &path).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.get(&helper, &path).await.0, StatusCode::OK, "the other token stays valid");
+    let listed = admin::tokens(&t.app, &helper.email).await.unwrap();
+    let states: Vec<(&str, bool)> = listed.iter().map(|k| (k.name.as_str(), k.revoked_at.is_some())).collect();
+    assert_eq!(states, [("zweites Gerät", true), ("test", false)]);
+    assert_eq!(admin::revoke_tokens(&t.app, &helper.email, None).await.unwrap(), 1, "only the live one is left");
+    assert_eq!(t.get(&helper, &path).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(admin::revoke_tokens(&t.app, &helper.email, None).await.unwrap(), 0);
+}
+
 /// When the server stops hearing about changes (its listening connection is
 /// cut), it stops using kept principals: a role revoked in that moment still
 /// counts from the next request. Then it listens again.
@@ -230,5 +251,6 @@ both!(
     other_lv_gets_404_on_every_route,
     queue_helper_sees_only_their_queue,
     person_without_roles_sees_nothing,
-    roles_changed_elsewhere_count_at_once
+    roles_changed_elsewhere_count_at_once,
+    revoked_tokens_are_refused
 );

@@ -83,6 +83,18 @@ pub enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// List a person's tokens: name, created, last used, revoked (never the token itself).
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a person's tokens: all, or those with `--name`. Refused from the next request on.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// A one-time browser login link (24 hours), for use without an identity provider.
     Link {
         #[arg(long)]
@@ -183,6 +195,30 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Token(TokenCommand::Link { user }) => {
             let path = admin::login_link(&app, &user).await?;
             println!("{}{path}", app.settings.server.public_url.trim_end_matches('/'));
+        }
+        AdminCommand::Token(TokenCommand::List { user }) => {
+            let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            let tokens = admin::tokens(&app, &user).await?;
+            if tokens.is_empty() {
+                println!("{user} hat keine Tokens.");
+            }
+            for t in tokens {
+                let state = match t.revoked_at {
+                    Some(at) => format!("widerrufen {}", day(at)),
+                    None => "gültig".to_owned(),
+                };
+                let used = t.last_used_at.map_or_else(|| "nie".to_owned(), day);
+                println!("{:<20} erstellt {}  zuletzt benutzt {used}  {state}", t.name, day(t.created_at));
+            }
+        }
+        AdminCommand::Token(TokenCommand::Revoke { user, name }) => {
+            let n = admin::revoke_tokens(&app, &user, name.as_deref()).await?;
+            let which = name.map_or_else(String::new, |n| format!(" namens „{n}“"));
+            match n {
+                0 => println!("{user} hat keine gültigen Tokens{which}; nichts widerrufen."),
+                1 => println!("1 Token{which} von {user} widerrufen."),
+                n => println!("{n} Tokens{which} von {user} widerrufen."),
+            }
         }
         AdminCommand::Token(TokenCommand::Create { user, name }) => {
             let token = admin::create_token(&app, &user, &name).await?;

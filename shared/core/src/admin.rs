@@ -104,6 +104,21 @@ pub async fn create_token(app: &Logbuch, email: &str, name: &str) -> AppResult<S
     Ok(token)
 }
 
+/// A person's API tokens (name, dates; never the token itself), newest first.
+pub async fn tokens(app: &Logbuch, email: &str) -> AppResult<Vec<logbuch_store::entity::api_token::Model>> {
+    let u = user_by_email(app, email).await?;
+    Ok(users::tokens_of(&app.store.db, u.id).await?)
+}
+
+/// Revokes a person's live API tokens, all or those named `name`; they are
+/// refused from the next request on. Returns how many were revoked.
+pub async fn revoke_tokens(app: &Logbuch, email: &str, name: Option<&str>) -> AppResult<u64> {
+    let u = user_by_email(app, email).await?;
+    let revoked = users::revoke_tokens(&app.store.db, u.id, name).await?;
+    app.principals.changed();
+    Ok(revoked)
+}
+
 /// On a database without any admin: creates the bootstrap admin and returns a
 /// fresh token for them. `None` when an admin exists already.
 pub async fn bootstrap_admin(app: &Logbuch) -> AppResult<Option<String>> {

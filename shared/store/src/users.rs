@@ -126,6 +126,28 @@ pub async fn insert_token(db: &impl ConnectionTrait, user_id: i64, name: &str, t
     Ok(())
 }
 
+/// A person's tokens, newest first (hashes only; the clear text is never stored).
+pub async fn tokens_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<api_token::Model>> {
+    Ok(api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user_id))
+        .order_by_desc(api_token::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Revokes a person's live tokens, all of them or those with this name;
+/// returns how many.
+pub async fn revoke_tokens(db: &impl ConnectionTrait, user_id: i64, name: Option<&str>) -> Result<u64> {
+    let mut q = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(now()))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null());
+    if let Some(name) = name {
+        q = q.filter(api_token::Column::Name.eq(name));
+    }
+    Ok(q.exec(db).await?.rows_affected)
+}
+
 /// The active user owning a live token with this hash.
 /// The active user holding an unrevoked token, with their role assignments:
 /// one round trip, as every API request asks it.
