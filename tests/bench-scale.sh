@@ -84,6 +84,18 @@ done = function(summary, latency, requests)
 end
 LUA
 
+# The machine's own speed in this run, to read the figures against: the same
+# shared VM is up to a fifth slower at some hours. Reference: PostgreSQL's
+# select-only pgbench, 32 clients (about 56,000/s on this machine kind).
+REF_URL="${base%/*}/${DBNAME}_ref${DB#"$base"}"
+if [ -z "$(psql "$ADMIN_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '${DBNAME}_ref'")" ]; then
+  psql "$ADMIN_URL" -qc "CREATE DATABASE \"${DBNAME}_ref\""
+  pgbench -q -i -s 10 "$REF_URL" >/dev/null 2>&1
+fi
+reference() {
+  pgbench -n -S -c 32 -j 2 -T 10 "$REF_URL" 2>/dev/null | awk '/^tps/ {printf "%d", $3}'
+}
+
 results=()
 run() { # name token bar paths...
   local name=$1 tok=$2 bar=$3
@@ -106,6 +118,8 @@ run() { # name token bar paths...
     "$name" "$rps" "$p50" "$p95" "$p99" "$bar" "$errors" "$((peak / 1024))"
 }
 
+ref_before=$(reference)
+echo "== Maschine: pgbench -S, 32 Clients, 10 s: $ref_before Abfragen/s (Vergleichswert dieser Maschinenart: ~56.000)"
 echo "== $CONNS Verbindungen, je ${DURATION} s (wrk -t2), Server: logbuch serve --no-workers (release), $POOL Datenbankverbindungen"
 run "LV-Helfer BY: erste Seite offener Tickets" "$helper_by" "p99 < 20" "/api/v1/tickets"
 run "Bund: Triage-Queue" "$officer" "p99 < 20" "/api/v1/tickets?tenant=bund&queue=triage"
@@ -117,6 +131,7 @@ run "Suche Bund (alle Verbände): häufiges Wort" "$officer" "p95 < 100" "/api/v
 run "Suche Bund: Präfix und Phrase" "$officer" "p95 < 100" \
   "/api/v1/tickets?q=austr*" "/api/v1/tickets?q=%22Bitte%20pr%C3%BCft%20das%22"
 hwm=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$server/status")
+echo "== Maschine danach: pgbench -S: $(reference) Abfragen/s (vorher $ref_before)"
 
 echo
 echo "| Szenario | req/s | p50 ms | p95 ms | p99 ms | Ziel | Fehler | RSS MB |"
