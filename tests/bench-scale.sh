@@ -88,13 +88,19 @@ LUA
 # shared VM is up to a fifth slower at some hours. Reference: PostgreSQL's
 # select-only pgbench, 32 clients (about 56,000/s on this machine kind).
 REF_URL="${base%/*}/${DBNAME}_ref${DB#"$base"}"
-if [ -z "$(psql "$ADMIN_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '${DBNAME}_ref'")" ]; then
-  psql "$ADMIN_URL" -qc "CREATE DATABASE \"${DBNAME}_ref\""
-  pgbench -q -i -s 10 "$REF_URL" >/dev/null 2>&1
+if command -v pgbench >/dev/null; then
+  if [ -z "$(psql "$ADMIN_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '${DBNAME}_ref'")" ]; then
+    psql "$ADMIN_URL" -qc "CREATE DATABASE \"${DBNAME}_ref\""
+    pgbench -q -i -s 10 "$REF_URL" >/dev/null 2>&1
+  fi
+  reference() {
+    local tps
+    tps=$(pgbench -n -S -c 32 -j 2 -T 10 "$REF_URL" 2>/dev/null | awk '/^tps/ {printf "%d", $3}' || true)
+    echo "${tps:-– (pgbench lief nicht)}"
+  }
+else
+  reference() { echo "– (pgbench fehlt: Debian-Paket postgresql)"; }
 fi
-reference() {
-  pgbench -n -S -c 32 -j 2 -T 10 "$REF_URL" 2>/dev/null | awk '/^tps/ {printf "%d", $3}'
-}
 
 results=()
 run() { # name token bar paths...
