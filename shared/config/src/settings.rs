@@ -303,7 +303,6 @@ impl Settings {
 /// of digits must not turn into an integer).
 const TEXT_KEYS: &[&str] = &["password", "user", "url", "token", "secret", "host", "prefix", "address"];
 
-/// Environment values are typed like TOML scalars where they parse as such.
 /// `http://` and the listen address, with an any-address (`0.0.0.0`, `[::]`)
 /// replaced by loopback: the address a browser on the same machine can open.
 fn url_of_listen(listen: &str) -> String {
@@ -315,6 +314,7 @@ fn url_of_listen(listen: &str) -> String {
     format!("http://{reachable}")
 }
 
+/// Environment values are typed like TOML scalars where they parse as such.
 fn env_value(raw: &str) -> toml::Value {
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
