@@ -213,9 +213,10 @@ fn ticket_of(row: &sea_orm::QueryResult, by_position: bool) -> Result<Ticket> {
 const TICKET_COLUMNS: usize = 15;
 
 /// A `timestamptz` column. PostgreSQL sends it as microseconds since
-/// 2000-01-01 UTC (binary format, which prepared statements use); this is
-/// that arithmetic without chrono's calendar steps. Text format falls back
-/// to sqlx's decoder.
+/// 2000-01-01 UTC (binary format, which prepared statements use); this
+/// shifts them to the Unix epoch and hands them to chrono, without sqlx's
+/// decoder and its per-value type checks. Text format falls back to that
+/// decoder.
 fn pg_time(
     row: &sea_orm::sqlx::postgres::PgRow,
     i: usize,
