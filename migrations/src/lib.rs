@@ -13,6 +13,7 @@ mod m0007_sessions;
 mod m0008_session_recheck;
 mod m0009_queue_figures;
 mod m0010_principal_changes;
+mod m0011_bounce_reason;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_session_recheck::Migration),
             Box::new(m0009_queue_figures::Migration),
             Box::new(m0010_principal_changes::Migration),
+            Box::new(m0011_bounce_reason::Migration),
         ]
     }
 }

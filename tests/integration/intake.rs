@@ -237,7 +237,7 @@ Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\
     let d = ticket(&t, &admin, n).await;
     let last = d["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["field"], "bounce");
-    assert_eq!(last["to"], "mitglied@example.org (5.1.1)");
+    assert_eq!(last["to"], "mitglied@example.org (Adresse unbekannt, 5.1.1)");
     let tickets = t.list_numbers(&admin, "?status=new,open,waiting,resolved").await;
     assert_eq!(tickets.len(), 2, "the original and one collection ticket: {tickets:?}");
     let coll = tickets.iter().find(|x| **x != n).copied().unwrap();

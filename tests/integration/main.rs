@@ -4,6 +4,7 @@
 
 mod api_errors;
 mod attachments;
+mod bounce_corpus;
 mod browser;
 mod crash;
 mod federation;

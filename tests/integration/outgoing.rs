@@ -422,7 +422,7 @@ This message was created automatically by mail delivery software.\r\n\r\n  gone-
     let last = d["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (last["field"].as_str(), last["to"].as_str()),
-        (Some("bounce"), Some(format!("gone-{tag}@example.org").as_str())),
+        (Some("bounce"), Some(format!("gone-{tag}@example.org (Adresse unbekannt)").as_str())),
         "{d}"
     );
 }

@@ -1,7 +1,7 @@
 //! What kind of mail this is: a person's mail, an auto-reply, a bounce, a
 //! mailing-list mail, or our own mail coming back.
 
-use crate::bounce::{self, BounceReport};
+use crate::bounce::{self, BounceReport, Report};
 use mail_parser::Message;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +44,11 @@ pub fn classify(msg: &Message<'_>, from: &str, own: &[String]) -> MailKind {
     if msg.header_raw(crate::LOOP_HEADER).is_some() {
         return MailKind::OwnLoop;
     }
-    if let Some(report) = bounce::detect(msg, from, own) {
-        return MailKind::Bounce(report);
+    match bounce::detect(msg, from, own) {
+        Some(Report::Failed(report)) => return MailKind::Bounce(report),
+        // A report that the mail arrived: automatic, never a ticket of its own.
+        Some(Report::Delivered) => return MailKind::AutoReply,
+        None => {}
     }
     let header = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
     if header("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
@@ -64,6 +67,11 @@ pub fn classify(msg: &Message<'_>, from: &str, own: &[String]) -> MailKind {
     }
     if header("List-Id").is_some() || header("List-Unsubscribe").is_some() {
         return MailKind::List;
+    }
+    // The null sender is reserved for automatic notices (RFC 5321 4.5.5), and a
+    // mailer daemon writes nothing else: never a person's mail.
+    if bounce::null_sender(msg) || bounce::is_daemon(from) {
+        return MailKind::AutoReply;
     }
     MailKind::Normal
 }

@@ -9,7 +9,7 @@ mod parse;
 #[cfg(test)]
 mod fixtures_test;
 
-pub use bounce::{BounceReport, FailedRecipient};
+pub use bounce::{BounceReport, FailedRecipient, Reason};
 pub use classify::{MailKind, classify};
 pub use parse::{MailAttachment, ParsedMail, parse_mail};
 
@@ -20,7 +20,9 @@ pub const LOOP_HEADER: &str = "X-Logbuch-Loop";
 pub enum MailError {
     #[error("die Mail lässt sich nicht lesen (kein gültiges Internet-Mail-Format)")]
     Unparsable,
-    #[error("die Mail hat keine Absenderadresse")]
+    #[error(
+        "die Mail hat keine Absenderadresse und ist weder eine Unzustellbarkeitsmeldung noch eine automatische Antwort"
+    )]
     NoSender,
 }
 

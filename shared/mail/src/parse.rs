@@ -16,6 +16,7 @@ pub struct ParsedMail {
     /// The Message-ID without brackets; synthesized from the content hash when missing.
     pub message_id: String,
     pub subject: String,
+    /// The sender's address; empty only for bounces and automatic answers without one.
     pub from: String,
     pub from_name: Option<String>,
     pub to: Vec<String>,
@@ -57,7 +58,7 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
         .or_else(|| msg.return_address())
         .map(|s| s.trim().to_lowercase())
         .filter(|s| s.contains('@'))
-        .ok_or(MailError::NoSender)?;
+        .unwrap_or_default();
     let from_name = from_addr.and_then(|a| a.name()).map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     let message_id = msg.message_id().and_then(normalize_message_id).unwrap_or_else(|| crate::hashed_message_id(raw));
     let mut delivered_to = Vec::new();
@@ -100,6 +101,11 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
         })
         .collect();
     let kind = crate::classify(&msg, &from, &own);
+    // Without a sender only a report or automatic answer is readable: a
+    // person's mail needs someone to answer to.
+    if from.is_empty() && matches!(kind, crate::MailKind::Normal | crate::MailKind::List) {
+        return Err(MailError::NoSender);
+    }
     Ok(ParsedMail {
         kind,
         message_id,

@@ -5,7 +5,7 @@
 use super::process::{Outcome, route};
 use crate::tickets::Directory;
 use crate::{AppResult, Logbuch};
-use logbuch_mail::{BounceReport, ParsedMail};
+use logbuch_mail::{BounceReport, ParsedMail, Reason};
 use logbuch_store::entity::bounce;
 use logbuch_store::intake::{self, RawMail};
 use logbuch_store::{history, messages, now};
@@ -25,15 +25,23 @@ impl Logbuch {
 }
 
 fn describe(report: &BounceReport) -> String {
+    if report.failed.is_empty() {
+        return "keine Adresse genannt".into();
+    }
     report
         .failed
         .iter()
         .map(|f| match &f.status {
-            Some(s) => format!("{} ({s})", f.address),
-            None => f.address.clone(),
+            Some(s) => format!("{} ({}, {s})", f.address, f.reason.label()),
+            None => format!("{} ({})", f.address, f.reason.label()),
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A feedback report says the recipient complained; everything else failed delivery.
+fn is_complaint(report: &BounceReport) -> bool {
+    !report.failed.is_empty() && report.failed.iter().all(|f| f.reason == Reason::Complaint)
 }
 
 impl Logbuch {
@@ -45,7 +53,11 @@ impl Logbuch {
         m: &ParsedMail,
         report: &BounceReport,
     ) -> AppResult<Outcome> {
-        let summary = format!("Unzustellbar: {}", describe(report));
+        let summary = if is_complaint(report) {
+            format!("Beschwerde (als Spam gemeldet): {}", describe(report))
+        } else {
+            format!("Unzustellbar: {}", describe(report))
+        };
         let mut original = match &report.original_message_id {
             Some(id) => intake::ticket_by_message_ids(txn, std::slice::from_ref(id)).await?,
             None => None,
@@ -84,6 +96,7 @@ impl Logbuch {
                     ticket_id: Set(ticket_id),
                     address: Set(f.address.clone()),
                     status: Set(f.status.clone()),
+                    reason: Set(Some(f.reason.as_str().to_owned())),
                     matched: Set(matched),
                     created_at: Set(now()),
                     ..Default::default()

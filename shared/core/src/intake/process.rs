@@ -34,6 +34,11 @@ pub enum Outcome {
     Skipped,
 }
 
+/// The sender for history and summaries; reports and automatic answers may have none.
+fn sender_of(m: &ParsedMail) -> &str {
+    if m.from.is_empty() { "(ohne Absender)" } else { &m.from }
+}
+
 fn kind_name(k: &MailKind) -> &'static str {
     match k {
         MailKind::Normal => "normal",
@@ -153,7 +158,7 @@ impl Logbuch {
                 return Ok(Outcome::Duplicate);
             }
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
-            history::record(txn, t.id, None, "message", None, Some(format!("Mail von {}", m.from))).await?;
+            history::record(txn, t.id, None, "message", None, Some(format!("Mail von {}", sender_of(m)))).await?;
             if t.status == Status::Resolved.as_str() && matches!(m.kind, MailKind::Normal | MailKind::List) {
                 reopen(txn, &t).await?;
             }
@@ -166,7 +171,7 @@ impl Logbuch {
         let queues = route(dir, m)?;
         if m.kind == MailKind::AutoReply {
             let Some(q) = queues.first() else { return Ok(Outcome::Duplicate) };
-            let summary = format!("Automatische Antwort von {}: {}", m.from, m.subject);
+            let summary = format!("Automatische Antwort von {}: {}", sender_of(m), m.subject);
             let t = self.collect(txn, dir, q, m, &summary).await?;
             return Ok(Outcome::Collected(t));
         }
@@ -310,7 +315,7 @@ pub(super) fn mail_row(ticket_id: i64, m: &ParsedMail, max_subject: usize) -> me
         ticket_id: Set(ticket_id),
         kind: Set(MessageKind::Inbound.as_str().to_owned()),
         author_id: Set(None),
-        from_addr: Set(Some(m.from.clone())),
+        from_addr: Set((!m.from.is_empty()).then(|| m.from.clone())),
         to_addrs: Set(Some(m.to.join(", ")).filter(|s| !s.is_empty())),
         cc_addrs: Set(Some(m.cc.join(", ")).filter(|s| !s.is_empty())),
         subject: Set(Some(subject_of(m, max_subject))),

@@ -12,6 +12,8 @@ pub struct Model {
     pub ticket_id: i64,
     pub address: String,
     pub status: Option<String>,
+    /// The normalised reason (`user_unknown`, `mailbox_full`, `complaint`, …).
+    pub reason: Option<String>,
     /// True when attached to the ticket whose mail bounced, false when collected.
     pub matched: bool,
     pub created_at: DateTimeUtc,
