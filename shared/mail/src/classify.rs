@@ -60,6 +60,11 @@ pub fn classify(msg: &Message<'_>, from: &str, own: &[String]) -> MailKind {
     if AUTO_SUBJECTS.iter().any(|s| subject.starts_with(s) || subject.contains(&format!(" {s}"))) {
         return MailKind::AutoReply;
     }
+    // The null sender is reserved for automatic notices (RFC 5321 4.5.5), and a
+    // mailer daemon writes nothing else: never a person's mail.
+    if bounce::null_sender(msg) || bounce::is_daemon(from) {
+        return MailKind::AutoReply;
+    }
     match header("Precedence").as_deref() {
         Some("auto_reply") => return MailKind::AutoReply,
         Some("bulk" | "junk" | "list") => return MailKind::List,
@@ -67,11 +72,6 @@ pub fn classify(msg: &Message<'_>, from: &str, own: &[String]) -> MailKind {
     }
     if header("List-Id").is_some() || header("List-Unsubscribe").is_some() {
         return MailKind::List;
-    }
-    // The null sender is reserved for automatic notices (RFC 5321 4.5.5), and a
-    // mailer daemon writes nothing else: never a person's mail.
-    if bounce::null_sender(msg) || bounce::is_daemon(from) {
-        return MailKind::AutoReply;
     }
     MailKind::Normal
 }

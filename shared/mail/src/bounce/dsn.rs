@@ -82,17 +82,20 @@ fn failed_of(blocks: Vec<Block>) -> (Vec<FailedRecipient>, bool) {
         }
         // A final recipient on a local host name (after a source route) says less than the original.
         let local = b.address.as_deref().is_some_and(|a| a.rsplit_once('@').is_some_and(|(_, d)| !d.contains('.')));
-        let address = if local { b.original.or(b.address) } else { b.address.or(b.original) };
-        let Some(address) = address else { continue };
-        if failed.iter().any(|f| f.address == address) {
-            continue;
-        }
         let status = b
             .status
             .filter(|s| !s.starts_with('2'))
             .or_else(|| STATUS.find(&b.diagnostic).map(|m| m.as_str().to_owned()));
         let reason = Reason::classify(status.as_deref(), &b.diagnostic);
-        failed.push(FailedRecipient { address, status, reason });
+        // The final recipient is where delivery failed; the original one is the
+        // address we wrote to (before aliases and forwards), the one the member
+        // database knows. Both are recorded.
+        let addresses = if local { [b.original, None] } else { [b.address, b.original] };
+        for address in addresses.into_iter().flatten() {
+            if !failed.iter().any(|f| f.address == address) {
+                failed.push(FailedRecipient { address, status: status.clone(), reason });
+            }
+        }
     }
     (failed, delivered)
 }

@@ -88,7 +88,10 @@ pub(crate) fn first_address(text: &str) -> Option<String> {
 }
 
 pub(crate) fn clean_address(a: &str) -> String {
-    a.trim_start_matches(['.', '\'', '/', '=']).trim_end_matches('.').to_lowercase()
+    let a = a.trim_start_matches(['.', '\'', '/', '=']).trim_end_matches('.');
+    // Exchange writes `SMTP=user@host`.
+    let a = ["smtp=", "SMTP=", "rfc822="].iter().find_map(|p| a.strip_prefix(p)).unwrap_or(a);
+    a.to_lowercase()
 }
 
 pub(crate) fn is_daemon(address: &str) -> bool {
@@ -99,7 +102,7 @@ pub(crate) fn is_daemon(address: &str) -> bool {
         "mail-daemon",
         "mailerdaemon",
         "mail.daemon",
-        "mailer_daemon",
+        "mailer_daemon", "mdaemon",
         "daemon",
     ];
     let local = address.split('@').next().unwrap_or_default().to_ascii_lowercase();

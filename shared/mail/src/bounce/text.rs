@@ -9,6 +9,8 @@ use super::{
     original,
 };
 use mail_parser::{Message, PartType};
+use regex::Regex;
+use std::sync::LazyLock;
 
 const SUBJECTS: &[&str] = &[
     "undeliver",
@@ -90,6 +92,9 @@ const PHRASES: &[&str] = &[
     "could not be delivered",
     "couldn't be delivered",
     "failed addresses",
+    "has been returned",
+    "intended recipient",
+    "returned mail follows",
     "duplicated message-id",
     "loop alert",
     "you are not a member",
@@ -360,6 +365,63 @@ fn forwarded_bounce(subject: &str, body: &str) -> Option<String> {
     from_daemon.then_some(unquoted)
 }
 
+/// Subjects only delivery reports carry: enough with machine evidence in the
+/// text, whoever the sender is (virus scanners, gateways and list servers
+/// send reports from addresses of every kind).
+const REPORT_SUBJECTS: &[&str] = &[
+    "undeliverable",
+    "undelivered mail",
+    "delivery status notification",
+    "delivery notification",
+    "delivery failure",
+    "delivery failed",
+    "mail delivery failed",
+    "mail could not be delivered",
+    "failure notice",
+    "returned mail",
+    "non-delivery",
+    "nondeliverable",
+    "non-deliverable",
+    "non remis",
+    "delivery problem",
+    "error during delivery",
+    "user unknown",
+    "delayed mail",
+    "nicht zustellbar",
+    "unzustellbar",
+];
+
+/// Words only machines write in a report: SMTP dialogue and fixed phrases.
+const MACHINE: &[&str] = &[
+    "created automatically by mail delivery software",
+    "this is the mail system at host",
+    "permanent fatal",
+    "non-delivery report",
+    "delivery attempts",
+    "qmail-send",
+    "smtp error",
+    "remote host said",
+    "rcpt to",
+    "mailbox unavailable",
+    "user unknown",
+    "unknown user",
+    "no such user",
+    "following recipient",
+    "failed recipient",
+    "could not be delivered to",
+    "will continue to be made",
+    "still being retried",
+    "not a valid user",
+];
+
+/// Whether the text carries what only a mail server writes.
+fn machine_written(text: &str) -> bool {
+    static SMTP_REPLY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)(^|[\s(\[])[45]\d\d[ -]").unwrap_or_else(|_| unreachable!()));
+    let head: String = text.chars().take(8000).collect::<String>().to_lowercase();
+    MACHINE.iter().any(|m| head.contains(m)) || STATUS.is_match(&head) || SMTP_REPLY.is_match(&head)
+}
+
 /// Whether the mail's words say it is a delivery failure.
 fn says_bounce(subject: &str, text: &str) -> bool {
     let head: String = text.chars().take(4000).collect::<String>().to_lowercase();
@@ -387,9 +449,12 @@ pub(super) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
         daemon_forwarded = true;
     }
     let daemon = daemon || daemon_forwarded;
+    let stated =
+        REPORT_SUBJECTS.iter().any(|s| subject.contains(s)) && says_bounce("", &body) && machine_written(&body);
     // A no-reply or list-admin sender must say it in the subject and the text.
     let weak = is_automatic_sender(from) && says_bounce(&subject, "") && says_bounce("", &body);
-    if x_failed.is_empty() && !(daemon && says_bounce(&subject, &body)) && !weak {
+    let said = !x_failed.is_empty() || (daemon && says_bounce(&subject, &body)) || weak || stated;
+    if !said && !daemon {
         return None;
     }
     let (human, tail) = split_at_separator(&body);
@@ -397,6 +462,10 @@ pub(super) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
     let mut exclude: Vec<String> = vec![from.to_owned()];
     exclude.extend(quoted.from.iter().cloned());
     let named = text_failures(human, &exclude);
+    // A mailer daemon's mail in words we do not know: a bounce if it lists addresses.
+    if !said && !named.iter().any(|n| n.listed) {
+        return None;
+    }
     // Our own addresses (the bounce's recipients) are the sender's, unless nothing else is named.
     let (theirs, ours): (Vec<_>, Vec<_>) =
         named.into_iter().partition(|n| n.listed || !own.contains(&n.failed.address));
