@@ -1,5 +1,5 @@
-//! Sisimai's whole public corpus of real bounces, feedback reports and
-//! auto-replies (tests/fixtures/bounces/corpus) through the real intake on
+//! Two public corpora of real bounces, feedback reports and auto-replies
+//! (tests/fixtures/bounces: Sisimai's and flufl.bounce's) through the real intake on
 //! both backends: no bounce opens a ticket, none is quarantined, each failed
 //! address is recorded with its reason, and the mails that are not bounces
 //! still become tickets.
@@ -10,19 +10,22 @@ use logbuch_tests::{Backend, both, spawn_app};
 async fn real_bounces_open_no_ticket(backend: Backend) {
     let t = spawn_app(backend).await;
     let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/bounces/corpus");
-    let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/bounces");
     let mut normal = 0;
     let mut stored = 0;
-    for line in expected.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        if cols[1] == "normal" {
-            normal += 1;
-        }
-        let i = t.app.ingest_raw("test", &std::fs::read(dir.join(cols[0])).unwrap()).await.unwrap();
-        stored += usize::from(!i.duplicate);
-        if stored.is_multiple_of(200) {
-            drain(&t).await;
+    for corpus in ["corpus", "flufl"] {
+        let dir = fixtures.join(corpus);
+        let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+        for line in expected.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols[1] == "normal" {
+                normal += 1;
+            }
+            let i = t.app.ingest_raw("test", &std::fs::read(dir.join(cols[0])).unwrap()).await.unwrap();
+            stored += usize::from(!i.duplicate);
+            if stored.is_multiple_of(200) {
+                drain(&t).await;
+            }
         }
     }
     drain(&t).await;

@@ -81,7 +81,9 @@ fn run_corpus(name: &str) -> Figures {
         if kind == "normal" {
             match &parsed {
                 Ok(m) if m.kind == MailKind::Normal => {}
-                other => f.tickets.push(format!("{file}: a person's mail taken for {:?}", other.as_ref().map(|m| &m.kind))),
+                other => {
+                    f.tickets.push(format!("{file}: a person's mail taken for {:?}", other.as_ref().map(|m| &m.kind)))
+                }
             }
             continue;
         }

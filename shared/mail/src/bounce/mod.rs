@@ -102,7 +102,8 @@ pub(crate) fn is_daemon(address: &str) -> bool {
         "mail-daemon",
         "mailerdaemon",
         "mail.daemon",
-        "mailer_daemon", "mdaemon",
+        "mailer_daemon",
+        "mdaemon",
         "daemon",
     ];
     let local = address.split('@').next().unwrap_or_default().to_ascii_lowercase();

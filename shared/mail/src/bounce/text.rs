@@ -414,6 +414,26 @@ const MACHINE: &[&str] = &[
     "not a valid user",
 ];
 
+/// Whether the text opens like a person's letter: a member telling us their
+/// mail bounced (and quoting the server) is a person to answer, not a report.
+fn greets(text: &str) -> bool {
+    const GREETINGS: &[&str] = &[
+        "hallo",
+        "hi ",
+        "hi,",
+        "liebe",
+        "moin",
+        "servus",
+        "guten tag",
+        "guten morgen",
+        "sehr geehrte",
+        "hello",
+        "dear",
+    ];
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_lowercase();
+    GREETINGS.iter().any(|g| first.starts_with(g))
+}
+
 /// Whether the text carries what only a mail server writes.
 fn machine_written(text: &str) -> bool {
     static SMTP_REPLY: LazyLock<Regex> =
@@ -449,8 +469,10 @@ pub(super) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
         daemon_forwarded = true;
     }
     let daemon = daemon || daemon_forwarded;
-    let stated =
-        REPORT_SUBJECTS.iter().any(|s| subject.contains(s)) && says_bounce("", &body) && machine_written(&body);
+    let stated = REPORT_SUBJECTS.iter().any(|s| subject.contains(s))
+        && says_bounce("", &body)
+        && machine_written(&body)
+        && !greets(&body);
     // A no-reply or list-admin sender must say it in the subject and the text.
     let weak = is_automatic_sender(from) && says_bounce(&subject, "") && says_bounce("", &body);
     let said = !x_failed.is_empty() || (daemon && says_bounce(&subject, &body)) || weak || stated;
@@ -501,4 +523,48 @@ pub(super) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
     }
     // A bounce that names no address is still a bounce: never a person's mail.
     Some(BounceReport { failed, original_message_id: quoted.message_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{MailKind, parse_mail};
+
+    fn kind(from: &str, subject: &str, body: &str) -> MailKind {
+        let raw = format!(
+            "From: {from}\r\nTo: mitglieder@piratenpartei.de\r\nSubject: {subject}\r\nMessage-ID: <m@x>\r\n\r\n{body}\r\n"
+        );
+        parse_mail(raw.as_bytes()).unwrap().kind
+    }
+
+    #[test]
+    fn members_writing_about_bounces_are_members() {
+        let cases = [
+            (
+                "Erika <erika@example.org>",
+                "Meine Mail war unzustellbar",
+                "Hallo,\r\nmeine Mail an den Vorstand kam zurück: 550 5.1.1 user unknown. Was nun?\r\nErika",
+            ),
+            ("Jürgen <j@example.org>", "Mail delivery failed?", "Guten Tag, ich bekam 'delivery failed' – warum?"),
+            (
+                "Kontaktformular <noreply@piratenpartei-nrw.de>",
+                "Anfrage: Austritt",
+                "Name: Max\r\nNachricht: Ich möchte austreten, meine alte Adresse ist unbekannt.",
+            ),
+            ("a@example.org", "Returned mail", "Ich habe euch das Formular zurückgeschickt."),
+        ];
+        for (from, subject, body) in cases {
+            assert_eq!(kind(from, subject, body), MailKind::Normal, "{subject}");
+        }
+    }
+
+    #[test]
+    fn a_gateway_report_from_any_sender_is_a_bounce() {
+        let k = kind(
+            "Virenscanner <scanner@gw.example.net>",
+            "Mail could not be delivered",
+            "The following mail could not be delivered to <gone@example.org>:\r\n550 5.1.1 user unknown",
+        );
+        let MailKind::Bounce(r) = k else { panic!("{k:?}") };
+        assert_eq!(r.failed[0].address, "gone@example.org");
+    }
 }
