@@ -15,6 +15,7 @@ mod isolation;
 mod jobs;
 mod metrics;
 mod outgoing;
+mod pipe;
 mod policy_matrix;
 mod scaling;
 mod scenarios;

@@ -230,6 +230,14 @@ pub fn logbuch_process(
     log: &std::path::Path,
     env: &[(&str, &str)],
 ) -> std::process::Child {
+    let mut cmd = logbuch_command(settings, args, env);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::fs::File::create(log).unwrap());
+    cmd.spawn().unwrap()
+}
+
+/// The real binary as a command on the test's database, Redis and federation
+/// file (nothing else of the environment), for the caller to wire and run.
+pub fn logbuch_command(settings: &Settings, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
     use secrecy::ExposeSecret;
     let bin = logbuch_binary();
     assert!(bin.exists(), "{} missing: run `cargo build` first (tests/run.sh does)", bin.display());
@@ -238,9 +246,7 @@ pub fn logbuch_process(
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
-        .env("LOGBUCH__DATA_DIR", &settings.data_dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
+        .env("LOGBUCH__DATA_DIR", &settings.data_dir);
     if let Some(f) = &settings.federation_file {
         cmd.env("LOGBUCH__FEDERATION_FILE", f);
     }
@@ -252,5 +258,5 @@ pub fn logbuch_process(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    cmd
 }

@@ -110,6 +110,8 @@ async fn run(cli: Cli, otlp_metrics: bool) -> anyhow::Result<()> {
 
 /// EX_TEMPFAIL from sysexits.h: the MTA keeps the mail and tries again.
 const EX_TEMPFAIL: u8 = 75;
+/// EX_DATAERR from sysexits.h: the input is no mail and never will be; the MTA bounces it.
+const EX_DATAERR: u8 = 65;
 
 /// `logbuch ingest`: reads the mail first, so a database problem never loses it
 /// silently — the MTA gets EX_TEMPFAIL and keeps the mail.
@@ -124,11 +126,20 @@ async fn ingest(settings: Settings, source: &str) -> std::process::ExitCode {
     }
     if raw.len() as u64 > cap {
         eprintln!("Fehler: Mail größer als {} MB, abgelehnt.", cap / 1_000_000);
-        return std::process::ExitCode::from(65); // EX_DATAERR: permanent
+        return std::process::ExitCode::from(EX_DATAERR);
+    }
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        eprintln!("Fehler: leere Eingabe, keine Mail. Abgelehnt (nicht erneut zustellen).");
+        return std::process::ExitCode::from(EX_DATAERR);
     }
     let result = async {
         let app = Logbuch::connect(settings).await?;
-        app.prepare().await?;
+        // Only a database that was never prepared (or is older) is prepared
+        // here; the server applies the federation file at its start. A pipe
+        // that rewrote tenants for every mail would fight the workers for the lock.
+        if app.store.needs_migration().await? {
+            app.prepare().await?;
+        }
         Ok::<_, anyhow::Error>(app.ingest_raw(source, &raw).await?)
     }
     .await;

@@ -9,13 +9,12 @@ use crate::{AppError, AppResult, Logbuch, auth};
 use logbuch_config::Federation;
 use logbuch_domain::Role;
 use logbuch_store::{entity::user, tenants, users};
-use sea_orm::TransactionTrait;
 
 /// The bootstrap admin's address on the embedded default.
 pub const BOOTSTRAP_EMAIL: &str = "admin@logbuch.local";
 
 pub async fn apply_federation(app: &Logbuch, fed: &Federation) -> AppResult<tenants::ApplyReport> {
-    let txn = app.store.db.begin().await?;
+    let txn = logbuch_store::begin_write(&app.store.db).await?;
     users::serialize_startup(&txn).await?;
     let report = tenants::apply_federation(&txn, fed).await?;
     txn.commit().await?;
@@ -122,7 +121,7 @@ pub async fn revoke_tokens(app: &Logbuch, email: &str, name: Option<&str>) -> Ap
 /// On a database without any admin: creates the bootstrap admin and returns a
 /// fresh token for them. `None` when an admin exists already.
 pub async fn bootstrap_admin(app: &Logbuch) -> AppResult<Option<String>> {
-    let txn = app.store.db.begin().await?;
+    let txn = logbuch_store::begin_write(&app.store.db).await?;
     users::serialize_startup(&txn).await?;
     let any_admin = users::any_admin(&txn).await?;
     if any_admin {

@@ -9,7 +9,7 @@ use crate::{AppError, AppResult, Logbuch};
 use chrono::{DateTime, Duration, Utc};
 use logbuch_domain::Role;
 use logbuch_store::entity::{history, message, queue, ticket};
-use logbuch_store::{TransactionTrait, demo, tenants, users};
+use logbuch_store::{demo, tenants, users};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseConnection, DbBackend, Set};
@@ -177,7 +177,7 @@ async fn load_batch(db: &DatabaseConnection, plan: &Plan, batch: u64) -> AppResu
     }
     let first = plan.first + i64::try_from(start).unwrap_or(0);
     let last = plan.first + i64::try_from(end).unwrap_or(0) - 1;
-    let txn = db.begin().await?;
+    let txn = logbuch_store::begin_write(db).await?;
     demo::insert_batch(&txn, tickets, messages, entries).await?;
     demo::index_messages(&txn, first, last).await?;
     txn.commit().await?;

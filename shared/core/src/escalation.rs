@@ -6,7 +6,6 @@ use crate::{AppResult, Logbuch};
 use chrono::{DateTime, Utc};
 use logbuch_domain::Priority;
 use logbuch_store::{history, tickets};
-use sea_orm::TransactionTrait;
 
 impl Logbuch {
     /// One escalation round as of `now`; returns how many tickets rose.
@@ -24,7 +23,7 @@ impl Logbuch {
             }
             let old = Priority::from_rank(t.priority);
             let new = old.raised();
-            let txn = self.store.db.begin().await?;
+            let txn = logbuch_store::begin_write(&self.store.db).await?;
             if tickets::set_priority_if(&txn, t.id, old.rank(), new.rank(), now).await? {
                 history::record_at(
                     &txn,

@@ -4,7 +4,7 @@
 
 use crate::Result;
 use crate::entity::{history, message, ticket};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 /// Statements carry at most this many rows (SQLite binds at most 32,766 values).
 const ROWS_PER_STATEMENT: usize = 1500;
@@ -82,7 +82,7 @@ pub async fn suspend_search_index(db: &impl ConnectionTrait) -> Result<()> {
 /// Rebuilds what [`suspend_search_index`] dropped, vacuums and refreshes the planner's statistics.
 pub async fn resume_search_index(db: &sea_orm::DatabaseConnection) -> Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
-        let txn = db.begin().await?;
+        let txn = crate::begin_write(db).await?;
         txn.execute_unprepared("SET LOCAL maintenance_work_mem = '512MB'").await?;
         txn.execute_unprepared(logbuch_migrations::PG_SEARCH_INDEX_DDL).await?;
         txn.commit().await?;

@@ -24,6 +24,19 @@ use std::time::Duration;
 
 pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
 
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
+/// the write lock is taken at once, waiting up to the busy timeout while
+/// another process (the server, a pipe, an admin command) writes. A deferred
+/// transaction that reads first fails instead with "database is locked" when
+/// another process wrote since its read began, and no timeout helps it.
+pub async fn begin_write(db: &DatabaseConnection) -> std::result::Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -68,6 +81,11 @@ impl Store {
 
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// Whether migrations are waiting (a database never prepared, or an older one).
+    pub async fn needs_migration(&self) -> Result<bool> {
+        Ok(!Migrator::get_pending_migrations(&self.db).await?.is_empty())
     }
 
     /// Applies pending migrations.

@@ -64,8 +64,7 @@ impl Logbuch {
     /// the new ones together (the IMAP poller's FETCH chunks). Returns how many were new.
     #[tracing::instrument(name = "intake.store", skip_all, fields(mails = mails.len()))]
     pub async fn ingest_raw_batch(&self, source: &str, mails: &[&[u8]]) -> AppResult<usize> {
-        use sea_orm::TransactionTrait;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let mut new = Vec::new();
         for raw in mails.iter().filter(|r| !r.is_empty()) {
             let message_id = logbuch_mail::message_id_of(raw);

@@ -92,7 +92,7 @@ impl Logbuch {
         let commit = tracing::info_span!("intake.commit", mails = ready.len());
         let mut mails = Vec::new();
         let committed = async {
-            let txn = self.store.db.begin().await?;
+            let txn = logbuch_store::begin_write(&self.store.db).await?;
             for (raw, parsed) in &ready {
                 let outcome = match &parsed.kind {
                     MailKind::OwnLoop => Outcome::OwnLoop,

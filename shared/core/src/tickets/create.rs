@@ -8,7 +8,7 @@ use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
 use logbuch_domain::{Action, MessageKind, Priority, QueueId, Status};
 use logbuch_store::{entity::queue, entity::ticket, history, messages, now, tickets, tickets::Ticket};
-use sea_orm::{Set, TransactionTrait};
+use sea_orm::Set;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -74,7 +74,7 @@ impl Logbuch {
     pub async fn create_ticket(&self, who: &Principal, input: NewTicket) -> AppResult<TicketDetail> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let tenant = dir.tenant_by_code("tenant", &input.tenant)?;
         let queue = dir.queue_in("queue", tenant, input.queue.as_deref())?;
         let tref = dir.tenant_ref(tenant.id)?;

@@ -7,7 +7,7 @@ use base64::Engine;
 use logbuch_domain::{Action, MessageKind, Status};
 use logbuch_store::messages::{self, NewFile as StoredFile};
 use logbuch_store::{entity::message, entity::ticket, history, now, tickets::Ticket};
-use sea_orm::{Set, TransactionTrait};
+use sea_orm::Set;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -120,7 +120,7 @@ impl Logbuch {
         let action = if kind == MessageKind::Note { Action::AddNote } else { Action::AddReply };
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         let mut input = input;
         if let Some(name) = input.canned.take() {

@@ -4,7 +4,7 @@ use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_domain::{Action, Status};
 use logbuch_store::{entity::queue, entity::ticket, tickets::Ticket};
-use sea_orm::{Set, TransactionTrait};
+use sea_orm::Set;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -33,7 +33,7 @@ impl Logbuch {
     pub async fn move_ticket(&self, who: &Principal, id: i64, queue: &str) -> AppResult<Option<TicketDetail>> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, Action::MoveQueue, &dir).await?;
         let tenant = dir.tenant(t.tenant_id)?;
         let target = dir.queue_in("queue", tenant, Some(queue))?;
@@ -54,7 +54,7 @@ impl Logbuch {
     pub async fn hand_over_ticket(&self, who: &Principal, id: i64, input: HandOver) -> AppResult<Option<TicketDetail>> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let target_tenant = dir.tenant_by_code("tenant", &input.tenant)?;
         let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
         if target_tenant.id == t.tenant_id {

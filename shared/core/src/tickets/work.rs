@@ -6,7 +6,7 @@ use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
 use logbuch_domain::{Action, Priority, QueueId, Status};
 use logbuch_store::{entity::ticket, now, tickets, tickets::Ticket, users};
-use sea_orm::{Set, TransactionTrait};
+use sea_orm::Set;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -57,7 +57,7 @@ impl Logbuch {
     async fn set_owner(&self, who: &Principal, id: i64, owner: Option<i64>, action: Action) -> AppResult<TicketDetail> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         if let Some(o) = owner.filter(|o| *o != who.user.0) {
             let user = users::find_user(&txn, o)
@@ -119,7 +119,7 @@ impl Logbuch {
     pub async fn set_watcher(&self, who: &Principal, id: i64, email: &str, add: bool) -> AppResult<TicketDetail> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, Action::WatchTicket, &dir).await?;
         let user = users::find_user_by_email(&txn, email).await?.filter(|u| u.active).ok_or_else(|| {
             AppError::validation("email", format!("Eine aktive Person „{}“ gibt es nicht.", email.trim()))
@@ -152,7 +152,7 @@ impl Logbuch {
         }
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, Action::ReadTicket, &dir).await?;
         let mut row: ticket::ActiveModel = t.clone().into();
         let mut changes = Vec::new();
@@ -196,7 +196,7 @@ impl Logbuch {
     async fn move_status(&self, who: &Principal, id: i64, action: Action, to: Status) -> AppResult<TicketDetail> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
-        let txn = self.store.db.begin().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         let resolved = t.status == Status::Resolved.as_str();
         if (action == Action::Resolve) == resolved {
