@@ -39,7 +39,7 @@ pub struct Logbuch {
     /// Jobs of the outbox (sending mail), on the same backend.
     pub outbox_queue: JobQueue,
     /// The SMTP relay, when one is configured.
-    smtp: Option<outgoing::send_smtp::Smtp>,
+    smtp: Option<Arc<outgoing::send_smtp::Smtp>>,
     /// Tenants, queues and addresses, read at most every few seconds.
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
     /// The identity provider's discovery document, for session rechecks.
@@ -84,7 +84,8 @@ impl Logbuch {
         let intake_queue = queue("intake").await?;
         let outbox_queue = queue("outbox").await?;
         let smtp = outgoing::send_smtp::smtp_transport(&settings.smtp, settings.outgoing.concurrency)
-            .context("SMTP settings")?;
+            .context("SMTP settings")?
+            .map(Arc::new);
         Ok(Self {
             store,
             authz: Arc::new(authz),

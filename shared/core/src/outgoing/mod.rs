@@ -7,13 +7,14 @@
 mod admin;
 mod compose;
 mod notify;
+mod relay;
 mod send;
 
 pub use admin::{OutboxProblem, OutboxStatus};
 pub use send::OutboxJob;
 
 pub(crate) mod send_smtp {
-    pub(crate) use super::send::{Smtp, smtp_transport};
+    pub(crate) use super::relay::{Smtp, smtp_transport};
 }
 
 pub(crate) use compose::{Draft, new_message_id, queue_draft};

@@ -3,12 +3,10 @@
 //! keep failing, are marked failed and put on the ticket's history.
 
 use crate::{AppResult, Logbuch};
+use super::relay::{SendError, Smtp};
 use lettre::address::Envelope;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use logbuch_config::{SmtpSecurity, SmtpSettings};
 use logbuch_jobs::Reserved;
 use logbuch_store::{history, outbox};
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -18,27 +16,6 @@ use std::time::Duration;
 pub enum OutboxJob {
     #[serde(rename = "1")]
     Send { outbox: i64 },
-}
-
-pub(crate) type Smtp = AsyncSmtpTransport<Tokio1Executor>;
-
-/// The SMTP transport (a connection pool), when a relay is configured.
-pub(crate) fn smtp_transport(s: &SmtpSettings, connections: usize) -> anyhow::Result<Option<Smtp>> {
-    let Some(host) = &s.host else { return Ok(None) };
-    let builder = match s.security {
-        SmtpSecurity::Tls => Smtp::relay(host)?,
-        SmtpSecurity::Starttls => Smtp::starttls_relay(host)?,
-        SmtpSecurity::None => Smtp::builder_dangerous(host.clone()),
-    };
-    let pool = lettre::transport::smtp::PoolConfig::new().max_size(u32::try_from(connections.max(1)).unwrap_or(16));
-    let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(30))).pool_config(pool);
-    if let (Some(user), Some(password)) = (&s.user, &s.password) {
-        builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-            user.clone(),
-            password.expose_secret().to_owned(),
-        ));
-    }
-    Ok(Some(builder.build()))
 }
 
 impl Logbuch {
@@ -123,12 +100,12 @@ impl Logbuch {
                 outbox::finish(&self.store.db, id, outbox::SENDING, outbox::SENT, None).await?;
                 q.ack(&job.id).await.map_err(err)?;
             }
-            Err(e) if e.is_permanent() => {
+            Err(SendError::Permanent(e)) => {
                 self.give_up(&mail, outbox::SENDING, outbox::FAILED, &format!("Der Mailserver lehnt die Mail ab: {e}"))
                     .await?;
                 q.ack(&job.id).await.map_err(err)?;
             }
-            Err(e) => {
+            Err(SendError::Temporary(e)) => {
                 let why = format!("Mailserver nicht erreichbar oder vorübergehender Fehler: {e}");
                 tracing::warn!(outbox = id, attempts = job.attempts, error = %e, "sending failed; retrying");
                 outbox::record_failure(&self.store.db, id, &why).await?;
