@@ -463,13 +463,19 @@ pub(super) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
         || is_daemon(from)
         || null_sender(msg)
         || ["mailer-daemon", "mail delivery", "postmaster", "mail system"].iter().any(|n| named.contains(n));
+    // Most mail is a person's: decided from the headers alone, before any body text is read.
+    let report_subject = REPORT_SUBJECTS.iter().any(|s| subject.contains(s));
+    let forward_subject = ["fwd:", "fw:", "wg:", "tr:"].iter().any(|p| subject.trim_start().starts_with(p));
+    if x_failed.is_empty() && !daemon && !report_subject && !forward_subject && !is_automatic_sender(from) {
+        return None;
+    }
     let mut body = report_text(msg);
     if let Some(forwarded) = forwarded_bounce(&subject, &body) {
         body = forwarded;
         daemon_forwarded = true;
     }
     let daemon = daemon || daemon_forwarded;
-    let stated = REPORT_SUBJECTS.iter().any(|s| subject.contains(s))
+    let stated = report_subject
         && says_bounce("", &body)
         && machine_written(&body)
         && !greets(&body);
