@@ -118,6 +118,17 @@ impl JobQueue {
         }
     }
 
+    /// Several jobs are done, in one round trip.
+    pub async fn ack_many(&self, ids: &[&str]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            JobQueue::Sql(q) => q.ack_many(ids).await,
+            JobQueue::Redis(q) => q.ack_many(ids).await,
+        }
+    }
+
     /// The job failed: retried after [`backoff`], or dead after `max_attempts` tries.
     /// Returns true when it went to the dead-letter set.
     pub async fn fail(&self, job: &Reserved, error: &str, max_attempts: u32) -> Result<bool> {

@@ -88,13 +88,15 @@ return out",
 
 static ACK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-redis.call('HDEL', KEYS[6], ARGV[1])
-redis.call('HDEL', KEYS[7], ARGV[1])
-return 1",
+        r"for _, id in ipairs(ARGV) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+  redis.call('HDEL', KEYS[6], id)
+  redis.call('HDEL', KEYS[7], id)
+end
+return #ARGV",
     )
 });
 
@@ -197,6 +199,16 @@ impl RedisQueue {
     pub(crate) async fn ack(&self, id: &str) -> Result<()> {
         let mut conn = self.conn.clone();
         let _: i64 = self.invoke(&ACK).arg(id).invoke_async(&mut conn).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn ack_many(&self, ids: &[&str]) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let mut inv = self.invoke(&ACK);
+        for id in ids {
+            inv.arg(*id);
+        }
+        let _: i64 = inv.invoke_async(&mut conn).await?;
         Ok(())
     }
 

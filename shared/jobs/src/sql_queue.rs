@@ -102,6 +102,14 @@ impl SqlQueue {
         Ok(())
     }
 
+    pub(crate) async fn ack_many(&self, ids: &[&str]) -> Result<()> {
+        let ids: Vec<i64> = ids.iter().map(|id| Self::id(id)).collect::<Result<_>>()?;
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        // The ids are numbers parsed above, never text from outside.
+        self.db.execute_unprepared(&format!("DELETE FROM jobs WHERE id IN ({list})")).await?;
+        Ok(())
+    }
+
     pub(crate) async fn fail(&self, id: &str, error: &str, dead: bool, delay: Duration) -> Result<()> {
         let sql = if dead {
             "UPDATE jobs SET status = 'dead', last_error = $1, reserved_until = NULL, run_at = $2 WHERE id = $3"

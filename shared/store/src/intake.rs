@@ -66,6 +66,37 @@ pub async fn find_raw(db: &impl ConnectionTrait, id: i64) -> Result<Option<RawMa
     Ok(raw_mail::Entity::find_by_id(id).one(db).await?)
 }
 
+/// Several raw mails in one read, in the order of `ids` (missing ones left out).
+pub async fn find_raws(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<RawMail>> {
+    let mut rows = raw_mail::Entity::find().filter(raw_mail::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+    Ok(rows)
+}
+
+/// Marks pending raw mails done, each with its kind, in one statement per
+/// kind; returns how many were still pending (the caller compares).
+pub async fn finish_raws(db: &impl ConnectionTrait, done: &[(i64, &str)]) -> Result<u64> {
+    let mut kinds: Vec<&str> = done.iter().map(|(_, k)| *k).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut changed = 0;
+    for kind in kinds {
+        let ids = done.iter().filter(|(_, k)| *k == kind).map(|(id, _)| *id);
+        let r = raw_mail::Entity::update_many()
+            .col_expr(raw_mail::Column::State, Expr::value(DONE))
+            .col_expr(raw_mail::Column::Kind, Expr::value(Some(kind.to_owned())))
+            .col_expr(raw_mail::Column::Reason, Expr::value(Option::<String>::None))
+            .col_expr(raw_mail::Column::ProcessedAt, Expr::value(Some(now())))
+            .col_expr(raw_mail::Column::Attempts, Expr::col(raw_mail::Column::Attempts).add(1))
+            .filter(raw_mail::Column::Id.is_in(ids))
+            .filter(raw_mail::Column::State.eq(PENDING))
+            .exec(db)
+            .await?;
+        changed += r.rows_affected;
+    }
+    Ok(changed)
+}
+
 /// Moves a raw mail from `from` to `to` state; false if it was not in `from`
 /// (someone else finished it). Leaving `pending` counts a processing attempt.
 pub async fn set_raw_state(

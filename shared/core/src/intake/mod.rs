@@ -155,9 +155,8 @@ impl Logbuch {
             logbuch_telemetry::continue_trace(&span, parsed.iter().find_map(|(_, t)| t.as_deref()));
             match self.process_mails(&ids).instrument(span).await {
                 Ok(_) => {
-                    for job in &jobs {
-                        self.intake_queue.ack(&job.id).await.map_err(anyhow::Error::new)?;
-                    }
+                    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+                    self.intake_queue.ack_many(&ids).await.map_err(anyhow::Error::new)?;
                     return Ok(n);
                 }
                 Err(e) => tracing::debug!(error = format!("{e:#}"), "batch failed; one by one"),

@@ -7,7 +7,7 @@ use crate::{AppResult, Logbuch};
 use logbuch_domain::{MessageKind, Priority, Status};
 use logbuch_mail::{MailKind, ParsedMail};
 use logbuch_store::entity::{message, queue, ticket};
-use logbuch_store::intake::{self, DONE, PENDING, QUARANTINED, RawMail};
+use logbuch_store::intake::{self, PENDING, QUARANTINED, RawMail};
 use logbuch_store::messages::{self, NewFile};
 use logbuch_store::{history, now, tickets::Ticket};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set, TransactionTrait};
@@ -64,8 +64,8 @@ impl Logbuch {
         let limit = self.settings.intake.max_mail_bytes;
         let mut outcomes = Vec::new();
         let mut ready = Vec::new();
-        for &id in ids {
-            let Some(raw) = intake::find_raw(db, id).await? else { continue };
+        for raw in intake::find_raws(db, ids).await? {
+            let id = raw.id;
             if raw.state != PENDING {
                 outcomes.push(Outcome::Skipped);
                 continue;
@@ -93,25 +93,28 @@ impl Logbuch {
         let mut mails = Vec::new();
         let committed = async {
             let txn = logbuch_store::begin_write(&self.store.db).await?;
+            let mut done = Vec::with_capacity(ready.len());
             for (raw, parsed) in &ready {
                 let outcome = match &parsed.kind {
                     MailKind::OwnLoop => Outcome::OwnLoop,
                     MailKind::Bounce(report) => self.take_bounce(&txn, &dir, raw, parsed, report).await?,
                     _ => self.take_mail(&txn, &dir, raw, parsed, &mut mails).await?,
                 };
-                if !intake::set_raw_state(&txn, raw.id, PENDING, DONE, Some(kind_name(&parsed.kind)), None).await? {
-                    txn.rollback().await?;
-                    if ready.len() == 1 {
-                        outcomes.push(Outcome::Skipped);
-                        return Ok(false);
-                    }
-                    return Err(anyhow::anyhow!(
-                        "mail {} was processed concurrently; taking the batch one by one",
-                        raw.id
-                    )
-                    .into());
-                }
+                done.push((raw.id, kind_name(&parsed.kind)));
                 outcomes.push(outcome);
+            }
+            // All marked done in one statement per kind; a mail another worker
+            // finished meanwhile undoes the batch.
+            if intake::finish_raws(&txn, &done).await? != done.len() as u64 {
+                txn.rollback().await?;
+                if ready.len() == 1 {
+                    outcomes.pop();
+                    outcomes.push(Outcome::Skipped);
+                    return Ok(false);
+                }
+                return Err(
+                    anyhow::anyhow!("a mail of the batch was processed concurrently; taking it one by one").into()
+                );
             }
             txn.commit().await?;
             AppResult::Ok(true)

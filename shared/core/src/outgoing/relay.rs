@@ -76,7 +76,10 @@ pub(crate) fn smtp_transport(s: &SmtpSettings, connections: usize) -> anyhow::Re
     let implicit_tls = match s.security {
         SmtpSecurity::Tls => {
             let pool = lettre::transport::smtp::PoolConfig::new().max_size(u32::try_from(connections).unwrap_or(16));
-            let mut b = AsyncSmtpTransport::<Tokio1Executor>::relay(host)?.port(s.port).timeout(Some(TIMEOUT)).pool_config(pool);
+            let mut b = AsyncSmtpTransport::<Tokio1Executor>::relay(host)?
+                .port(s.port)
+                .timeout(Some(TIMEOUT))
+                .pool_config(pool);
             if let Some(c) = &credentials {
                 b = b.credentials(c.clone());
             }
@@ -130,9 +133,7 @@ impl Smtp {
             if conn.has_broken() || age > IDLE_LIMIT {
                 continue;
             }
-            if age < CHECK_AFTER
-                || tokio::time::timeout(TIMEOUT, conn.test_connected()).await.unwrap_or(false)
-            {
+            if age < CHECK_AFTER || tokio::time::timeout(TIMEOUT, conn.test_connected()).await.unwrap_or(false) {
                 return Ok(conn);
             }
         }

@@ -2,8 +2,8 @@
 //! failures are retried with backoff; permanent ones (5xx), and mails that
 //! keep failing, are marked failed and put on the ticket's history.
 
-use crate::{AppResult, Logbuch};
 use super::relay::{SendError, Smtp};
+use crate::{AppResult, Logbuch};
 use lettre::address::Envelope;
 use logbuch_jobs::Reserved;
 use logbuch_store::{history, outbox};

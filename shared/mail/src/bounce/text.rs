@@ -475,10 +475,7 @@ pub(super) fn detect(msg: &Message<'_>, from: &str, own: &[String]) -> Option<Bo
         daemon_forwarded = true;
     }
     let daemon = daemon || daemon_forwarded;
-    let stated = report_subject
-        && says_bounce("", &body)
-        && machine_written(&body)
-        && !greets(&body);
+    let stated = report_subject && says_bounce("", &body) && machine_written(&body) && !greets(&body);
     // A no-reply or list-admin sender must say it in the subject and the text.
     let weak = is_automatic_sender(from) && says_bounce(&subject, "") && says_bounce("", &body);
     let said = !x_failed.is_empty() || (daemon && says_bounce(&subject, &body)) || weak || stated;
