@@ -23,6 +23,14 @@ pub async fn insert(db: &impl ConnectionTrait, row: outbox::ActiveModel) -> Resu
     Ok(row.insert(db).await?)
 }
 
+/// Several mails in one statement; their ids in order.
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<outbox::ActiveModel>) -> Result<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(outbox::Entity::insert_many(rows).exec_with_returning_keys(db).await?)
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<OutboxMail>> {
     Ok(outbox::Entity::find_by_id(id).one(db).await?)
 }

@@ -62,6 +62,18 @@ pub async fn assignments_of(db: &impl ConnectionTrait, user_id: i64) -> Result<V
         .await?)
 }
 
+/// The assignments of several people in one read.
+pub async fn assignments_of_many(db: &impl ConnectionTrait, user_ids: &[i64]) -> Result<Vec<role_assignment::Model>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(role_assignment::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Adds an assignment unless the same one exists; returns whether it was new.
 pub async fn grant_role(
     db: &impl ConnectionTrait,

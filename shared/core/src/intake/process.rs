@@ -201,7 +201,9 @@ impl Logbuch {
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
             intake::settle_intake_key(txn, &m.message_id, q.tenant_id, t.id).await?;
             let acknowledge = m.kind.may_auto_answer();
-            mails.extend(self.notify(txn, dir, &t, Notice::Opened { acknowledge }, None).await?);
+            mails.extend(
+                self.notify_with(txn, dir, &t, Notice::Opened { acknowledge }, None, Some(&m.message_id)).await?,
+            );
             opened.push(t.id);
         }
         for (i, a) in opened.iter().enumerate() {

@@ -55,9 +55,25 @@ pub(crate) fn new_message_id(ticket_id: Option<i64>, public_url: &str) -> String
     }
 }
 
-/// Writes a draft to the outbox; returns its id, or `None` when loop
-/// protection holds it back (an automatic mail over the daily limit).
+/// Writes one mail to the outbox (none when an automatic mail's daily limit
+/// for the address is reached); returns its id.
 pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppResult<Option<i64>> {
+    Ok(queue_drafts(app, db, vec![d]).await?.pop())
+}
+
+/// Writes several mails to the outbox in one statement; returns their ids.
+pub(crate) async fn queue_drafts(app: &Logbuch, db: &impl ConnectionTrait, drafts: Vec<Draft>) -> AppResult<Vec<i64>> {
+    let mut rows = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        if let Some(row) = outbox_row(app, db, d).await? {
+            rows.push(row);
+        }
+    }
+    Ok(store::insert_many(db, rows).await?)
+}
+
+/// The outbox row of a draft: the mail built, the envelope sender chosen.
+async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppResult<Option<outbox::ActiveModel>> {
     if d.limited {
         let day = now().format("%Y-%m-%d").to_string();
         for to in &d.to {
@@ -98,24 +114,19 @@ pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Dra
         },
         _ => d.from.clone(),
     };
-    let row = store::insert(
-        db,
-        outbox::ActiveModel {
-            ticket_id: Set(d.ticket_id),
-            kind: Set(d.kind.to_owned()),
-            message_id: Set(message_id),
-            envelope_from: Set(envelope_from),
-            recipients: Set(d.to.join(", ")),
-            raw: Set(raw),
-            automatic: Set(d.automatic),
-            state: Set(store::PENDING.to_owned()),
-            attempts: Set(0),
-            last_error: Set(None),
-            created_at: Set(now()),
-            sent_at: Set(None),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(Some(row.id))
+    Ok(Some(outbox::ActiveModel {
+        ticket_id: Set(d.ticket_id),
+        kind: Set(d.kind.to_owned()),
+        message_id: Set(message_id),
+        envelope_from: Set(envelope_from),
+        recipients: Set(d.to.join(", ")),
+        raw: Set(raw),
+        automatic: Set(d.automatic),
+        state: Set(store::PENDING.to_owned()),
+        attempts: Set(0),
+        last_error: Set(None),
+        created_at: Set(now()),
+        sent_at: Set(None),
+        ..Default::default()
+    }))
 }

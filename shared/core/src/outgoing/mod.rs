@@ -17,5 +17,5 @@ pub(crate) mod send_smtp {
     pub(crate) use super::relay::{Smtp, smtp_transport};
 }
 
-pub(crate) use compose::{Draft, new_message_id, queue_draft};
+pub(crate) use compose::{Draft, new_message_id, queue_draft, queue_drafts};
 pub(crate) use notify::Notice;

@@ -3,7 +3,7 @@
 //! message, the requester about a new ticket (acknowledgement). A person is
 //! only ever told about a ticket they may read.
 
-use super::{Draft, queue_draft};
+use super::{Draft, queue_drafts};
 use crate::tickets::Directory;
 use crate::{AppResult, Logbuch};
 use logbuch_authz::Target;
@@ -26,17 +26,28 @@ pub(crate) enum Notice {
 }
 
 impl Logbuch {
-    /// May this person read the ticket? (Checked for every recipient.)
-    async fn may_read(
+    /// The people who may read the ticket, of these (their roles read in one go).
+    async fn readers(
         &self,
         db: &impl ConnectionTrait,
         dir: &Directory,
-        u: user::Model,
+        people: Vec<user::Model>,
         t: &Ticket,
-    ) -> AppResult<bool> {
-        let p = crate::auth::principal_on(db, u).await?;
+    ) -> AppResult<Vec<user::Model>> {
+        let ids: Vec<i64> = people.iter().map(|u| u.id).collect();
+        let mut rows = users::assignments_of_many(db, &ids).await?;
         let tenant = dir.tenant_ref(t.tenant_id)?;
-        Ok(self.authz.allows(&p, Action::ReadTicket, Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) }))
+        let target = Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) };
+        let mut out = Vec::new();
+        for u in people {
+            let (own, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.user_id == u.id);
+            rows = rest;
+            let p = crate::auth::principal_of(u.clone(), own);
+            if self.authz.allows(&p, Action::ReadTicket, target) {
+                out.push(u);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes the mails a notice causes to the outbox; returns their ids (to dispatch after commit).
@@ -47,6 +58,21 @@ impl Logbuch {
         t: &Ticket,
         notice: Notice,
         actor: Option<i64>,
+    ) -> AppResult<Vec<i64>> {
+        self.notify_with(db, dir, t, notice, actor, None).await
+    }
+
+    /// As [`Self::notify`]; `first_message_id` is the Message-ID of the mail that
+    /// opened the ticket, which the acknowledgement answers (read from the
+    /// ticket when not given).
+    pub(crate) async fn notify_with(
+        &self,
+        db: &impl ConnectionTrait,
+        dir: &Directory,
+        t: &Ticket,
+        notice: Notice,
+        actor: Option<i64>,
+        first_message_id: Option<&str>,
     ) -> AppResult<Vec<i64>> {
         let queue = dir.queue(t.queue_id)?;
         let tenant = dir.tenant(t.tenant_id)?;
@@ -64,10 +90,9 @@ impl Logbuch {
         };
         people.retain(|u| Some(u.id) != actor);
         let mut to: Vec<String> = Vec::new();
-        for u in people {
-            let email = u.email.clone();
-            if !to.contains(&email) && self.may_read(db, dir, u, t).await? {
-                to.push(email);
+        for u in self.readers(db, dir, people, t).await? {
+            if !to.contains(&u.email) {
+                to.push(u.email);
             }
         }
         if matches!(notice, Notice::Opened { .. } | Notice::HandedOver) {
@@ -84,13 +109,13 @@ impl Logbuch {
             Notice::RequesterWrote => "notification.requester_wrote",
             Notice::HandedOver => "notification.handed_over",
         };
-        let mut ids = Vec::new();
+        let mut drafts = Vec::new();
         if !to.is_empty()
             && let Some((subject, body, html)) = self.render_for(dir, name, &ctx, t.tenant_id)
         {
             // One mail per person: nobody sees who else was told.
             for addr in to {
-                let draft = Draft {
+                drafts.push(Draft {
                     ticket_id: Some(t.id),
                     kind: "notification",
                     from_name: format!("Logbuch {}", queue.name),
@@ -104,8 +129,7 @@ impl Logbuch {
                     automatic: true,
                     limited: false,
                     message_id: None,
-                };
-                ids.extend(queue_draft(self, db, draft).await?);
+                });
             }
         }
         if let Notice::Opened { acknowledge: true } = notice
@@ -113,9 +137,15 @@ impl Logbuch {
             && dir.queue_for_address(&t.requester).is_none()
             && let Some((subject, body, html)) = self.render_for(dir, "acknowledgement", &ctx, t.tenant_id)
         {
-            let inbound = logbuch_store::messages::of_ticket(db, t.id).await?;
-            let first_id = inbound.iter().find_map(|m| m.message_id_header.clone());
-            let draft = Draft {
+            // The requester's mail that opened the ticket, when the caller knows it (intake does).
+            let first_id = match first_message_id {
+                Some(id) => Some(id.to_owned()),
+                None => {
+                    let inbound = logbuch_store::messages::of_ticket(db, t.id).await?;
+                    inbound.iter().find_map(|m| m.message_id_header.clone())
+                }
+            };
+            drafts.push(Draft {
                 ticket_id: Some(t.id),
                 kind: "acknowledgement",
                 from_name: tenant.name.clone(),
@@ -129,10 +159,9 @@ impl Logbuch {
                 automatic: true,
                 limited: true,
                 message_id: None,
-            };
-            ids.extend(queue_draft(self, db, draft).await?);
+            });
         }
-        Ok(ids)
+        queue_drafts(self, db, drafts).await
     }
 
     pub(crate) fn fallback_from(&self) -> String {
