@@ -130,6 +130,9 @@ pub struct IntakeSettings {
     pub visibility_secs: u64,
     /// Jobs a worker takes at once.
     pub batch: usize,
+    /// Mails an intake loop commits in one transaction (one durable commit
+    /// for all of them; a failing mail sends the batch back to one by one).
+    pub commit_batch: usize,
     /// Mails a worker processes at the same time (PostgreSQL; SQLite does one at a time).
     pub concurrency: usize,
     /// How long an IMAP poller's lease on its mailbox lasts; another worker
@@ -152,6 +155,7 @@ impl Default for IntakeSettings {
             max_attempts: 5,
             visibility_secs: 120,
             batch: 50,
+            commit_batch: 10,
             concurrency: 8,
             lease_secs: 30,
         }

@@ -74,7 +74,11 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         let (app, cancel, worker) = (app.clone(), cancel.clone(), format!("{worker}-{n}"));
         intake.spawn(async move {
             while !cancel.is_cancelled() {
-                let handled = log_err("intake", app.run_intake_sequential(&worker, 10).await).unwrap_or(0);
+                let handled = log_err(
+                    "intake",
+                    app.run_intake_sequential(&worker, app.settings.intake.commit_batch.max(1)).await,
+                )
+                .unwrap_or(0);
                 if handled == 0 {
                     tokio::select! {
                         _ = cancel.cancelled() => break,

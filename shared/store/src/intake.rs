@@ -8,10 +8,7 @@ use crate::entity::{bounce, bounce_collection, intake_key, message, queue_addres
 use crate::{Result, now};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 pub use raw_mail::Model as RawMail;
 
@@ -264,8 +261,11 @@ pub async fn claim_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &s
     Ok(matches!(n, sea_orm::TryInsertResult::Inserted(1)))
 }
 
-pub async fn insert_bounce(db: &impl ConnectionTrait, row: bounce::ActiveModel) -> Result<()> {
-    row.insert(db).await?;
+/// The failed addresses of one report, in one statement.
+pub async fn insert_bounces(db: &impl ConnectionTrait, rows: Vec<bounce::ActiveModel>) -> Result<()> {
+    if !rows.is_empty() {
+        bounce::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
     Ok(())
 }
 

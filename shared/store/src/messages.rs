@@ -9,14 +9,30 @@ use sha2::{Digest, Sha256};
 pub use attachment::Model as Attachment;
 pub use message::Model as Message;
 
-/// Inserts a message and its files.
+/// Inserts a message and its files; its subject, sender and text are searchable.
 pub async fn insert(db: &impl ConnectionTrait, row: message::ActiveModel, files: &[NewFile]) -> Result<Message> {
+    insert_indexed(db, row, files, None).await
+}
+
+/// Inserts a message and its files; `document` is what search finds it by
+/// (its subject, sender and text when `None`). Bounces and automatic answers
+/// are found by their summary: the failed addresses and reasons, not the
+/// quoted mail (which costs PostgreSQL's German stemmer most of a dunning peak).
+pub async fn insert_indexed(
+    db: &impl ConnectionTrait,
+    row: message::ActiveModel,
+    files: &[NewFile],
+    document: Option<&str>,
+) -> Result<Message> {
     let m = row.insert(db).await?;
-    let doc = [m.subject.as_deref(), m.from_addr.as_deref(), Some(m.body_text.as_str())]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n");
+    let doc = match document {
+        Some(d) => d.to_owned(),
+        None => [m.subject.as_deref(), m.from_addr.as_deref(), Some(m.body_text.as_str())]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
     crate::search::add_document(db, m.ticket_id, &doc).await?;
     for f in files {
         attach(db, m.ticket_id, m.id, f).await?;

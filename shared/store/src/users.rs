@@ -260,20 +260,25 @@ pub async fn holders_in(
     queue_id: i64,
     roles: &[&str],
 ) -> Result<Vec<user::Model>> {
-    let ids: Vec<i64> = role_assignment::Entity::find()
-        .filter(role_assignment::Column::TenantId.eq(tenant_id))
-        .filter(role_assignment::Column::Role.is_in(roles.iter().copied()))
-        .filter(
+    use sea_orm::sea_query::Query;
+    // One statement: the people whose assignments match.
+    let holders = Query::select()
+        .column(role_assignment::Column::UserId)
+        .from(role_assignment::Entity)
+        .and_where(role_assignment::Column::TenantId.eq(tenant_id))
+        .and_where(role_assignment::Column::Role.is_in(roles.iter().copied()))
+        .cond_where(
             sea_orm::Condition::any()
                 .add(role_assignment::Column::QueueId.is_null())
                 .add(role_assignment::Column::QueueId.eq(queue_id)),
         )
+        .to_owned();
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.in_subquery(holders))
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Id)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.user_id)
-        .collect();
-    Ok(find_users(db, &ids).await?.into_iter().filter(|u| u.active).collect())
+        .await?)
 }
 
 /// Several processes starting at once (HTTP replicas) take turns through the

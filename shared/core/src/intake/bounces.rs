@@ -76,7 +76,8 @@ impl Logbuch {
                     .ok_or_else(|| anyhow::anyhow!("ticket {id} vanished"))?;
                 let mut row = super::process::mail_row(t.id, m, self.settings.limits.max_subject_chars);
                 row.body_text = Set(format!("{summary}\n\n{}", m.text));
-                messages::insert(txn, row, &[]).await?;
+                let document = format!("{}\n{summary}", m.subject);
+                messages::insert_indexed(txn, row, &[], Some(&document)).await?;
                 history::record(txn, t.id, None, "bounce", None, Some(describe(report))).await?;
                 (t.id, t.tenant_id, true)
             }
@@ -87,23 +88,18 @@ impl Logbuch {
                 (id, q.tenant_id, false)
             }
         };
-        for f in &report.failed {
-            intake::insert_bounce(
-                txn,
-                bounce::ActiveModel {
-                    raw_mail_id: Set(raw.id),
-                    tenant_id: Set(tenant_id),
-                    ticket_id: Set(ticket_id),
-                    address: Set(f.address.clone()),
-                    status: Set(f.status.clone()),
-                    reason: Set(Some(f.reason.as_str().to_owned())),
-                    matched: Set(matched),
-                    created_at: Set(now()),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        }
+        let rows = report.failed.iter().map(|f| bounce::ActiveModel {
+            raw_mail_id: Set(raw.id),
+            tenant_id: Set(tenant_id),
+            ticket_id: Set(ticket_id),
+            address: Set(f.address.clone()),
+            status: Set(f.status.clone()),
+            reason: Set(Some(f.reason.as_str().to_owned())),
+            matched: Set(matched),
+            created_at: Set(now()),
+            ..Default::default()
+        });
+        intake::insert_bounces(txn, rows.collect()).await?;
         Ok(if matched { Outcome::BounceAttached(ticket_id) } else { Outcome::Collected(ticket_id) })
     }
 }

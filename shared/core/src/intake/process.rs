@@ -273,7 +273,8 @@ impl Logbuch {
         };
         let mut row = mail_row(ticket_id, m, self.settings.limits.max_subject_chars);
         row.body_text = Set(format!("{summary}\n\n{}", m.text));
-        messages::insert(txn, row, &[]).await?;
+        let document = format!("{}\n{summary}", m.subject);
+        messages::insert_indexed(txn, row, &[], Some(&document)).await?;
         history::record(txn, ticket_id, None, "collected", None, Some(summary.chars().take(300).collect())).await?;
         Ok(ticket_id)
     }
