@@ -25,28 +25,26 @@ pub async fn insert_raw(
     sha256: &str,
     content: &[u8],
 ) -> Result<(i64, bool)> {
-    let res = raw_mail::Entity::insert(raw_mail::ActiveModel {
-        source: Set(source.to_owned()),
-        message_id: Set(message_id.to_owned()),
-        sha256: Set(sha256.to_owned()),
-        size: Set(i64::try_from(content.len()).unwrap_or(i64::MAX)),
-        content: Set(content.to_vec()),
-        received_at: Set(now()),
-        state: Set(PENDING.to_owned()),
-        kind: Set(None),
-        reason: Set(None),
-        attempts: Set(0),
-        processed_at: Set(None),
-        ..Default::default()
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::columns([raw_mail::Column::Source, raw_mail::Column::MessageId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    let inserted = res == 1;
+    // One statement when the mail is new (the common case): RETURNING gives its id.
+    let backend = db.get_database_backend();
+    let sql = crate::placeholders(
+        backend,
+        "INSERT INTO raw_mails (source, message_id, sha256, size, content, received_at, state, attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT (source, message_id) DO NOTHING RETURNING id",
+    );
+    let values: Vec<sea_orm::Value> = vec![
+        source.into(),
+        message_id.into(),
+        sha256.into(),
+        i64::try_from(content.len()).unwrap_or(i64::MAX).into(),
+        content.to_vec().into(),
+        now().into(),
+        PENDING.into(),
+    ];
+    if let Some(row) = db.query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
+        return Ok((row.try_get_by_index::<i64>(0)?, true));
+    }
+    let inserted = false;
     let id = raw_mail::Entity::find()
         .select_only()
         .column(raw_mail::Column::Id)
@@ -259,14 +257,6 @@ pub async fn claim_collection(db: &impl ConnectionTrait, tenant_id: i64, day: &s
     .exec_without_returning(db)
     .await?;
     Ok(matches!(n, sea_orm::TryInsertResult::Inserted(1)))
-}
-
-/// The failed addresses of one report, in one statement.
-pub async fn insert_bounces(db: &impl ConnectionTrait, rows: Vec<bounce::ActiveModel>) -> Result<()> {
-    if !rows.is_empty() {
-        bounce::Entity::insert_many(rows).exec_without_returning(db).await?;
-    }
-    Ok(())
 }
 
 pub async fn bounces_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<bounce::Model>> {

@@ -5,6 +5,7 @@
 //! "find any ticket" on the web path. Functions take any connection, so a use
 //! case runs several of them in one transaction.
 
+pub mod deferred;
 pub mod demo;
 pub mod entity;
 pub mod history;
@@ -22,6 +23,7 @@ use logbuch_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::time::Duration;
 
+pub use deferred::Deferred;
 pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
 
 /// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:

@@ -11,11 +11,12 @@ pub use message::Model as Message;
 
 /// Inserts a message and its files; its subject, sender and text are searchable.
 pub async fn insert(db: &impl ConnectionTrait, row: message::ActiveModel, files: &[NewFile]) -> Result<Message> {
-    insert_indexed(db, row, files, None).await
+    insert_indexed(db, row, files, None, None).await
 }
 
 /// Inserts a message and its files; `document` is what search finds it by
-/// (its subject, sender and text when `None`). Bounces and automatic answers
+/// (its subject, sender and text when `None`), written at once or, in a
+/// batch, with the batch's other documents. Bounces and automatic answers
 /// are found by their summary: the failed addresses and reasons, not the
 /// quoted mail (which costs PostgreSQL's German stemmer most of a dunning peak).
 pub async fn insert_indexed(
@@ -23,6 +24,7 @@ pub async fn insert_indexed(
     row: message::ActiveModel,
     files: &[NewFile],
     document: Option<&str>,
+    deferred: Option<&mut crate::Deferred>,
 ) -> Result<Message> {
     let m = row.insert(db).await?;
     let doc = match document {
@@ -33,7 +35,10 @@ pub async fn insert_indexed(
             .collect::<Vec<_>>()
             .join("\n"),
     };
-    crate::search::add_document(db, m.ticket_id, &doc).await?;
+    match deferred {
+        Some(d) => d.document(m.ticket_id, &doc),
+        None => crate::search::add_document(db, m.ticket_id, &doc).await?,
+    }
     for f in files {
         attach(db, m.ticket_id, m.id, f).await?;
     }

@@ -54,7 +54,7 @@ pub fn parse_query(q: &str) -> Vec<Term> {
     out
 }
 
-fn truncated(s: &str) -> &str {
+pub(crate) fn truncated(s: &str) -> &str {
     match s.char_indices().nth(MAX_INDEXED) {
         Some((i, _)) => &s[..i],
         None => s,

@@ -209,7 +209,9 @@ async fn main() {
     let mut samples: Vec<(f64, i64, i64)> = Vec::new();
     loop {
         peak_rss = peak_rss.max(rss_kb(pid));
-        let finished = count("SELECT COUNT(*) FROM raw_mails WHERE state <> 'pending'").await;
+        // Through the state index: `state <> 'pending'` read the whole table
+        // (16 ms of PostgreSQL's time every 50 ms, a sixth of the machine).
+        let finished = count("SELECT COUNT(*) FROM raw_mails WHERE state IN ('done', 'quarantined')").await;
         if finished > 0 && first_mail.is_none() {
             first_mail = Some(start.elapsed());
         }
@@ -229,7 +231,7 @@ async fn main() {
         if start.elapsed() > Duration::from_secs(900) {
             panic!("not done after 15 minutes; see {}", dir.join("server.log").display());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = start.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

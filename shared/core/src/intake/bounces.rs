@@ -2,13 +2,13 @@
 //! which mail that was (the quoted Message-ID, or our VERP envelope sender); otherwise collected into the tenant's ticket of the
 //! day. A bounce never opens a ticket of its own.
 
-use super::process::{Outcome, route};
+use super::process::{Batch, Outcome, route};
 use crate::tickets::Directory;
 use crate::{AppResult, Logbuch};
 use logbuch_mail::{BounceReport, ParsedMail, Reason};
 use logbuch_store::entity::bounce;
 use logbuch_store::intake::{self, RawMail};
-use logbuch_store::{history, messages, now};
+use logbuch_store::{messages, now};
 use sea_orm::{DatabaseTransaction, Set};
 
 impl Logbuch {
@@ -52,6 +52,7 @@ impl Logbuch {
         raw: &RawMail,
         m: &ParsedMail,
         report: &BounceReport,
+        batch: &mut Batch,
     ) -> AppResult<Outcome> {
         let summary = if is_complaint(report) {
             format!("Beschwerde (als Spam gemeldet): {}", describe(report))
@@ -77,14 +78,14 @@ impl Logbuch {
                 let mut row = super::process::mail_row(t.id, m, self.settings.limits.max_subject_chars);
                 row.body_text = Set(format!("{summary}\n\n{}", m.text));
                 let document = format!("{}\n{summary}", m.subject);
-                messages::insert_indexed(txn, row, &[], Some(&document)).await?;
-                history::record(txn, t.id, None, "bounce", None, Some(describe(report))).await?;
+                messages::insert_indexed(txn, row, &[], Some(&document), Some(&mut batch.writes)).await?;
+                batch.writes.history(t.id, "bounce", None, Some(describe(report)));
                 (t.id, t.tenant_id, true)
             }
             None => {
                 let queues = route(dir, m)?;
                 let q = queues.first().copied().ok_or_else(|| anyhow::anyhow!("no queue for a bounce"))?;
-                let id = self.collect(txn, dir, q, m, &summary).await?;
+                let id = self.collect(txn, dir, q, m, &summary, batch).await?;
                 (id, q.tenant_id, false)
             }
         };
@@ -99,7 +100,7 @@ impl Logbuch {
             created_at: Set(now()),
             ..Default::default()
         });
-        intake::insert_bounces(txn, rows.collect()).await?;
+        batch.writes.bounces(rows);
         Ok(if matched { Outcome::BounceAttached(ticket_id) } else { Outcome::Collected(ticket_id) })
     }
 }

@@ -14,6 +14,16 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Set, TransactionTrait};
 use std::time::Duration;
 use tracing::Instrument;
 
+/// What one batch transaction keeps until its commit: the collection ticket
+/// of each (tenant, day) it used (one lookup per batch instead of one per
+/// bounce; never outliving the transaction, so a rolled-back ticket is never
+/// reused) and the rows it writes at its end in one statement per table.
+#[derive(Default)]
+pub(super) struct Batch {
+    pub collections: std::collections::HashMap<(i64, String), i64>,
+    pub writes: logbuch_store::Deferred,
+}
+
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -94,17 +104,19 @@ impl Logbuch {
         let committed = async {
             let txn = logbuch_store::begin_write(&self.store.db).await?;
             let mut done = Vec::with_capacity(ready.len());
+            let mut batch = Batch::default();
             for (raw, parsed) in &ready {
                 let outcome = match &parsed.kind {
                     MailKind::OwnLoop => Outcome::OwnLoop,
-                    MailKind::Bounce(report) => self.take_bounce(&txn, &dir, raw, parsed, report).await?,
-                    _ => self.take_mail(&txn, &dir, raw, parsed, &mut mails).await?,
+                    MailKind::Bounce(report) => self.take_bounce(&txn, &dir, raw, parsed, report, &mut batch).await?,
+                    _ => self.take_mail(&txn, &dir, raw, parsed, &mut mails, &mut batch).await?,
                 };
                 done.push((raw.id, kind_name(&parsed.kind)));
                 outcomes.push(outcome);
             }
             // All marked done in one statement per kind; a mail another worker
             // finished meanwhile undoes the batch.
+            batch.writes.flush(&txn).await?;
             if intake::finish_raws(&txn, &done).await? != done.len() as u64 {
                 txn.rollback().await?;
                 if ready.len() == 1 {
@@ -155,13 +167,14 @@ impl Logbuch {
         raw: &RawMail,
         m: &ParsedMail,
         mails: &mut Vec<i64>,
+        batch: &mut Batch,
     ) -> AppResult<Outcome> {
         if let Some(t) = self.thread_of(txn, m).await? {
             if !intake::claim_intake_key(txn, &m.message_id, t.tenant_id, raw.id).await? {
                 return Ok(Outcome::Duplicate);
             }
-            append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
-            history::record(txn, t.id, None, "message", None, Some(format!("Mail von {}", sender_of(m)))).await?;
+            append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
+            batch.writes.history(t.id, "message", None, Some(format!("Mail von {}", sender_of(m))));
             if t.status == Status::Resolved.as_str() && matches!(m.kind, MailKind::Normal | MailKind::List) {
                 reopen(txn, &t).await?;
             }
@@ -175,7 +188,7 @@ impl Logbuch {
         if m.kind == MailKind::AutoReply {
             let Some(q) = queues.first() else { return Ok(Outcome::Duplicate) };
             let summary = format!("Automatische Antwort von {}: {}", sender_of(m), m.subject);
-            let t = self.collect(txn, dir, q, m, &summary).await?;
+            let t = self.collect(txn, dir, q, m, &summary, batch).await?;
             return Ok(Outcome::Collected(t));
         }
         let mut opened = Vec::new();
@@ -198,7 +211,7 @@ impl Logbuch {
                 },
             )
             .await?;
-            append_mail(txn, &t, m, self.settings.limits.max_subject_chars).await?;
+            append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
             intake::settle_intake_key(txn, &m.message_id, q.tenant_id, t.id).await?;
             let acknowledge = m.kind.may_auto_answer();
             mails.extend(
@@ -238,9 +251,14 @@ impl Logbuch {
         q: &queue::Model,
         m: &ParsedMail,
         summary: &str,
+        batch: &mut Batch,
     ) -> AppResult<i64> {
         let day = now().format("%Y-%m-%d").to_string();
-        let ticket_id = match intake::find_collection(txn, q.tenant_id, &day).await? {
+        let known = match batch.collections.get(&(q.tenant_id, day.clone())) {
+            Some(id) => Some(*id),
+            None => intake::find_collection(txn, q.tenant_id, &day).await?,
+        };
+        let ticket_id = match known {
             Some(id) => id,
             None => {
                 // Created under a savepoint: if a concurrent worker registers the
@@ -271,11 +289,12 @@ impl Logbuch {
                 }
             }
         };
+        batch.collections.insert((q.tenant_id, day), ticket_id);
         let mut row = mail_row(ticket_id, m, self.settings.limits.max_subject_chars);
         row.body_text = Set(format!("{summary}\n\n{}", m.text));
         let document = format!("{}\n{summary}", m.subject);
-        messages::insert_indexed(txn, row, &[], Some(&document)).await?;
-        history::record(txn, ticket_id, None, "collected", None, Some(summary.chars().take(300).collect())).await?;
+        messages::insert_indexed(txn, row, &[], Some(&document), Some(&mut batch.writes)).await?;
+        batch.writes.history(ticket_id, "collected", None, Some(summary.chars().take(300).collect()));
         Ok(ticket_id)
     }
 }
@@ -335,7 +354,13 @@ pub(super) fn mail_row(ticket_id: i64, m: &ParsedMail, max_subject: usize) -> me
     }
 }
 
-async fn append_mail(db: &impl ConnectionTrait, t: &Ticket, m: &ParsedMail, max_subject: usize) -> AppResult<()> {
+async fn append_mail(
+    db: &impl ConnectionTrait,
+    t: &Ticket,
+    m: &ParsedMail,
+    max_subject: usize,
+    writes: &mut logbuch_store::Deferred,
+) -> AppResult<()> {
     let files: Vec<NewFile> = m
         .attachments
         .iter()
@@ -345,7 +370,7 @@ async fn append_mail(db: &impl ConnectionTrait, t: &Ticket, m: &ParsedMail, max_
             content: a.content.clone(),
         })
         .collect();
-    messages::insert(db, mail_row(t.id, m, max_subject), &files).await?;
+    messages::insert_indexed(db, mail_row(t.id, m, max_subject), &files, None, Some(writes)).await?;
     Ok(())
 }
 
