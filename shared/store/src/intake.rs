@@ -198,6 +198,43 @@ pub async fn settle_intake_key(
     Ok(())
 }
 
+/// The (Message-ID, tenant) pairs already taken, of these Message-IDs: a batch
+/// reads them once and then records each new one with its ticket in one write.
+pub async fn existing_intake_keys(db: &impl ConnectionTrait, message_ids: &[String]) -> Result<Vec<(String, i64)>> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(intake_key::Entity::find()
+        .select_only()
+        .column(intake_key::Column::MessageId)
+        .column(intake_key::Column::TenantId)
+        .filter(intake_key::Column::MessageId.is_in(message_ids.iter().cloned()))
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?)
+}
+
+/// Records a (Message-ID, tenant) with its ticket. A concurrent transaction
+/// that recorded the same pair makes this fail (the unique key), and with it
+/// the whole transaction: the mail is never in two tickets.
+pub async fn record_intake_key(
+    db: &impl ConnectionTrait,
+    message_id: &str,
+    tenant_id: i64,
+    ticket_id: i64,
+    raw_mail_id: i64,
+) -> Result<()> {
+    intake_key::Entity::insert(intake_key::ActiveModel {
+        message_id: Set(message_id.to_owned()),
+        tenant_id: Set(tenant_id),
+        ticket_id: Set(ticket_id),
+        raw_mail_id: Set(raw_mail_id),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 /// The ticket holding a message with one of these Message-IDs (the newest match).
 pub async fn ticket_by_message_ids(db: &impl ConnectionTrait, ids: &[String]) -> Result<Option<i64>> {
     if ids.is_empty() {

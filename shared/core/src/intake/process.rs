@@ -22,6 +22,50 @@ use tracing::Instrument;
 pub(super) struct Batch {
     pub collections: std::collections::HashMap<(i64, String), i64>,
     pub writes: logbuch_store::Deferred,
+    /// (Message-ID, tenant) pairs taken before or in this batch.
+    pub keys: std::collections::HashSet<(String, i64)>,
+    /// A single mail claims its (Message-ID, tenant) first and waits for a
+    /// concurrent worker holding the same claim: a duplicate is then seen
+    /// cleanly. A batch reads the taken pairs once and records each new one
+    /// with its ticket in one write; a concurrent duplicate fails the batch,
+    /// which is then taken one by one.
+    pub claim_first: bool,
+}
+
+impl Batch {
+    /// Takes the (Message-ID, tenant) of a mail about to be added; false when
+    /// it is already in a ticket of that tenant (an earlier delivery, or the
+    /// same mail through another mailbox).
+    async fn take_key(
+        &mut self,
+        txn: &DatabaseTransaction,
+        m: &ParsedMail,
+        tenant_id: i64,
+        raw: i64,
+    ) -> AppResult<bool> {
+        if self.claim_first {
+            return Ok(intake::claim_intake_key(txn, &m.message_id, tenant_id, raw).await?);
+        }
+        Ok(!self.keys.contains(&(m.message_id.clone(), tenant_id)))
+    }
+
+    /// Records which ticket the mail went to.
+    async fn settle_key(
+        &mut self,
+        txn: &DatabaseTransaction,
+        m: &ParsedMail,
+        tenant_id: i64,
+        ticket_id: i64,
+        raw: i64,
+    ) -> AppResult<()> {
+        if self.claim_first {
+            intake::settle_intake_key(txn, &m.message_id, tenant_id, ticket_id).await?;
+        } else {
+            intake::record_intake_key(txn, &m.message_id, tenant_id, ticket_id, raw).await?;
+            self.keys.insert((m.message_id.clone(), tenant_id));
+        }
+        Ok(())
+    }
 }
 
 /// What became of a mail.
@@ -104,7 +148,11 @@ impl Logbuch {
         let committed = async {
             let txn = logbuch_store::begin_write(&self.store.db).await?;
             let mut done = Vec::with_capacity(ready.len());
-            let mut batch = Batch::default();
+            let mut batch = Batch { claim_first: ready.len() == 1, ..Default::default() };
+            if !batch.claim_first {
+                let ids: Vec<String> = ready.iter().map(|(_, p)| p.message_id.clone()).collect();
+                batch.keys.extend(intake::existing_intake_keys(&txn, &ids).await?);
+            }
             for (raw, parsed) in &ready {
                 let outcome = match &parsed.kind {
                     MailKind::OwnLoop => Outcome::OwnLoop,
@@ -170,7 +218,7 @@ impl Logbuch {
         batch: &mut Batch,
     ) -> AppResult<Outcome> {
         if let Some(t) = self.thread_of(txn, m).await? {
-            if !intake::claim_intake_key(txn, &m.message_id, t.tenant_id, raw.id).await? {
+            if !batch.take_key(txn, m, t.tenant_id, raw.id).await? {
                 return Ok(Outcome::Duplicate);
             }
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
@@ -178,7 +226,7 @@ impl Logbuch {
             if t.status == Status::Resolved.as_str() && matches!(m.kind, MailKind::Normal | MailKind::List) {
                 reopen(txn, &t).await?;
             }
-            intake::settle_intake_key(txn, &m.message_id, t.tenant_id, t.id).await?;
+            batch.settle_key(txn, m, t.tenant_id, t.id, raw.id).await?;
             if matches!(m.kind, MailKind::Normal | MailKind::List) {
                 mails.extend(self.notify(txn, dir, &t, Notice::RequesterWrote, None).await?);
             }
@@ -193,7 +241,7 @@ impl Logbuch {
         }
         let mut opened = Vec::new();
         for q in queues {
-            if !intake::claim_intake_key(txn, &m.message_id, q.tenant_id, raw.id).await? {
+            if !batch.take_key(txn, m, q.tenant_id, raw.id).await? {
                 continue;
             }
             let subject = subject_of(m, self.settings.limits.max_subject_chars);
@@ -212,7 +260,7 @@ impl Logbuch {
             )
             .await?;
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
-            intake::settle_intake_key(txn, &m.message_id, q.tenant_id, t.id).await?;
+            batch.settle_key(txn, m, q.tenant_id, t.id, raw.id).await?;
             let acknowledge = m.kind.may_auto_answer();
             mails.extend(
                 self.notify_with(txn, dir, &t, Notice::Opened { acknowledge }, None, Some(&m.message_id)).await?,
