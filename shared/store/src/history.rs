@@ -28,6 +28,19 @@ pub async fn record_at(
     old: Option<String>,
     new: Option<String>,
 ) -> Result<()> {
+    entry(ticket_id, actor, at, field, old, new).insert(db).await?;
+    Ok(())
+}
+
+/// The row of one change, for [`record_at`] and for batches that write many at once.
+pub fn entry(
+    ticket_id: i64,
+    actor: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+) -> history::ActiveModel {
     history::ActiveModel {
         ticket_id: Set(ticket_id),
         actor_id: Set(actor),
@@ -37,9 +50,6 @@ pub async fn record_at(
         new_value: Set(new),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// The history of a ticket the caller has already been allowed to read.

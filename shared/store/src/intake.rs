@@ -44,7 +44,6 @@ pub async fn insert_raw(
     if let Some(row) = db.query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
         return Ok((row.try_get_by_index::<i64>(0)?, true));
     }
-    let inserted = false;
     let id = raw_mail::Entity::find()
         .select_only()
         .column(raw_mail::Column::Id)
@@ -54,7 +53,7 @@ pub async fn insert_raw(
         .one(db)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("raw mail {source}/{message_id}")))?;
-    Ok((id, inserted))
+    Ok((id, false))
 }
 
 pub async fn find_raw(db: &impl ConnectionTrait, id: i64) -> Result<Option<RawMail>> {

@@ -5,7 +5,7 @@ use crate::entity::outbox;
 use crate::{Result, now};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub use outbox::Model as OutboxMail;
 
@@ -18,10 +18,6 @@ pub const FAILED: &str = "failed";
 /// A worker died while sending: not sent again automatically (no double
 /// mail); an admin decides.
 pub const UNCERTAIN: &str = "uncertain";
-
-pub async fn insert(db: &impl ConnectionTrait, row: outbox::ActiveModel) -> Result<OutboxMail> {
-    Ok(row.insert(db).await?)
-}
 
 /// Several mails in one statement; their ids in order.
 pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<outbox::ActiveModel>) -> Result<Vec<i64>> {

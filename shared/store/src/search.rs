@@ -54,7 +54,7 @@ pub fn parse_query(q: &str) -> Vec<Term> {
     out
 }
 
-pub(crate) fn truncated(s: &str) -> &str {
+fn truncated(s: &str) -> &str {
     match s.char_indices().nth(MAX_INDEXED) {
         Some((i, _)) => &s[..i],
         None => s,
@@ -63,23 +63,39 @@ pub(crate) fn truncated(s: &str) -> &str {
 
 /// Adds a search document for a ticket.
 pub async fn add_document(db: &impl ConnectionTrait, ticket_id: i64, text: &str) -> Result<()> {
+    add_documents(db, &[(ticket_id, text.to_owned())]).await
+}
+
+/// Adds several search documents in one statement (PostgreSQL stems them in
+/// German and copies each ticket's tenant; a document of a ticket that does
+/// not exist is left out).
+pub async fn add_documents(db: &impl ConnectionTrait, docs: &[(i64, String)]) -> Result<()> {
+    if docs.is_empty() {
+        return Ok(());
+    }
     let backend = db.get_database_backend();
-    let text = truncated(text).to_owned();
-    let stmt = if backend == DbBackend::Postgres {
-        Statement::from_sql_and_values(
-            backend,
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(docs.len() * 2);
+    let mut rows = Vec::with_capacity(docs.len());
+    for (i, (ticket, text)) in docs.iter().enumerate() {
+        values.push((*ticket).into());
+        values.push(truncated(text).to_owned().into());
+        rows.push(if backend == DbBackend::Postgres {
+            format!("(${}::bigint, ${}::text)", 2 * i + 1, 2 * i + 2)
+        } else {
+            "(?, ?)".to_owned()
+        });
+    }
+    let sql = if backend == DbBackend::Postgres {
+        format!(
             "INSERT INTO search_docs (ticket_id, tenant_id, document) \
-             SELECT id, tenant_id, to_tsvector('german', $2) FROM tickets WHERE id = $1",
-            [ticket_id.into(), text.into()],
+             SELECT t.id, t.tenant_id, to_tsvector('german', v.doc) FROM (VALUES {}) AS v(id, doc) \
+             JOIN tickets t ON t.id = v.id",
+            rows.join(", ")
         )
     } else {
-        Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO search_docs (ticket_id, content) VALUES (?, ?)",
-            [ticket_id.into(), text.into()],
-        )
+        format!("INSERT INTO search_docs (ticket_id, content) VALUES {}", rows.join(", "))
     };
-    db.execute_raw(stmt).await?;
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     Ok(())
 }
 

@@ -261,10 +261,8 @@ impl Logbuch {
             .await?;
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
             batch.settle_key(txn, m, q.tenant_id, t.id, raw.id).await?;
-            let acknowledge = m.kind.may_auto_answer();
-            mails.extend(
-                self.notify_with(txn, dir, &t, Notice::Opened { acknowledge }, None, Some(&m.message_id)).await?,
-            );
+            let acknowledge = m.kind.may_auto_answer().then_some(m.message_id.as_str());
+            mails.extend(self.notify(txn, dir, &t, Notice::Opened { acknowledge }, None).await?);
             opened.push(t.id);
         }
         for (i, a) in opened.iter().enumerate() {

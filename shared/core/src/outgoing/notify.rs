@@ -15,10 +15,12 @@ use sea_orm::ConnectionTrait;
 
 /// What happened to a ticket that people should hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Notice {
-    /// A new ticket; `acknowledge` also answers the requester.
+pub(crate) enum Notice<'a> {
+    /// A new ticket. `acknowledge` is the Message-ID of the requester's mail
+    /// that opened it: the acknowledgement answers that mail. `None`: no
+    /// acknowledgement (a ticket staff opened, or a mail never answered automatically).
     Opened {
-        acknowledge: bool,
+        acknowledge: Option<&'a str>,
     },
     Assigned,
     RequesterWrote,
@@ -56,23 +58,8 @@ impl Logbuch {
         db: &impl ConnectionTrait,
         dir: &Directory,
         t: &Ticket,
-        notice: Notice,
+        notice: Notice<'_>,
         actor: Option<i64>,
-    ) -> AppResult<Vec<i64>> {
-        self.notify_with(db, dir, t, notice, actor, None).await
-    }
-
-    /// As [`Self::notify`]; `first_message_id` is the Message-ID of the mail that
-    /// opened the ticket, which the acknowledgement answers (read from the
-    /// ticket when not given).
-    pub(crate) async fn notify_with(
-        &self,
-        db: &impl ConnectionTrait,
-        dir: &Directory,
-        t: &Ticket,
-        notice: Notice,
-        actor: Option<i64>,
-        first_message_id: Option<&str>,
     ) -> AppResult<Vec<i64>> {
         let queue = dir.queue(t.queue_id)?;
         let tenant = dir.tenant(t.tenant_id)?;
@@ -132,19 +119,11 @@ impl Logbuch {
                 });
             }
         }
-        if let Notice::Opened { acknowledge: true } = notice
+        if let Notice::Opened { acknowledge: Some(first_id) } = notice
             && queue.acknowledge
             && dir.queue_for_address(&t.requester).is_none()
             && let Some((subject, body, html)) = self.render_for(dir, "acknowledgement", &ctx, t.tenant_id)
         {
-            // The requester's mail that opened the ticket, when the caller knows it (intake does).
-            let first_id = match first_message_id {
-                Some(id) => Some(id.to_owned()),
-                None => {
-                    let inbound = logbuch_store::messages::of_ticket(db, t.id).await?;
-                    inbound.iter().find_map(|m| m.message_id_header.clone())
-                }
-            };
             drafts.push(Draft {
                 ticket_id: Some(t.id),
                 kind: "acknowledgement",
@@ -154,8 +133,8 @@ impl Logbuch {
                 subject,
                 body,
                 html,
-                in_reply_to: first_id.clone(),
-                references: first_id.into_iter().collect(),
+                in_reply_to: Some(first_id.to_owned()),
+                references: vec![first_id.to_owned()],
                 automatic: true,
                 limited: true,
                 message_id: None,

@@ -119,7 +119,7 @@ impl Logbuch {
         row.from_addr = Set(Some(requester));
         row.subject = Set(Some(subject));
         messages::insert(&txn, row, &files).await?;
-        let mails = self.notify(&txn, &dir, &t, Notice::Opened { acknowledge: false }, Some(who.user.0)).await?;
+        let mails = self.notify(&txn, &dir, &t, Notice::Opened { acknowledge: None }, Some(who.user.0)).await?;
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;
         self.get_ticket(who, t.id).await
