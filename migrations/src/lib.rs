@@ -14,6 +14,7 @@ mod m0008_session_recheck;
 mod m0009_queue_figures;
 mod m0010_principal_changes;
 mod m0011_bounce_reason;
+mod m0012_portal;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_queue_figures::Migration),
             Box::new(m0010_principal_changes::Migration),
             Box::new(m0011_bounce_reason::Migration),
+            Box::new(m0012_portal::Migration),
         ]
     }
 }

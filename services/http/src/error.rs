@@ -79,6 +79,7 @@ impl From<AppError> for Shown {
             },
             AppError::Conflict(d) => shown(StatusCode::CONFLICT, "conflict", "Konflikt", d),
             AppError::TooLarge(d) => shown(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Zu groß", d),
+            AppError::TooManyRequests(d) => shown(StatusCode::TOO_MANY_REQUESTS, "too-many", "Zu viele Anfragen", d),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
                 shown(

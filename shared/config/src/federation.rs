@@ -5,7 +5,7 @@
 use crate::ConfigError;
 use logbuch_domain::{Priority, Role, TenantCode};
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -21,6 +21,58 @@ pub struct Federation {
     pub groups: Vec<GroupMapping>,
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxSpec>,
+    /// Help topics of the web form for every tenant (an LV may override them).
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<TopicSpec>,
+}
+
+/// A help topic ("Hilfethema") of the web form: what the request is about,
+/// which queue takes it, and the extra fields it asks for.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    pub slug: String,
+    pub name: String,
+    /// Queue slugs, the first the tenant has takes the request; the tenant's
+    /// default queue when it has none of them.
+    #[serde(default)]
+    pub queues: Vec<String>,
+    /// In a tenant: removes the Bund's topic of this slug from its form.
+    #[serde(default, skip_serializing)]
+    pub hidden: bool,
+    #[serde(default, rename = "field")]
+    pub fields: Vec<FieldSpec>,
+}
+
+/// An extra field of a help topic, stored with the ticket and shown to staff.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub name: String,
+    pub label: String,
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    /// The answers to pick from (kind `choice`).
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    Text,
+    Choice,
+    Date,
+}
+
+/// A tenant's help topic with the queue slug that takes it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ResolvedTopic {
+    pub slug: String,
+    pub name: String,
+    pub queue: String,
+    pub fields: Vec<FieldSpec>,
 }
 
 /// How to talk to an IMAP server.
@@ -84,6 +136,9 @@ pub struct TenantSpec {
     pub default_queue: String,
     #[serde(rename = "queue")]
     pub queues: Vec<QueueSpec>,
+    /// Help topics of this tenant's form: replace the Bund's of the same slug, or add to them.
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<TopicSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +162,10 @@ pub struct QueueSpec {
     /// Requesters get an acknowledgement with the ticket number (default on).
     #[serde(default = "yes")]
     pub acknowledge: bool,
+    /// Sensitive: replies are never mailed in clear, the requester gets a
+    /// link to the status page instead.
+    #[serde(default)]
+    pub portal_only: bool,
 }
 
 fn yes() -> bool {
@@ -130,6 +189,32 @@ pub struct GroupMapping {
 }
 
 impl Federation {
+    /// The help topics of `tenant`'s form: the federation's, replaced, added
+    /// to or hidden by the tenant's own, each with the queue that takes it.
+    pub fn topics_for(&self, tenant: &TenantSpec) -> Vec<ResolvedTopic> {
+        let mut specs: Vec<&TopicSpec> = self.topics.iter().collect();
+        for own in &tenant.topics {
+            specs.retain(|t| t.slug != own.slug);
+            if !own.hidden {
+                specs.push(own);
+            }
+        }
+        specs
+            .into_iter()
+            .map(|t| ResolvedTopic {
+                slug: t.slug.clone(),
+                name: t.name.clone(),
+                queue: t
+                    .queues
+                    .iter()
+                    .find(|s| tenant.queues.iter().any(|q| &q.slug == *s))
+                    .cloned()
+                    .unwrap_or_else(|| tenant.default_queue.clone()),
+                fields: t.fields.clone(),
+            })
+            .collect()
+    }
+
     pub fn embedded() -> Result<Self, ConfigError> {
         Self::parse(EMBEDDED_FEDERATION, "embedded federation file")
     }
@@ -181,6 +266,11 @@ impl Federation {
                 )));
             }
         }
+        for (scope, topics) in
+            std::iter::once(("federation".to_owned(), &fed.topics)).chain(fed.tenants.iter().map(|t| (format!("tenant {}", t.code), &t.topics)))
+        {
+            check_topics(topics).map_err(|m| invalid(format!("{scope}: {m}")))?;
+        }
         let mut names = HashSet::new();
         for m in &fed.mailboxes {
             if !names.insert(m.name.as_str()) {
@@ -217,6 +307,25 @@ impl Federation {
         }
         Ok(fed)
     }
+}
+
+fn check_topics(topics: &[TopicSpec]) -> Result<(), String> {
+    let mut slugs = HashSet::new();
+    for t in topics {
+        if !valid_slug(&t.slug) || !slugs.insert(t.slug.as_str()) {
+            return Err(format!("topic slug „{}“ is listed twice or not lower-case letters, digits and dashes", t.slug));
+        }
+        let mut names = HashSet::new();
+        for f in &t.fields {
+            if !valid_slug(&f.name) || !names.insert(f.name.as_str()) {
+                return Err(format!("topic {}: field „{}“ is listed twice or no slug", t.slug, f.name));
+            }
+            if (f.kind == FieldKind::Choice) == f.choices.is_empty() {
+                return Err(format!("topic {}: field {}: choices belong to kind choice, and it needs them", t.slug, f.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn valid_slug(s: &str) -> bool {
@@ -258,6 +367,31 @@ mod tests {
         let bund = fed.tenants.iter().find(|t| t.code.is_bund()).unwrap();
         let triage = bund.queues.iter().find(|q| q.slug == bund.default_queue).unwrap();
         assert!(triage.addresses.iter().any(|a| a.starts_with("mitglieder@")));
+    }
+
+    #[test]
+    fn topics_follow_the_bund_unless_the_lv_says_otherwise() {
+        let fed = Federation::embedded().unwrap();
+        let bund = fed.tenants.iter().find(|t| t.code.is_bund()).unwrap();
+        let nw = fed.tenants.iter().find(|t| t.code.as_str() == "nw").unwrap();
+        let b = fed.topics_for(bund);
+        assert!(!b.is_empty());
+        for t in &b {
+            assert!(bund.queues.iter().any(|q| q.slug == t.queue), "{t:?}");
+        }
+        let n = fed.topics_for(nw);
+        for t in &n {
+            assert!(nw.queues.iter().any(|q| q.slug == t.queue), "{t:?}");
+        }
+        let mut lv = nw.clone();
+        lv.topics = vec![
+            TopicSpec { slug: b[0].slug.clone(), name: "Eigenes".into(), queues: vec!["presse".into()], hidden: false, fields: vec![] },
+            TopicSpec { slug: b[1].slug.clone(), name: String::new(), queues: vec![], hidden: true, fields: vec![] },
+        ];
+        let own = fed.topics_for(&lv);
+        assert_eq!(own.len(), b.len() - 1);
+        assert!(own.iter().any(|t| t.name == "Eigenes" && t.queue == "presse"));
+        assert!(!own.iter().any(|t| t.slug == b[1].slug));
     }
 
     #[test]

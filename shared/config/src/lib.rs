@@ -7,10 +7,11 @@ mod federation;
 mod settings;
 
 pub use federation::{
-    EMBEDDED_FEDERATION, Federation, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec, TenantSpec, parse_duration,
+    EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec, ResolvedTopic,
+    TenantSpec, TopicSpec, parse_duration,
 };
 pub use settings::{
-    DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, RedisSettings, ServerSettings, Settings,
+    DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, PortalSettings, RedisSettings, ServerSettings, Settings,
     SmtpSecurity, SmtpSettings,
 };
 

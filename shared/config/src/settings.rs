@@ -21,6 +21,53 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub outgoing: OutgoingSettings,
     pub oidc: OidcSettings,
+    pub portal: PortalSettings,
+}
+
+/// The requester's side: the web form (`/anfrage/…`) and the status page (`/status`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSettings {
+    /// Serve the form and the status page.
+    pub enabled: bool,
+    /// All files of one submission or reply together, at most (default 8 MB).
+    pub max_upload_bytes: usize,
+    /// A form sent back sooner than this after it was served is taken for a bot's.
+    pub min_fill_secs: u64,
+    /// A form older than this is refused (and served afresh with what was typed).
+    pub form_max_age_hours: u64,
+    /// Form submissions per client address and hour, at most.
+    pub max_per_ip_per_hour: i64,
+    /// Form submissions per requester mail address and hour, at most.
+    pub max_per_address_per_hour: i64,
+    /// Requests for a new status link per client address and hour, at most
+    /// (per requester address: a third of it, at least one).
+    pub max_link_requests_per_hour: i64,
+    /// A status link keeps working this many days after its ticket was resolved.
+    pub link_days_after_resolution: i64,
+    /// Behind a reverse proxy: the header naming the client (its last
+    /// address counts), e.g. `x-forwarded-for`. Unset: the TCP peer.
+    pub client_ip_header: Option<String>,
+    /// Signs form tokens and hashes client addresses for the rate limits;
+    /// unset: a random secret made once and kept in the database.
+    pub secret: Option<SecretString>,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_upload_bytes: 8 * 1000 * 1000,
+            min_fill_secs: 3,
+            form_max_age_hours: 24,
+            max_per_ip_per_hour: 10,
+            max_per_address_per_hour: 10,
+            max_link_requests_per_hour: 10,
+            link_days_after_resolution: 30,
+            client_ip_header: None,
+            secret: None,
+        }
+    }
 }
 
 /// Login through the organisation's OpenID Connect provider (off without an issuer).
@@ -207,6 +254,7 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             outgoing: OutgoingSettings::default(),
             oidc: OidcSettings::default(),
+            portal: PortalSettings::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod escalation;
 pub mod figures;
 pub mod intake;
 pub mod outgoing;
+pub mod portal;
 pub mod sso;
 pub mod templates;
 pub mod tickets;
@@ -46,6 +47,8 @@ pub struct Logbuch {
     discovery: Arc<sso::ProviderCache>,
     /// Principals of recently seen API tokens (see [`Logbuch::follow_principal_changes`]).
     principals: Arc<auth::PrincipalCache>,
+    /// The key of the requester's pages (form tokens, rate-limit hashes), once read.
+    portal_key: Arc<tokio::sync::OnceCell<portal::PortalKey>>,
 }
 
 /// The directory and when it was read.
@@ -96,6 +99,7 @@ impl Logbuch {
             directory: Arc::default(),
             discovery: Arc::default(),
             principals: Arc::default(),
+            portal_key: Arc::default(),
         })
     }
 

@@ -23,7 +23,24 @@ const BUILTIN: &[(&str, &str, &str, &str)] = &[
         "{% if requester.name %}Guten Tag {{ requester.name }},{% else %}Guten Tag,{% endif %}\n\n\
 vielen Dank für Ihre Nachricht. Wir haben sie unter der Nummer #{{ ticket.number }} erfasst und melden uns so bald wie möglich.\n\n\
 Wenn Sie noch etwas ergänzen möchten, antworten Sie einfach auf diese Mail und lassen Sie [Logbuch #{{ ticket.number }}] im Betreff stehen.\n\n\
+{% if portal_link %}Den Stand Ihrer Anfrage sehen Sie jederzeit unter diesem persönlichen Link (bitte nicht weitergeben):\n{{ portal_link }}\n\n{% endif %}\
 Mit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
+    ),
+    (
+        "portal.link",
+        "Link zur Statusseite (auf Anfrage der Person)",
+        "[Logbuch #{{ ticket.number }}] Ihr Link zur Anfrage: {{ ticket.subject }}",
+        "Guten Tag,\n\nSie haben einen Link zu Ihrer Anfrage #{{ ticket.number }} angefordert. Unter diesem persönlichen Link \
+sehen Sie den Stand und können antworten (bitte nicht weitergeben):\n\n{{ portal_link }}\n\n\
+Wenn Sie keinen Link angefordert haben, können Sie diese Mail einfach löschen.\n\nMit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
+    ),
+    (
+        "portal.new_reply",
+        "Neue Antwort auf der Statusseite (vertrauliche Queues)",
+        "[Logbuch #{{ ticket.number }}] Es gibt eine neue Antwort",
+        "{% if requester.name %}Guten Tag {{ requester.name }},{% else %}Guten Tag,{% endif %}\n\n\
+es gibt eine neue Antwort zu Ihrer Anfrage #{{ ticket.number }}. Weil es um vertrauliche Daten geht, schicken wir sie nicht per Mail; \
+Sie lesen sie unter Ihrem persönlichen Link (bitte nicht weitergeben):\n\n{{ portal_link }}\n\nMit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
     ),
     (
         "notification.opened",
@@ -132,6 +149,7 @@ pub(crate) fn ticket_context(t: &Ticket, tenant: (&str, &str), queue: (&str, &st
             link => link,
         },
         requester => context! { name => t.requester_name.clone().unwrap_or_default(), address => t.requester.clone() },
+        portal_link => "",
     }
 }
 
@@ -143,6 +161,7 @@ fn sample_context() -> Value {
             link => "https://logbuch.example/tickets/4711",
         },
         requester => context! { name => "Erika Mustermann", address => "erika@example.org" },
+        portal_link => "https://logbuch.example/status/0123456789abcdef",
     }
 }
 
@@ -317,7 +336,7 @@ impl Logbuch {
     pub(crate) fn context_of(&self, dir: &crate::tickets::Directory, t: &Ticket) -> AppResult<Value> {
         let tenant = dir.tenant(t.tenant_id)?;
         let queue = dir.queue(t.queue_id)?;
-        let link = format!("{}/tickets/{}", self.settings.server.public_url.trim_end_matches('/'), t.id);
+        let link = format!("{}/ui/tickets/{}", self.settings.server.public_url.trim_end_matches('/'), t.id);
         Ok(ticket_context(t, (&tenant.code, &tenant.name), (&queue.slug, &queue.name), &link))
     }
 }

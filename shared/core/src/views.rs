@@ -91,6 +91,13 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentView>,
 }
 
+/// A field of the web form, as the requester filled it in.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldView {
+    pub label: String,
+    pub value: String,
+}
+
 /// One change on a ticket: who changed which field from what to what, when.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryView {
@@ -98,6 +105,8 @@ pub struct HistoryView {
     #[serde(serialize_with = "time::rfc3339")]
     pub at: DateTime<Utc>,
     pub actor: Option<UserRef>,
+    /// Who acted when it was no staff member: the requester on the status page.
+    pub actor_label: Option<String>,
     pub field: String,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -113,6 +122,8 @@ pub struct TicketDetail {
     pub links: Vec<i64>,
     pub messages: Vec<MessageView>,
     pub history: Vec<HistoryView>,
+    /// What the requester filled in on the web form (help topic and its fields).
+    pub fields: Vec<FieldView>,
     /// Actions the caller may take on this ticket (policy names like `ticket.take`).
     pub allowed_actions: Vec<String>,
 }

@@ -4,6 +4,7 @@
 //! id can never be confused with a queue id or compared with a bare integer.
 
 mod access;
+pub mod calendar;
 mod ids;
 mod scope;
 mod ticket;

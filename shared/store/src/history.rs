@@ -52,6 +52,21 @@ pub fn entry(
     }
 }
 
+/// Appends one change by someone who is no staff member (the requester on the status page).
+pub async fn record_by(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    label: &str,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+) -> Result<()> {
+    let mut row = entry(ticket_id, None, now(), field, old, new);
+    row.actor_label = Set(Some(label.to_owned()));
+    row.insert(db).await?;
+    Ok(())
+}
+
 /// The history of a ticket the caller has already been allowed to read.
 pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Entry>> {
     Ok(history::Entity::find()

@@ -12,6 +12,7 @@ pub mod history;
 pub mod intake;
 pub mod messages;
 pub mod outbox;
+pub mod portal;
 pub mod search;
 pub mod sessions;
 pub mod templates;

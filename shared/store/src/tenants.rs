@@ -69,11 +69,13 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
     let mut report = ApplyReport::default();
     let mut queue_ids = std::collections::HashMap::new();
     for t in &fed.tenants {
+        let topics = serde_json::to_string(&fed.topics_for(t)).ok();
         let row = match find_tenant_by_code(db, t.code.as_str()).await? {
             Some(row) => {
-                if row.name != t.name {
+                if row.name != t.name || row.topics != topics {
                     let mut am: tenant::ActiveModel = row.clone().into();
                     am.name = Set(t.name.clone());
+                    am.topics = Set(topics);
                     am.update(db).await?
                 } else {
                     row
@@ -86,6 +88,7 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
                     name: Set(t.name.clone()),
                     default_queue_id: Set(None),
                     created_at: Set(now()),
+                    topics: Set(topics),
                     ..Default::default()
                 }
                 .insert(db)
@@ -165,6 +168,7 @@ async fn upsert_queue(
         minutes(&q.escalation_step),
         notify,
         q.acknowledge,
+        q.portal_only,
     );
     match existing {
         Some(e) => {
@@ -176,6 +180,7 @@ async fn upsert_queue(
                 e.escalation_minutes,
                 e.notify.clone(),
                 e.acknowledge,
+                e.portal_only,
             );
             if have != wanted {
                 report.queues_updated += 1;
@@ -187,6 +192,7 @@ async fn upsert_queue(
                 am.escalation_minutes = Set(wanted.4);
                 am.notify = Set(wanted.5);
                 am.acknowledge = Set(wanted.6);
+                am.portal_only = Set(wanted.7);
                 am.update(db).await?;
             }
             Ok(e.id)
@@ -203,6 +209,7 @@ async fn upsert_queue(
                 escalation_minutes: Set(wanted.4),
                 notify: Set(wanted.5),
                 acknowledge: Set(wanted.6),
+                portal_only: Set(wanted.7),
                 created_at: Set(now()),
                 ..Default::default()
             }

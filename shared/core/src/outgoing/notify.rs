@@ -122,8 +122,17 @@ impl Logbuch {
         if let Notice::Opened { acknowledge: Some(first_id) } = notice
             && queue.acknowledge
             && dir.queue_for_address(&t.requester).is_none()
-            && let Some((subject, body, html)) = self.render_for(dir, "acknowledgement", &ctx, t.tenant_id)
         {
+            // The personal link to the status page, when the requester's side is on.
+            let link = if self.settings.portal.enabled {
+                self.new_portal_link(db, t.id, &t.requester).await?
+            } else {
+                String::new()
+            };
+            let ctx = crate::portal::with_link(ctx.clone(), &link);
+            let Some((subject, body, html)) = self.render_for(dir, "acknowledgement", &ctx, t.tenant_id) else {
+                return queue_drafts(self, db, drafts).await;
+            };
             drafts.push(Draft {
                 ticket_id: Some(t.id),
                 kind: "acknowledgement",

@@ -18,11 +18,18 @@ pub(crate) struct Directory {
     templates: Vec<logbuch_store::templates::Template>,
     /// People with a role, by id: owners and authors named on every list.
     staff: HashMap<i64, crate::views::UserRef>,
+    /// Each tenant's help topics of the web form.
+    topics: HashMap<i64, Vec<logbuch_config::ResolvedTopic>>,
 }
 
 impl Directory {
     pub(crate) async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
-        let tenants = tenants::list_tenants(db).await?.into_iter().map(|t| (t.id, t)).collect();
+        let tenants: HashMap<i64, tenant::Model> =
+            tenants::list_tenants(db).await?.into_iter().map(|t| (t.id, t)).collect();
+        let topics = tenants
+            .values()
+            .map(|t| (t.id, t.topics.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()))
+            .collect();
         let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
         let addresses = tenants::all_addresses(db).await?.into_iter().collect();
         let templates = logbuch_store::templates::all(db).await?;
@@ -31,7 +38,12 @@ impl Directory {
             .into_iter()
             .map(|u| (u.id, crate::views::UserRef { id: u.id, email: u.email, display_name: u.display_name }))
             .collect();
-        Ok(Self { tenants, queues, addresses, templates, staff })
+        Ok(Self { tenants, queues, addresses, templates, staff, topics })
+    }
+
+    /// The help topics of a tenant's web form.
+    pub(crate) fn topics(&self, tenant_id: i64) -> &[logbuch_config::ResolvedTopic] {
+        self.topics.get(&tenant_id).map_or(&[], Vec::as_slice)
     }
 
     /// A person with a role, as known when the directory was loaded.

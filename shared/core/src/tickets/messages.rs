@@ -140,7 +140,32 @@ impl Logbuch {
         let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
         let mut row = message_by(&t, who, kind, &input.body);
         let mut mails = Vec::new();
-        if kind == MessageKind::Outbound {
+        let queue = dir.queue(t.queue_id)?;
+        if kind == MessageKind::Outbound && queue.portal_only && self.settings.portal.enabled {
+            // A sensitive queue: the reply stays here, the requester gets a link to read it.
+            row.from_addr = Set(Some(who.email.clone()));
+            row.to_addrs = Set(Some(t.requester.clone()));
+            let link = self.new_portal_link(&txn, t.id, &t.requester).await?;
+            let ctx = crate::portal::with_link(self.context_of(&dir, &t)?, &link);
+            if let Some((subject, body, html)) = self.render_for(&dir, "portal.new_reply", &ctx, t.tenant_id) {
+                let draft = crate::outgoing::Draft {
+                    ticket_id: Some(t.id),
+                    kind: "portal-reply",
+                    from_name: queue.name.clone(),
+                    from: dir.queue_address(t.queue_id).unwrap_or_else(|| self.fallback_from()),
+                    to: vec![t.requester.clone()],
+                    subject,
+                    body,
+                    html,
+                    in_reply_to: None,
+                    references: Vec::new(),
+                    automatic: false,
+                    limited: false,
+                    message_id: None,
+                };
+                mails.extend(crate::outgoing::queue_draft(self, &txn, draft).await?);
+            }
+        } else if kind == MessageKind::Outbound {
             // The reply goes out by mail: stored first, sent from the outbox,
             // threaded to the ticket's mails so an answer finds its way back.
             let from = dir.queue_address(t.queue_id).unwrap_or_else(|| self.fallback_from());
@@ -159,7 +184,6 @@ impl Logbuch {
             row.message_id_header = Set(Some(message_id.clone()));
             row.in_reply_to = Set(in_reply_to.clone());
             row.references = Set(Some(references.join(" ")).filter(|r| !r.is_empty()));
-            let queue = dir.queue(t.queue_id)?;
             let draft = crate::outgoing::Draft {
                 ticket_id: Some(t.id),
                 kind: "reply",

@@ -15,7 +15,7 @@ pub use read::ListQuery;
 pub use route::HandOver;
 pub use work::TicketChange;
 
-pub(crate) use create::{NewTicketRow, open_ticket, validate_address};
+pub(crate) use create::{NewTicketRow, open_ticket, validate_address, validate_subject};
 pub(crate) use directory::Directory;
 
 use crate::{AppError, AppResult, Logbuch, Principal};

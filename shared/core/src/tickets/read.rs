@@ -3,6 +3,7 @@
 
 use super::Directory;
 use crate::views::{
+    FieldView,
     AttachmentView, CountView, HistoryView, MeView, MessageView, QueueOverview, QueueView, RoleView, StaffMenu,
     TenantView, TicketDetail, TicketPage, TicketSummary, UserRef,
 };
@@ -222,7 +223,13 @@ impl Logbuch {
             .filter(|a| self.require_on(who, **a, &t, &dir).is_ok())
             .map(|a| a.to_string())
             .collect();
+        let fields = logbuch_store::portal::fields_of(db, t.id)
+            .await?
+            .into_iter()
+            .map(|f| FieldView { label: f.label, value: f.value })
+            .collect();
         Ok(TicketDetail {
+            fields,
             ticket: summary(t, &dir, &people)?,
             watchers: watchers.iter().filter_map(|w| people.get(w).cloned()).collect(),
             links,
@@ -382,6 +389,7 @@ fn history_views(hist: Vec<history::Entry>, people: &HashMap<i64, UserRef>) -> V
             id: h.id,
             at: h.at,
             actor: h.actor_id.and_then(|a| people.get(&a).cloned()),
+            actor_label: h.actor_label,
             field: h.field,
             from: h.old_value,
             to: h.new_value,

@@ -13,6 +13,8 @@ pub struct Model {
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+    /// Who acted when it was no staff member (the requester on the status page).
+    pub actor_label: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

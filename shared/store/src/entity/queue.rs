@@ -19,6 +19,8 @@ pub struct Model {
     pub notify: Option<String>,
     /// Whether requesters get an acknowledgement with the ticket number.
     pub acknowledge: bool,
+    /// Replies are not mailed in clear: the requester gets a link to the status page.
+    pub portal_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub default_queue_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The web form's help topics in effect here (JSON, resolved from the federation file).
+    pub topics: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
