@@ -131,6 +131,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(scrape))
+        .merge(portal_routes(&app))
         .route("/", get(ui::home))
         .route("/ui/tickets", get(ui::tickets))
         .route("/ui/search", get(ui::search))
@@ -174,6 +175,23 @@ pub fn router(app: Logbuch) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
+/// The requester's pages; their bodies may carry the upload limit and a
+/// little more for the text (beyond it, the form comes back with what was typed).
+fn portal_routes(app: &Logbuch) -> Router<Logbuch> {
+    use ui::portal;
+    let limit = app.settings.portal.max_upload_bytes + 1024 * 1024;
+    Router::new()
+        .route("/anfrage", get(portal::form_index))
+        .route("/anfrage/{tenant}", get(portal::form).post(portal::submit))
+        .route("/status", get(portal::lookup_page).post(portal::lookup))
+        .route("/status/{token}", get(portal::status))
+        .route("/status/{token}/antwort", post(portal::reply))
+        .route("/status/{token}/erledigt", post(portal::done))
+        .route("/status/{token}/wieder-oeffnen", post(portal::reopen))
+        .route("/status/{token}/datei/{id}", get(portal::file))
+        .layer(DefaultBodyLimit::max(limit))
+}
+
 /// Percent-encoding for a URL part or an RFC 5987 file name: letters,
 /// digits and `.-_` stay, every other byte becomes `%XX`.
 pub(crate) fn percent_encode(v: &str) -> String {
@@ -196,5 +214,8 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    // The peer address reaches handlers: the requester's pages rate-limit by it.
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -224,6 +224,11 @@ pub async fn download(
     ApiPath((id, attachment)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Response> {
     let (meta, bytes) = app.download_attachment(&who, id, attachment).await?;
+    Ok(file_response(&meta, bytes))
+}
+
+/// A stored file as a download (never rendered: files come from strangers).
+pub(crate) fn file_response(meta: &logbuch_store::messages::Attachment, bytes: Vec<u8>) -> Response {
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(
@@ -236,5 +241,5 @@ pub async fn download(
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    Ok(res)
+    res
 }

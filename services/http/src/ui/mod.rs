@@ -6,6 +6,7 @@
 //! are German HTML pages with the right status.
 
 mod admin;
+pub mod portal;
 mod sanitize;
 mod strings;
 mod ticket;

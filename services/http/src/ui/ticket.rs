@@ -78,6 +78,8 @@ struct TicketPage {
     reply_text: String,
     messages: Vec<MessageRow>,
     history: Vec<String>,
+    /// The web form's topic and fields: (label, value).
+    fields: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -133,7 +135,7 @@ pub async fn ticket(
             format!(
                 "{} · {} · {}: {} → {}",
                 h.at.format("%d.%m.%Y %H:%M"),
-                h.actor.as_ref().map_or("System", |a| a.display_name.as_str()),
+                h.actor.as_ref().map(|a| a.display_name.as_str()).or(h.actor_label.as_deref()).unwrap_or("System"),
                 s::field(&h.field),
                 h.from.as_deref().map_or("–", |v| s::value(&h.field, v)),
                 h.to.as_deref().map_or("–", |v| s::value(&h.field, v))
@@ -235,6 +237,7 @@ pub async fn ticket(
         },
         due,
         links: d.links.clone(),
+        fields: d.fields.iter().map(|f| (f.label.clone(), f.value.clone())).collect(),
         can_take: allowed("ticket.take") && !resolved && t.owner.as_ref().is_none_or(|o| o.id != me),
         can_resolve: allowed("ticket.resolve") && !resolved,
         can_reopen: allowed("ticket.reopen") && resolved,

@@ -8,7 +8,7 @@ mod files;
 mod form;
 mod status;
 
-pub use files::sniff_type;
+pub use files::{Upload, sniff_type};
 pub use form::{FieldError, FormPage, FormSubmission, FormTopic, Submitted};
 pub use status::{PublicMessage, StatusView, Visitor};
 
