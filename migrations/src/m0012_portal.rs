@@ -94,7 +94,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ticket_fields_ticket").table(TicketFields::Table).col(TicketFields::TicketId).to_owned(),
+            Index::create()
+                .name("ticket_fields_ticket")
+                .table(TicketFields::Table)
+                .col(TicketFields::TicketId)
+                .to_owned(),
         )
         .await?;
         m.create_table(

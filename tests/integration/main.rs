@@ -17,6 +17,7 @@ mod metrics;
 mod outgoing;
 mod pipe;
 mod policy_matrix;
+mod portal;
 mod scaling;
 mod scenarios;
 mod search;

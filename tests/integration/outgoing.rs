@@ -8,11 +8,11 @@ use logbuch_tests::{Backend, TestApp, both, spawn_app_with};
 use serde_json::json;
 
 /// A mail the sink captured: envelope recipient and sender, and the parsed mail.
-struct Captured {
-    rcpt: String,
-    mail_from: String,
-    raw: String,
-    mail: logbuch_mail::ParsedMail,
+pub(crate) struct Captured {
+    pub(crate) rcpt: String,
+    pub(crate) mail_from: String,
+    pub(crate) raw: String,
+    pub(crate) mail: logbuch_mail::ParsedMail,
 }
 
 fn sink_dir() -> std::path::PathBuf {
@@ -27,7 +27,7 @@ fn header(raw: &str, name: &str) -> String {
 }
 
 /// Every captured mail whose envelope recipient contains `tag`.
-fn captured(tag: &str) -> Vec<Captured> {
+pub(crate) fn captured(tag: &str) -> Vec<Captured> {
     let mut out = Vec::new();
     for sub in ["new", "cur"] {
         let Ok(entries) = std::fs::read_dir(sink_dir().join(sub)) else { continue };
@@ -48,7 +48,7 @@ fn captured(tag: &str) -> Vec<Captured> {
     out
 }
 
-async fn send_all(t: &TestApp) {
+pub(crate) async fn send_all(t: &TestApp) {
     for _ in 0..50 {
         if t.app.run_outbox_once("test", 50).await.unwrap() == 0 {
             return;
@@ -57,7 +57,7 @@ async fn send_all(t: &TestApp) {
     panic!("outbox did not drain");
 }
 
-fn with_sink(s: &mut logbuch_config::Settings) {
+pub(crate) fn with_sink(s: &mut logbuch_config::Settings) {
     s.smtp.host = Some("127.0.0.1".into());
     s.smtp.port = 2526;
     s.smtp.security = logbuch_config::SmtpSecurity::None;

@@ -266,8 +266,8 @@ impl Federation {
                 )));
             }
         }
-        for (scope, topics) in
-            std::iter::once(("federation".to_owned(), &fed.topics)).chain(fed.tenants.iter().map(|t| (format!("tenant {}", t.code), &t.topics)))
+        for (scope, topics) in std::iter::once(("federation".to_owned(), &fed.topics))
+            .chain(fed.tenants.iter().map(|t| (format!("tenant {}", t.code), &t.topics)))
         {
             check_topics(topics).map_err(|m| invalid(format!("{scope}: {m}")))?;
         }
@@ -313,7 +313,10 @@ fn check_topics(topics: &[TopicSpec]) -> Result<(), String> {
     let mut slugs = HashSet::new();
     for t in topics {
         if !valid_slug(&t.slug) || !slugs.insert(t.slug.as_str()) {
-            return Err(format!("topic slug „{}“ is listed twice or not lower-case letters, digits and dashes", t.slug));
+            return Err(format!(
+                "topic slug „{}“ is listed twice or not lower-case letters, digits and dashes",
+                t.slug
+            ));
         }
         let mut names = HashSet::new();
         for f in &t.fields {
@@ -321,7 +324,10 @@ fn check_topics(topics: &[TopicSpec]) -> Result<(), String> {
                 return Err(format!("topic {}: field „{}“ is listed twice or no slug", t.slug, f.name));
             }
             if (f.kind == FieldKind::Choice) == f.choices.is_empty() {
-                return Err(format!("topic {}: field {}: choices belong to kind choice, and it needs them", t.slug, f.name));
+                return Err(format!(
+                    "topic {}: field {}: choices belong to kind choice, and it needs them",
+                    t.slug, f.name
+                ));
             }
         }
     }
@@ -385,7 +391,13 @@ mod tests {
         }
         let mut lv = nw.clone();
         lv.topics = vec![
-            TopicSpec { slug: b[0].slug.clone(), name: "Eigenes".into(), queues: vec!["presse".into()], hidden: false, fields: vec![] },
+            TopicSpec {
+                slug: b[0].slug.clone(),
+                name: "Eigenes".into(),
+                queues: vec!["presse".into()],
+                hidden: false,
+                fields: vec![],
+            },
             TopicSpec { slug: b[1].slug.clone(), name: String::new(), queues: vec![], hidden: true, fields: vec![] },
         ];
         let own = fed.topics_for(&lv);

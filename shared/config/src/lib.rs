@@ -7,12 +7,12 @@ mod federation;
 mod settings;
 
 pub use federation::{
-    EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec, ResolvedTopic,
-    TenantSpec, TopicSpec, parse_duration,
+    EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec,
+    ResolvedTopic, TenantSpec, TopicSpec, parse_duration,
 };
 pub use settings::{
-    DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, PortalSettings, RedisSettings, ServerSettings, Settings,
-    SmtpSecurity, SmtpSettings,
+    DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, PortalSettings, RedisSettings, ServerSettings,
+    Settings, SmtpSecurity, SmtpSettings,
 };
 
 /// Configuration could not be read; the message names the file and key.

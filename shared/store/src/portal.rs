@@ -79,7 +79,8 @@ pub async fn forget_hits_before(db: &impl ConnectionTrait, window: i64) -> Resul
 /// time (the first replica to ask wins), the same for every replica after.
 pub async fn secret(db: &impl ConnectionTrait, name: &str, fresh: &str) -> Result<String> {
     let backend = db.get_database_backend();
-    let insert = placeholders(backend, "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING");
+    let insert =
+        placeholders(backend, "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING");
     db.execute_raw(Statement::from_sql_and_values(backend, insert, vec![name.into(), fresh.into()])).await?;
     let select = placeholders(backend, "SELECT value FROM app_secrets WHERE name = $1");
     let row = db

@@ -8,8 +8,8 @@ use askama::Template;
 use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use logbuch_core::portal::{FieldError, FormPage, FormSubmission, StatusView, Upload};
 use logbuch_config::FieldKind;
+use logbuch_core::portal::{FieldError, FormPage, FormSubmission, StatusView, Upload};
 use logbuch_core::{AppError, Logbuch};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -169,10 +169,9 @@ pub async fn form(State(app): State<Logbuch>, Path(tenant): Path<String>, Query(
         (None, _) => None,
     };
     match chosen {
-        Some(topic) => page_with(
-            &FormView { form, topic, values: Vec::new(), errors: Vec::new(), general: None },
-            StatusCode::OK,
-        ),
+        Some(topic) => {
+            page_with(&FormView { form, topic, values: Vec::new(), errors: Vec::new(), general: None }, StatusCode::OK)
+        }
         None if q.thema.is_some() => public_error(AppError::NotFound("Dieses Thema gibt es hier nicht.".into())),
         None => page_with(&TopicsPage { form }, StatusCode::OK),
     }
@@ -189,9 +188,14 @@ async fn read_multipart(mut mp: Multipart) -> (Vec<(String, String)>, Vec<Upload
             Err(e) => {
                 let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
                 let why = if too_large {
-                    AppError::TooLarge("Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into())
+                    AppError::TooLarge(
+                        "Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into(),
+                    )
                 } else {
-                    AppError::validation("form", "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.")
+                    AppError::validation(
+                        "form",
+                        "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.",
+                    )
                 };
                 return (values, files, Some(why));
             }
@@ -202,9 +206,14 @@ async fn read_multipart(mut mp: Multipart) -> (Vec<(String, String)>, Vec<Upload
             Ok(b) => b,
             Err(e) => {
                 let why = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge("Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into())
+                    AppError::TooLarge(
+                        "Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into(),
+                    )
                 } else {
-                    AppError::validation("form", "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.")
+                    AppError::validation(
+                        "form",
+                        "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.",
+                    )
                 };
                 return (values, files, Some(why));
             }
@@ -378,7 +387,9 @@ pub async fn reply(State(app): State<Logbuch>, Path(token): Path<String>, mp: Mu
 async fn set_done(app: Logbuch, token: String, done: bool) -> Response {
     match app.portal_set_done(&token, done).await {
         Ok(()) => see_other(&format!("/status/{token}?ok={}", if done { "erledigt" } else { "offen" })),
-        Err(AppError::Conflict(m)) => status_page(&app, token, Some((StatusCode::CONFLICT, m)), String::new(), None).await,
+        Err(AppError::Conflict(m)) => {
+            status_page(&app, token, Some((StatusCode::CONFLICT, m)), String::new(), None).await
+        }
         Err(e) => public_error(e),
     }
 }

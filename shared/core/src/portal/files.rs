@@ -9,7 +9,11 @@ use logbuch_store::messages::NewFile;
 pub fn sniff_type(filename: &str, content: &[u8]) -> Option<&'static str> {
     let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     let starts = |m: &[u8]| content.starts_with(m);
-    if starts(b"MZ") || starts(b"\x7fELF") || starts(b"\xca\xfe\xba\xbe") || starts(b"\xcf\xfa\xed\xfe") || starts(b"#!")
+    if starts(b"MZ")
+        || starts(b"\x7fELF")
+        || starts(b"\xca\xfe\xba\xbe")
+        || starts(b"\xcf\xfa\xed\xfe")
+        || starts(b"#!")
     {
         return None;
     }
@@ -97,7 +101,10 @@ mod tests {
     fn types_come_from_the_content() {
         assert_eq!(sniff_type("rechnung.pdf", b"%PDF-1.7\n..."), Some("application/pdf"));
         assert_eq!(sniff_type("bild.pdf", b"\x89PNG\r\n\x1a\n...."), Some("image/png"), "the name does not decide");
-        assert_eq!(sniff_type("a.docx", b"PK\x03\x04rest"), Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
+        assert_eq!(
+            sniff_type("a.docx", b"PK\x03\x04rest"),
+            Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        );
         assert_eq!(sniff_type("seite.html", b"<script>alert(1)</script>"), Some("text/plain"));
         assert_eq!(sniff_type("x.bin", &[0, 1, 2, 3]), Some("application/octet-stream"));
         assert_eq!(sniff_type("setup.pdf", b"MZ\x90\x00"), None);

@@ -196,7 +196,11 @@ impl Logbuch {
         let limits = &self.settings.limits;
         let email = validate_address("email", &f.email).map_err(|_| ()).ok();
         if email.is_none() {
-            bad("email", "Bitte geben Sie Ihre Mailadresse an, z. B. name@beispiel.de – dorthin schicken wir die Antwort.".into());
+            bad(
+                "email",
+                "Bitte geben Sie Ihre Mailadresse an, z. B. name@beispiel.de – dorthin schicken wir die Antwort."
+                    .into(),
+            );
         }
         let name = f.name.trim().chars().filter(|c| !c.is_control()).take(200).collect::<String>();
         let subject = crate::tickets::validate_subject(&f.subject, limits.max_subject_chars.min(200));
@@ -252,7 +256,9 @@ impl Logbuch {
         }
         // The topic as the target tenant has it; its default queue when it has none of that name.
         let queue = match dir.topics(target.id).iter().find(|tp| tp.slug == topic.slug) {
-            Some(own) => dir.queue_in("queue", target, Some(&own.queue)).or_else(|_| dir.queue_in("queue", target, None))?,
+            Some(own) => {
+                dir.queue_in("queue", target, Some(&own.queue)).or_else(|_| dir.queue_in("queue", target, None))?
+            }
             None => dir.queue_in("queue", target, None)?,
         };
         let txn = logbuch_store::begin_write(&self.store.db).await?;

@@ -180,8 +180,15 @@ impl Logbuch {
             ..Default::default()
         };
         let m = messages::insert(&txn, row, &files).await?;
-        history::record_by(&txn, t.id, &label, "message", None, Some(format!("Nachricht {} über die Statusseite", m.id)))
-            .await?;
+        history::record_by(
+            &txn,
+            t.id,
+            &label,
+            "message",
+            None,
+            Some(format!("Nachricht {} über die Statusseite", m.id)),
+        )
+        .await?;
         let t = if t.status == Status::Resolved.as_str() || t.status == Status::Waiting.as_str() {
             set_status(&txn, &t, Status::Open, &label).await?
         } else {
@@ -233,13 +240,13 @@ impl Logbuch {
     /// both cases. Refused only when this client asked too often.
     pub async fn portal_send_link(&self, number: &str, address: &str, client: &str) -> AppResult<()> {
         self.portal_enabled()?;
-        let number: i64 = number
-            .trim()
-            .trim_start_matches('#')
-            .parse()
-            .map_err(|_| AppError::validation("number", "Bitte geben Sie die Ticketnummer als Zahl an, z. B. 4711."))?;
-        let address = validate_address("email", address)
-            .map_err(|_| AppError::validation("email", "Bitte geben Sie eine Mailadresse an, z. B. name@beispiel.de."))?;
+        let number: i64 =
+            number.trim().trim_start_matches('#').parse().map_err(|_| {
+                AppError::validation("number", "Bitte geben Sie die Ticketnummer als Zahl an, z. B. 4711.")
+            })?;
+        let address = validate_address("email", address).map_err(|_| {
+            AppError::validation("email", "Bitte geben Sie eine Mailadresse an, z. B. name@beispiel.de.")
+        })?;
         let key = self.portal_key().await?;
         let limit = self.settings.portal.max_link_requests_per_hour;
         if !self.within_rate(&key, "link-ip", client, limit).await? {
@@ -256,7 +263,9 @@ impl Logbuch {
         let Some(t) = intake::find_ticket_for_system(&txn, number).await? else {
             return Ok(());
         };
-        if !t.requester.eq_ignore_ascii_case(&address) || !link_alive(&t, self.settings.portal.link_days_after_resolution) {
+        if !t.requester.eq_ignore_ascii_case(&address)
+            || !link_alive(&t, self.settings.portal.link_days_after_resolution)
+        {
             return Ok(());
         }
         let link = self.new_portal_link(&txn, t.id, &t.requester).await?;

@@ -3,9 +3,8 @@
 
 use super::Directory;
 use crate::views::{
-    FieldView,
-    AttachmentView, CountView, HistoryView, MeView, MessageView, QueueOverview, QueueView, RoleView, StaffMenu,
-    TenantView, TicketDetail, TicketPage, TicketSummary, UserRef,
+    AttachmentView, CountView, FieldView, HistoryView, MeView, MessageView, QueueOverview, QueueView, RoleView,
+    StaffMenu, TenantView, TicketDetail, TicketPage, TicketSummary, UserRef,
 };
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_domain::{Action, Priority, Status};
