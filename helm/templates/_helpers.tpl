@@ -191,6 +191,10 @@ Environment of every Logbuch container. Call with (dict "root" $ "component"
 {{- if eq .component "http" }}
 - name: LOGBUCH__SERVER__LISTEN
   value: "0.0.0.0:8080"
+{{- if and $v.ingress.enabled $v.portal.clientIpHeader }}
+- name: LOGBUCH__PORTAL__CLIENT_IP_HEADER
+  value: {{ $v.portal.clientIpHeader | quote }}
+{{- end }}
 {{- end }}
 {{- with $v.config.publicUrl }}
 - name: LOGBUCH__SERVER__PUBLIC_URL
