@@ -57,12 +57,12 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 WORK=$(mktemp -d /tmp/logbuch-lighthouse.XXXXXX)
-SERVER_PID= STATIC_PID=
+SERVER_PID= STATIC_PID= SCORED=
 cleanup() {
   local rc=$?
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "$STATIC_PID" ] && kill "$STATIC_PID" 2>/dev/null && wait "$STATIC_PID" 2>/dev/null
-  if [ "$rc" -ne 0 ] && [ -f "$WORK/server.log" ]; then
+  set +e
+  for pid in $SERVER_PID $STATIC_PID; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  if [ "$rc" -ne 0 ] && [ -z "$SCORED" ] && [ -f "$WORK/server.log" ]; then
     log "exit $rc; last lines of the server log:"; tail -n 20 "$WORK/server.log" >&2
   fi
   rm -rf "$WORK"
@@ -170,6 +170,7 @@ for p in "${PAGES[@]}"; do
 done
 
 # --- table ---------------------------------------------------------------------
+SCORED=1
 set +e
 python3 - "$REPORTS" "$MIN" "${PAGES[@]}" <<'PY'
 import json, sys

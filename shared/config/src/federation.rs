@@ -199,6 +199,15 @@ impl Federation {
                 specs.push(own);
             }
         }
+        if specs.is_empty() {
+            // A form needs a topic: without any, one that goes to the default queue.
+            return vec![ResolvedTopic {
+                slug: "anfrage".into(),
+                name: "Anfrage".into(),
+                queue: tenant.default_queue.clone(),
+                fields: Vec::new(),
+            }];
+        }
         specs
             .into_iter()
             .map(|t| ResolvedTopic {
@@ -404,6 +413,9 @@ mod tests {
         assert_eq!(own.len(), b.len() - 1);
         assert!(own.iter().any(|t| t.name == "Eigenes" && t.queue == "presse"));
         assert!(!own.iter().any(|t| t.slug == b[1].slug));
+        let bare = Federation { topics: vec![], ..fed.clone() };
+        let only = bare.topics_for(nw);
+        assert_eq!((only.len(), only[0].queue.as_str()), (1, nw.default_queue.as_str()), "a form always has a topic");
     }
 
     #[test]
