@@ -21,6 +21,7 @@ mod portal;
 mod scaling;
 mod scenarios;
 mod search;
+mod service_times;
 mod sso;
 mod telemetry;
 mod ui;

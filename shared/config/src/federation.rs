@@ -3,6 +3,8 @@
 //! `logbuch admin apply FILE`.
 
 use crate::ConfigError;
+use chrono::{NaiveDate, Timelike, Weekday};
+use logbuch_domain::calendar::{BusinessHours, Calendar, Land};
 use logbuch_domain::{Priority, Role, TenantCode};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -139,6 +141,11 @@ pub struct TenantSpec {
     /// Help topics of this tenant's form: replace the Bund's of the same slug, or add to them.
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicSpec>,
+    /// Business hours, e.g. `mo-fr 09:00-17:00` (Berlin time); unset: the Bund's, else that.
+    pub hours: Option<String>,
+    /// Extra closed days (`2026-12-24`), besides the Land's public holidays.
+    #[serde(default)]
+    pub closed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +231,24 @@ impl Federation {
             .collect()
     }
 
+    /// The business calendar of `tenant`: its hours (else the Bund's, else
+    /// Monday to Friday 9–17), its Land's public holidays (the Bund: the
+    /// nationwide ones) and its extra closed days. Validated at parse time.
+    pub fn calendar_for(&self, tenant: &TenantSpec) -> Calendar {
+        let bund = self.tenants.iter().find(|t| t.code.is_bund());
+        let hours = tenant
+            .hours
+            .as_deref()
+            .or(bund.and_then(|b| b.hours.as_deref()))
+            .and_then(|h| BusinessHours::parse(h).ok())
+            .unwrap_or_default();
+        Calendar {
+            hours,
+            land: Land::from_code(tenant.code.as_str()),
+            closed: tenant.closed.iter().filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).collect(),
+        }
+    }
+
     pub fn embedded() -> Result<Self, ConfigError> {
         Self::parse(EMBEDDED_FEDERATION, "embedded federation file")
     }
@@ -267,6 +292,13 @@ impl Federation {
                         return Err(invalid(format!("address {a} belongs to two queues")));
                     }
                 }
+            }
+            if let Some(h) = &t.hours {
+                BusinessHours::parse(h).map_err(|e| invalid(format!("tenant {}: {e}", t.code)))?;
+            }
+            for d in &t.closed {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| invalid(format!("tenant {}: closed day „{d}“ is no date like 2026-12-24", t.code)))?;
             }
             if !slugs.contains(t.default_queue.as_str()) {
                 return Err(invalid(format!(
@@ -347,6 +379,36 @@ fn valid_slug(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+const WEEK: [Weekday; 7] =
+    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+
+/// A due time in business minutes of `cal`: `90m` and `4h` are minutes and
+/// hours of business time, `2d` two working days of the calendar's average
+/// length, `1w` its working week. Checked at parse time; unparsable is `None`.
+pub fn business_minutes(s: &str, cal: &Calendar) -> Option<i32> {
+    let wall = parse_duration(s).ok()?.as_secs() / 60;
+    let s = s.trim();
+    let n = s.trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok()?;
+    let week: u64 = WEEK
+        .iter()
+        .flat_map(|d| cal.hours.intervals(*d))
+        .map(|(a, b)| {
+            let end =
+                if *b == chrono::NaiveTime::MIN { 24 * 60 } else { i64::from(b.num_seconds_from_midnight() / 60) };
+            u64::try_from(end - i64::from(a.num_seconds_from_midnight() / 60)).unwrap_or(0)
+        })
+        .sum();
+    let days = WEEK.iter().filter(|d| !cal.hours.intervals(**d).is_empty()).count().max(1) as u64;
+    let minutes = if s.ends_with('d') {
+        n * week / days
+    } else if s.ends_with('w') {
+        n * week
+    } else {
+        wall
+    };
+    Some(i32::try_from(minutes).unwrap_or(i32::MAX))
+}
+
 /// Parses `90m`, `4h`, `2d`, `1w` (one number and one unit).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -416,6 +478,22 @@ mod tests {
         let bare = Federation { topics: vec![], ..fed.clone() };
         let only = bare.topics_for(nw);
         assert_eq!((only.len(), only[0].queue.as_str()), (1, nw.default_queue.as_str()), "a form always has a topic");
+    }
+
+    #[test]
+    fn due_times_count_business_time() {
+        let cal = Calendar::default();
+        assert_eq!(business_minutes("90m", &cal), Some(90));
+        assert_eq!(business_minutes("8h", &cal), Some(480));
+        assert_eq!(business_minutes("2d", &cal), Some(2 * 8 * 60), "a working day of mo-fr 9-17 has 8 hours");
+        assert_eq!(business_minutes("1w", &cal), Some(5 * 8 * 60));
+        let short = Calendar { hours: BusinessHours::parse("mo-do 09:00-17:00; fr 09:00-13:00").unwrap(), ..cal };
+        assert_eq!(business_minutes("1d", &short), Some((4 * 480 + 240) / 5));
+        let fed = Federation::embedded().unwrap();
+        let nw = fed.tenants.iter().find(|t| t.code.as_str() == "nw").unwrap();
+        assert_eq!(fed.calendar_for(nw).land, Some(Land::Nw));
+        let bund = fed.tenants.iter().find(|t| t.code.is_bund()).unwrap();
+        assert_eq!(fed.calendar_for(bund).land, None, "the Bund keeps the nationwide holidays");
     }
 
     #[test]

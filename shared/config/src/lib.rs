@@ -8,7 +8,7 @@ mod settings;
 
 pub use federation::{
     EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec,
-    ResolvedTopic, TenantSpec, TopicSpec, parse_duration,
+    ResolvedTopic, TenantSpec, TopicSpec, business_minutes, parse_duration,
 };
 pub use settings::{
     DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, PortalSettings, RedisSettings, ServerSettings,

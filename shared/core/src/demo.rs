@@ -259,6 +259,7 @@ fn generate_ticket(
     let due = |m: Option<i32>| m.map(|m| created + Duration::minutes(i64::from(m)));
     let resolved_at = (status == "resolved").then(|| (at + Duration::minutes(rng.random_range(5..2880))).min(plan.now));
     tickets.push(ticket::ActiveModel {
+        waiting_since: Set(None),
         id: Set(id),
         tenant_id: Set(q.tenant_id),
         queue_id: Set(q.id),

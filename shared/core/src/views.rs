@@ -124,6 +124,10 @@ pub struct TicketDetail {
     pub history: Vec<HistoryView>,
     /// What the requester filled in on the web form (help topic and its fields).
     pub fields: Vec<FieldView>,
+    /// Business minutes until the due time that counts now (negative: overdue
+    /// by that much); none without a due time, when resolved, or while the
+    /// ticket waits on the requester (its clocks are paused).
+    pub business_minutes_left: Option<i64>,
     /// Actions the caller may take on this ticket (policy names like `ticket.take`).
     pub allowed_actions: Vec<String>,
 }

@@ -70,12 +70,15 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
     let mut queue_ids = std::collections::HashMap::new();
     for t in &fed.tenants {
         let topics = serde_json::to_string(&fed.topics_for(t)).ok();
+        let cal = fed.calendar_for(t);
+        let calendar = serde_json::to_string(&cal).ok();
         let row = match find_tenant_by_code(db, t.code.as_str()).await? {
             Some(row) => {
-                if row.name != t.name || row.topics != topics {
+                if row.name != t.name || row.topics != topics || row.calendar != calendar {
                     let mut am: tenant::ActiveModel = row.clone().into();
                     am.name = Set(t.name.clone());
                     am.topics = Set(topics);
+                    am.calendar = Set(calendar);
                     am.update(db).await?
                 } else {
                     row
@@ -89,6 +92,7 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
                     default_queue_id: Set(None),
                     created_at: Set(now()),
                     topics: Set(topics),
+                    calendar: Set(calendar),
                     ..Default::default()
                 }
                 .insert(db)
@@ -97,7 +101,7 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
         };
         let existing = list_queues(db, Some(row.id)).await?;
         for q in &t.queues {
-            let id = upsert_queue(db, row.id, q, existing.iter().find(|e| e.slug == q.slug), &mut report).await?;
+            let id = upsert_queue(db, row.id, q, existing.iter().find(|e| e.slug == q.slug), &cal, &mut report).await?;
             queue_ids.insert((t.code.as_str().to_owned(), q.slug.clone()), id);
             queue_address::Entity::delete_many().filter(queue_address::Column::QueueId.eq(id)).exec(db).await?;
         }
@@ -156,15 +160,18 @@ async fn upsert_queue(
     tenant_id: i64,
     q: &QueueSpec,
     existing: Option<&queue::Model>,
+    cal: &logbuch_domain::calendar::Calendar,
     report: &mut ApplyReport,
 ) -> Result<i64> {
+    // Due times count business time of the tenant's calendar; the escalation step wall-clock time.
+    let business = |d: &Option<String>| d.as_deref().and_then(|s| logbuch_config::business_minutes(s, cal));
     let notify =
         Some(q.notify.iter().map(|a| a.trim().to_lowercase()).collect::<Vec<_>>().join(", ")).filter(|s| !s.is_empty());
     let wanted = (
         q.name.clone(),
         q.default_priority.rank(),
-        minutes(&q.first_response),
-        minutes(&q.resolution),
+        business(&q.first_response),
+        business(&q.resolution),
         minutes(&q.escalation_step),
         notify,
         q.acknowledge,

@@ -204,13 +204,14 @@ fn ticket_of(row: &sea_orm::QueryResult, by_position: bool) -> Result<Ticket> {
             first_response_due: pg_time(pg, 12)?,
             resolution_due: pg_time(pg, 13)?,
             first_responded_at: pg_time(pg, 14)?,
+            waiting_since: pg_time(pg, 15)?,
         })
     })();
     decoded.map_err(|e| sea_orm::DbErr::Custom(format!("ticket row: {e}")).into())
 }
 
 /// Columns of the `tickets` table, as the model has them.
-const TICKET_COLUMNS: usize = 15;
+const TICKET_COLUMNS: usize = 16;
 
 /// A `timestamptz` column. PostgreSQL sends it as microseconds since
 /// 2000-01-01 UTC (binary format, which prepared statements use); this

@@ -22,6 +22,7 @@ pub const MESSAGES: &str = "Nachrichten";
 pub const HISTORY: &str = "Verlauf";
 pub const TAKE: &str = "Übernehmen";
 pub const RESOLVE: &str = "Erledigt";
+pub const PAUSED: &str = "pausiert, solange das Ticket auf Antwort wartet";
 pub const HAND_OVER: &str = "An Verband übergeben";
 pub const HAND_OVER_TO: &str = "Verband";
 pub const SEARCH: &str = "Suche";

@@ -147,7 +147,13 @@ pub async fn ticket(
         .due_at()
         .map(|at| {
             let what = if Some(at) == t.resolution_due { s::RESOLUTION_DUE } else { s::FIRST_RESPONSE_DUE };
-            (what, s::due(at, now))
+            let when = logbuch_domain::calendar::utc_to_berlin(at).format("%d.%m.%Y %H:%M");
+            let text = match d.business_minutes_left {
+                _ if t.status == "waiting" => format!("{when} – {}", s::PAUSED),
+                Some(m) if m >= 0 => format!("{when} – noch {} Arbeitszeit", s::span(chrono::Duration::minutes(m))),
+                _ => format!("{when} – {}", s::due(at, now)),
+            };
+            (what, text)
         })
         .into_iter()
         .collect();

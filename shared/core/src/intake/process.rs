@@ -223,8 +223,10 @@ impl Logbuch {
             }
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
             batch.writes.history(t.id, "message", None, Some(format!("Mail von {}", sender_of(m))));
-            if t.status == Status::Resolved.as_str() && matches!(m.kind, MailKind::Normal | MailKind::List) {
-                reopen(txn, &t).await?;
+            // The requester wrote: a resolved ticket opens again, a waiting one's clocks run on.
+            let waited = t.status == Status::Resolved.as_str() || t.status == Status::Waiting.as_str();
+            if waited && matches!(m.kind, MailKind::Normal | MailKind::List) {
+                reopen(txn, dir, &t).await?;
             }
             batch.settle_key(txn, m, t.tenant_id, t.id, raw.id).await?;
             if matches!(m.kind, MailKind::Normal | MailKind::List) {
@@ -420,9 +422,9 @@ async fn append_mail(
     Ok(())
 }
 
-async fn reopen(db: &impl ConnectionTrait, t: &Ticket) -> AppResult<()> {
+async fn reopen(db: &impl ConnectionTrait, dir: &Directory, t: &Ticket) -> AppResult<()> {
     let mut row: ticket::ActiveModel = t.clone().into();
-    row.status = Set(Status::Open.as_str().to_owned());
+    crate::tickets::status_with_clock(t, &mut row, Status::Open, dir.calendar(t.tenant_id));
     row.resolved_at = Set(None);
     row.updated_at = Set(now());
     logbuch_store::tickets::update(db, row).await?;

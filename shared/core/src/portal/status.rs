@@ -190,7 +190,7 @@ impl Logbuch {
         )
         .await?;
         let t = if t.status == Status::Resolved.as_str() || t.status == Status::Waiting.as_str() {
-            set_status(&txn, &t, Status::Open, &label).await?
+            set_status(&txn, &dir, &t, Status::Open, &label).await?
         } else {
             touch(&txn, &t).await?
         };
@@ -212,7 +212,7 @@ impl Logbuch {
             ));
         }
         let label = actor_label(&t.requester);
-        let t = set_status(&txn, &t, if done { Status::Resolved } else { Status::Open }, &label).await?;
+        let t = set_status(&txn, &dir, &t, if done { Status::Resolved } else { Status::Open }, &label).await?;
         let mails = if done { Vec::new() } else { self.notify(&txn, &dir, &t, Notice::RequesterWrote, None).await? };
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;
@@ -302,9 +302,15 @@ async fn touch(db: &impl ConnectionTrait, t: &Ticket) -> AppResult<Ticket> {
     Ok(logbuch_store::tickets::update(db, row).await?)
 }
 
-async fn set_status(db: &impl ConnectionTrait, t: &Ticket, to: Status, label: &str) -> AppResult<Ticket> {
+async fn set_status(
+    db: &impl ConnectionTrait,
+    dir: &crate::tickets::Directory,
+    t: &Ticket,
+    to: Status,
+    label: &str,
+) -> AppResult<Ticket> {
     let mut row: ticket::ActiveModel = t.clone().into();
-    row.status = Set(to.as_str().to_owned());
+    crate::tickets::status_with_clock(t, &mut row, to, dir.calendar(t.tenant_id));
     row.resolved_at = Set((to == Status::Resolved).then(now));
     row.updated_at = Set(now());
     let saved = logbuch_store::tickets::update(db, row).await?;

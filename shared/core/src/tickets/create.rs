@@ -146,7 +146,7 @@ pub(crate) async fn open_ticket(
     new: NewTicketRow,
 ) -> AppResult<Ticket> {
     let created = now();
-    let due = |m: Option<i32>| m.map(|m| created + chrono::Duration::minutes(i64::from(m)));
+    let (first_response_due, resolution_due) = super::due_times(dir.calendar(queue.tenant_id), queue, created);
     let t = tickets::insert(
         db,
         ticket::ActiveModel {
@@ -161,9 +161,10 @@ pub(crate) async fn open_ticket(
             created_at: Set(created),
             updated_at: Set(created),
             resolved_at: Set(None),
-            first_response_due: Set(due(queue.first_response_minutes)),
-            resolution_due: Set(due(queue.resolution_minutes)),
+            first_response_due: Set(first_response_due),
+            resolution_due: Set(resolution_due),
             first_responded_at: Set(None),
+            waiting_since: Set(None),
             ..Default::default()
         },
     )

@@ -2,6 +2,7 @@
 
 use crate::{AppError, AppResult};
 use logbuch_authz::TenantRef;
+use logbuch_domain::calendar::{Calendar, Land};
 use logbuch_domain::{TenantCode, TenantId};
 use logbuch_store::entity::{queue, tenant};
 use logbuch_store::tenants;
@@ -20,6 +21,9 @@ pub(crate) struct Directory {
     staff: HashMap<i64, crate::views::UserRef>,
     /// Each tenant's help topics of the web form.
     topics: HashMap<i64, Vec<logbuch_config::ResolvedTopic>>,
+    /// Each tenant's business calendar; `fallback` for a tenant without one.
+    calendars: HashMap<i64, Calendar>,
+    fallback: Calendar,
 }
 
 impl Directory {
@@ -30,6 +34,13 @@ impl Directory {
             .values()
             .map(|t| (t.id, t.topics.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()))
             .collect();
+        let calendars = tenants
+            .values()
+            .map(|t| {
+                let stored = t.calendar.as_deref().and_then(|j| serde_json::from_str(j).ok());
+                (t.id, stored.unwrap_or_else(|| Calendar { land: Land::from_code(&t.code), ..Calendar::default() }))
+            })
+            .collect();
         let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
         let addresses = tenants::all_addresses(db).await?.into_iter().collect();
         let templates = logbuch_store::templates::all(db).await?;
@@ -38,7 +49,12 @@ impl Directory {
             .into_iter()
             .map(|u| (u.id, crate::views::UserRef { id: u.id, email: u.email, display_name: u.display_name }))
             .collect();
-        Ok(Self { tenants, queues, addresses, templates, staff, topics })
+        Ok(Self { tenants, queues, addresses, templates, staff, topics, calendars, fallback: Calendar::default() })
+    }
+
+    /// The business calendar due times of a tenant's tickets count in.
+    pub(crate) fn calendar(&self, tenant_id: i64) -> &Calendar {
+        self.calendars.get(&tenant_id).unwrap_or(&self.fallback)
     }
 
     /// The help topics of a tenant's web form.

@@ -19,8 +19,10 @@ pub(crate) use create::{NewTicketRow, open_ticket, validate_address, validate_su
 pub(crate) use directory::Directory;
 
 use crate::{AppError, AppResult, Logbuch, Principal};
+use chrono::{DateTime, Utc};
 use logbuch_authz::Target;
-use logbuch_domain::{Action, QueueId};
+use logbuch_domain::calendar::Calendar;
+use logbuch_domain::{Action, QueueId, Status};
 use logbuch_store::{entity::ticket, history, tickets, tickets::Ticket};
 use sea_orm::{ConnectionTrait, Set};
 
@@ -44,6 +46,42 @@ pub fn action_label(a: Action) -> &'static str {
         Action::ManageQueues => "Queues verwalten",
         Action::ManageUsers => "Personen verwalten",
         Action::ManageIntake => "den Mail-Eingang verwalten",
+    }
+}
+
+/// A queue's due times for a ticket created at `created`, in business time.
+pub(crate) fn due_times(
+    cal: &Calendar,
+    queue: &logbuch_store::entity::queue::Model,
+    created: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let due = |m: Option<i32>| m.map(|m| cal.add_business_minutes(created, i64::from(m)));
+    (due(queue.first_response_minutes), due(queue.resolution_minutes))
+}
+
+/// A status change with what it does to the clocks: waiting on the
+/// requester pauses them (from now), leaving waiting moves each due time
+/// on by the business time that was left when the pause began (a due time
+/// already passed then stays).
+pub(crate) fn status_with_clock(t: &Ticket, row: &mut ticket::ActiveModel, to: Status, cal: &Calendar) {
+    let at = logbuch_store::now();
+    let waiting = Status::Waiting.as_str();
+    row.status = Set(to.as_str().to_owned());
+    if to == Status::Waiting && t.status != waiting {
+        row.waiting_since = Set(Some(at));
+    } else if to != Status::Waiting && t.status == waiting {
+        row.waiting_since = Set(None);
+        if let Some(since) = t.waiting_since {
+            let resume = |due: Option<DateTime<Utc>>| {
+                due.map(|d| {
+                    if d > since { cal.add_business_minutes(at, cal.business_minutes_between(since, d)) } else { d }
+                })
+            };
+            if t.first_responded_at.is_none() {
+                row.first_response_due = Set(resume(t.first_response_due));
+            }
+            row.resolution_due = Set(resume(t.resolution_due));
+        }
     }
 }
 

@@ -227,9 +227,16 @@ impl Logbuch {
             .into_iter()
             .map(|f| FieldView { label: f.label, value: f.value })
             .collect();
+        let cal = dir.calendar(t.tenant_id);
+        let now = logbuch_store::now();
+        let summary = summary(t, &dir, &people)?;
+        let business_minutes_left = summary.due_at().filter(|_| summary.status != "waiting").map(|due| {
+            if due >= now { cal.business_minutes_between(now, due) } else { -cal.business_minutes_between(due, now) }
+        });
         Ok(TicketDetail {
             fields,
-            ticket: summary(t, &dir, &people)?,
+            business_minutes_left,
+            ticket: summary,
             watchers: watchers.iter().filter_map(|w| people.get(w).cloned()).collect(),
             links,
             messages,

@@ -18,13 +18,14 @@ pub struct HandOver {
     pub queue: Option<String>,
 }
 
-/// The SLA due times follow the queue, counted from the ticket's creation.
-fn apply_queue(t: &Ticket, row: &mut ticket::ActiveModel, q: &queue::Model) {
-    let due = |m: Option<i32>| m.map(|m| t.created_at + chrono::Duration::minutes(i64::from(m)));
+/// The SLA due times follow the queue, counted from the ticket's creation
+/// in the business time of the queue's tenant.
+fn apply_queue(t: &Ticket, row: &mut ticket::ActiveModel, q: &queue::Model, dir: &super::Directory) {
+    let (first, resolution) = super::due_times(dir.calendar(q.tenant_id), q, t.created_at);
     row.queue_id = Set(q.id);
     row.tenant_id = Set(q.tenant_id);
-    row.first_response_due = Set(due(q.first_response_minutes));
-    row.resolution_due = Set(due(q.resolution_minutes));
+    row.first_response_due = Set(first);
+    row.resolution_due = Set(resolution);
 }
 
 impl Logbuch {
@@ -41,7 +42,7 @@ impl Logbuch {
             return Err(AppError::Conflict(format!("Ticket #{id} ist schon in {}.", dir.queue_path(t.queue_id))));
         }
         let mut row: ticket::ActiveModel = t.clone().into();
-        apply_queue(&t, &mut row, target);
+        apply_queue(&t, &mut row, target, &dir);
         let changes = vec![("queue", Some(dir.queue_path(t.queue_id)), Some(dir.queue_path(target.id)))];
         self.save_changes(&txn, who, row, t.id, changes).await?;
         txn.commit().await?;
@@ -70,7 +71,7 @@ impl Logbuch {
         }
         let target = dir.queue_in("queue", target_tenant, input.queue.as_deref())?;
         let mut row: ticket::ActiveModel = t.clone().into();
-        apply_queue(&t, &mut row, target);
+        apply_queue(&t, &mut row, target, &dir);
         let mut changes = vec![
             ("tenant", Some(dir.tenant(t.tenant_id)?.code.clone()), Some(target_tenant.code.clone())),
             ("queue", Some(dir.queue_path(t.queue_id)), Some(dir.queue_path(target.id))),

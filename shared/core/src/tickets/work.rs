@@ -1,6 +1,6 @@
 //! Working a ticket: take, assign, watchers, priority and status, resolve, reopen.
 
-use super::Change;
+use super::{Change, Directory};
 use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
@@ -20,11 +20,11 @@ pub struct TicketChange {
     pub status: Option<String>,
 }
 
-fn status_change(t: &Ticket, row: &mut ticket::ActiveModel, to: Status) -> Option<Change> {
+fn status_change(t: &Ticket, row: &mut ticket::ActiveModel, to: Status, dir: &Directory) -> Option<Change> {
     if t.status == to.as_str() {
         return None;
     }
-    row.status = Set(to.as_str().to_owned());
+    super::status_with_clock(t, row, to, dir.calendar(t.tenant_id));
     row.resolved_at = Set((to == Status::Resolved).then(now));
     Some(("status", Some(t.status.clone()), Some(to.as_str().to_owned())))
 }
@@ -86,7 +86,7 @@ impl Logbuch {
             row.owner_id = Set(owner);
         }
         if owner.is_some() && t.status == Status::New.as_str() {
-            changes.extend(status_change(&t, &mut row, Status::Open));
+            changes.extend(status_change(&t, &mut row, Status::Open, &dir));
         }
         let saved = self.save_changes(&txn, who, row, t.id, changes).await?;
         let mails = if owner.is_some() && owner != t.owner_id {
@@ -174,7 +174,7 @@ impl Logbuch {
                 _ => Action::SetStatus,
             };
             self.require_on(who, action, &t, &dir)?;
-            changes.extend(status_change(&t, &mut row, s));
+            changes.extend(status_change(&t, &mut row, s, &dir));
         }
         self.save_changes(&txn, who, row, t.id, changes).await?;
         txn.commit().await?;
@@ -207,7 +207,7 @@ impl Logbuch {
             }));
         }
         let mut row: ticket::ActiveModel = t.clone().into();
-        let changes = status_change(&t, &mut row, to).into_iter().collect();
+        let changes = status_change(&t, &mut row, to, &dir).into_iter().collect();
         self.save_changes(&txn, who, row, t.id, changes).await?;
         txn.commit().await?;
         self.get_ticket(who, id).await

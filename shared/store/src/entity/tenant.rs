@@ -13,6 +13,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The web form's help topics in effect here (JSON, resolved from the federation file).
     pub topics: Option<String>,
+    /// The business calendar (JSON of `logbuch_domain::calendar::Calendar`).
+    pub calendar: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

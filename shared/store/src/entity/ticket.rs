@@ -21,6 +21,8 @@ pub struct Model {
     pub first_response_due: Option<DateTimeUtc>,
     pub resolution_due: Option<DateTimeUtc>,
     pub first_responded_at: Option<DateTimeUtc>,
+    /// Since when it waits on the requester: its due times are paused.
+    pub waiting_since: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
