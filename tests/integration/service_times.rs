@@ -88,4 +88,55 @@ async fn due_times_count_business_hours_and_pause_while_waiting(backend: Backend
     assert!(before >= d["created_at"].as_str().map(at).unwrap(), "{before}");
 }
 
-both!(due_times_count_business_hours_and_pause_while_waiting);
+/// A missed due time is recorded and told once, with three worker
+/// processes' worth of connections looking at the same moment.
+async fn a_breach_is_told_exactly_once(backend: Backend) {
+    let t = logbuch_tests::spawn_app_with(backend, crate::outgoing::with_sink).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let helper = t.person(&format!("pgf-{tag}@nrw.example"), &[("helper", Some("nw"), Some("pgf"))]).await;
+    let n = t.create_ticket(&admin, "nw", "pgf", "Frist läuft ab").await;
+    let other = t.create_ticket(&admin, "nw", "pgf", "Noch Zeit").await;
+    let later = t.create_ticket(&admin, "nw", "pgf", "Wartet").await;
+    t.call(
+        Some(&admin),
+        reqwest::Method::PATCH,
+        &format!("/api/v1/tickets/{later}"),
+        Some(json!({"status": "waiting"})),
+    )
+    .await;
+    for id in [n, later] {
+        let row = ticket::Entity::find_by_id(id).one(&t.app.store.db).await.unwrap().unwrap();
+        let mut am: ticket::ActiveModel = row.into();
+        am.first_response_due = Set(Some(Utc::now() - chrono::Duration::hours(1)));
+        am.update(&t.app.store.db).await.unwrap();
+    }
+    // Three workers with their own connections, at once.
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(logbuch_core::Logbuch::connect((*t.app.settings).clone()).await.unwrap());
+    }
+    let now = Utc::now();
+    let runs = futures_util::future::join_all(apps.iter().map(|a| a.record_breaches(now))).await;
+    let recorded: usize = runs.into_iter().map(|r| r.unwrap()).sum();
+    assert_eq!(recorded, 1, "one breach, recorded by one of the three");
+    assert_eq!(t.app.record_breaches(Utc::now()).await.unwrap(), 0, "and never again");
+    let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{n}")).await;
+    let breaches: Vec<&Value> = d["history"].as_array().unwrap().iter().filter(|h| h["field"] == "breach").collect();
+    assert_eq!(breaches.len(), 1, "{d}");
+    assert!(breaches[0]["to"].as_str().unwrap().starts_with("Erste Antwort war fällig"), "{d}");
+    for quiet in [other, later] {
+        let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{quiet}")).await;
+        assert!(!d["history"].as_array().unwrap().iter().any(|h| h["field"] == "breach"), "no breach: {d}");
+    }
+    crate::outgoing::send_all(&t).await;
+    let told: Vec<_> = crate::outgoing::captured(&format!("pgf-{tag}"))
+        .into_iter()
+        .filter(|c| c.mail.subject.contains("Frist überschritten"))
+        .collect();
+    assert_eq!(told.len(), 1, "the queue's helper is told once");
+    assert!(told[0].mail.subject.contains(&format!("#{n}")));
+    let _ = helper;
+}
+
+both!(due_times_count_business_hours_and_pause_while_waiting, a_breach_is_told_exactly_once);

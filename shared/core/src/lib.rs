@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+mod breaches;
 pub mod demo;
 mod error;
 mod escalation;

@@ -67,6 +67,12 @@ Sie lesen sie unter Ihrem persönlichen Link (bitte nicht weitergeben):\n\n{{ po
         "Dieses Ticket wurde an {{ ticket.tenant_name }} ({{ ticket.queue_name }}) übergeben.\n\n{% include 'facts' %}",
     ),
     (
+        "notification.breached",
+        "Frist überschritten (an die Queue und die Besitzerin)",
+        "[Logbuch #{{ ticket.number }}] Frist überschritten: {{ ticket.subject }}",
+        "Bei diesem Ticket ist eine Frist abgelaufen (gezählt in Arbeitszeit).\n\n{% include 'facts' %}",
+    ),
+    (
         "canned.austritt-bestaetigung",
         "Austritt: Bestätigungsnachfrage",
         "Ihr Austritt ({{ ticket.subject }})",

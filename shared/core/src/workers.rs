@@ -126,6 +126,9 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
             {
                 tracing::info!(tickets = n, "escalated waiting tickets");
             }
+            if let Some(n) = log_err("breaches", app.record_breaches(logbuch_store::now()).await).filter(|n| *n > 0) {
+                tracing::info!(tickets = n, "recorded missed due times");
+            }
         }
         tokio::select! {
             _ = cancel.cancelled() => break,

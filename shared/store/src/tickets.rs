@@ -530,3 +530,75 @@ pub async fn read_logged(
         links: parts(&row, "parts_links")?,
     }))
 }
+
+/// Tickets past a due time that no breach was recorded for yet (not
+/// resolved, not waiting on the requester): (ticket, clock, due time), at most `limit`.
+pub async fn breach_candidates(
+    db: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> Result<Vec<(Ticket, &'static str, chrono::DateTime<chrono::Utc>)>> {
+    let first = ticket::Column::FirstRespondedAt.is_null().and(ticket::Column::FirstResponseDue.lt(now));
+    let rows = ticket::Entity::find()
+        .filter(ticket::Column::Status.is_in(["new", "open"]))
+        .filter(sea_orm::Condition::any().add(first).add(ticket::Column::ResolutionDue.lt(now)))
+        .order_by_asc(ticket::Column::Id)
+        .limit(limit * 2)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let backend = db.get_database_backend();
+    let known: std::collections::HashSet<(i64, String)> = if ids.is_empty() {
+        Default::default()
+    } else {
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        db.query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("SELECT ticket_id, clock FROM sla_breaches WHERE ticket_id IN ({list})"),
+        ))
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.try_get_by_index::<i64>(0).ok()?, r.try_get_by_index::<String>(1).ok()?)))
+        .collect()
+    };
+    let mut out = Vec::new();
+    for t in rows {
+        let clocks = [
+            ("first_response", t.first_response_due.filter(|d| t.first_responded_at.is_none() && *d < now)),
+            ("resolution", t.resolution_due.filter(|d| *d < now)),
+        ];
+        for (clock, due) in clocks {
+            if let Some(due) = due
+                && !known.contains(&(t.id, clock.to_owned()))
+            {
+                out.push((t.clone(), clock, due));
+            }
+        }
+    }
+    out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(out)
+}
+
+/// Records a breach; true only for the one caller that recorded it (any
+/// number of workers may try at once).
+pub async fn record_breach(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    clock: &str,
+    due: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let backend = db.get_database_backend();
+    let sql = crate::placeholders(
+        backend,
+        "INSERT INTO sla_breaches (ticket_id, clock, due_at, recorded_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (ticket_id, clock) DO NOTHING",
+    );
+    let r = db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            vec![ticket_id.into(), clock.into(), due.into(), crate::now().into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

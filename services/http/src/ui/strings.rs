@@ -138,6 +138,7 @@ pub fn field(f: &str) -> &str {
         "bounce" => "Unzustellbar",
         "collected" => "gesammelt",
         "mail_failed" => "Mail nicht zugestellt",
+        "breach" => "Frist überschritten",
         other => other,
     }
 }

@@ -25,6 +25,8 @@ pub(crate) enum Notice<'a> {
     Assigned,
     RequesterWrote,
     HandedOver,
+    /// A due time passed (told to the queue's people and the owner).
+    Breached,
 }
 
 impl Logbuch {
@@ -69,6 +71,15 @@ impl Logbuch {
                 users::holders_in(db, t.tenant_id, t.queue_id, &["helper", "tenant_admin"]).await?
             }
             Notice::Assigned => users::find_users(db, &t.owner_id.into_iter().collect::<Vec<_>>()).await?,
+            Notice::Breached => {
+                let mut people = users::holders_in(db, t.tenant_id, t.queue_id, &["helper", "tenant_admin"]).await?;
+                for o in users::find_users(db, &t.owner_id.into_iter().collect::<Vec<_>>()).await? {
+                    if !people.iter().any(|p| p.id == o.id) {
+                        people.push(o);
+                    }
+                }
+                people
+            }
             Notice::RequesterWrote => {
                 let mut ids = tickets::watchers(db, t.id).await?;
                 ids.extend(t.owner_id);
@@ -95,6 +106,7 @@ impl Logbuch {
             Notice::Assigned => "notification.assigned",
             Notice::RequesterWrote => "notification.requester_wrote",
             Notice::HandedOver => "notification.handed_over",
+            Notice::Breached => "notification.breached",
         };
         let mut drafts = Vec::new();
         if !to.is_empty()
