@@ -22,6 +22,19 @@ pub enum AdminCommand {
     /// Personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A tenant's report for a quarter: tickets in and resolved, times in
+    /// business hours, service times kept, topics, backlog (small counts as "< 5").
+    Report {
+        /// Tenant code (`nw`, `bund`).
+        #[arg(long)]
+        tenant: String,
+        /// Like 2026Q3; default: the current quarter.
+        #[arg(long)]
+        quarter: Option<String>,
+        /// markdown (for the wiki) or csv.
+        #[arg(long, default_value = "markdown")]
+        format: String,
+    },
     /// Load demonstration data: German tickets over all tenants, sized like
     /// the real associations, with demo helpers per tenant and a federal officer.
     SeedDemo {
@@ -121,6 +134,16 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
             let fed = Federation::load(&file)?;
             let report = admin::apply_federation(&app, &fed).await?;
             println!("{}", describe_report(&report));
+        }
+        AdminCommand::Report { tenant, quarter, format } => {
+            let q = quarter.unwrap_or_else(|| logbuch_core::reports::quarter_of(logbuch_store::now()));
+            let (from, to, _) = logbuch_core::reports::quarter(&q)?;
+            let report = app.report(&admin::operator(), &tenant, from, to).await?;
+            match format.as_str() {
+                "csv" => print!("{}", report.csv()),
+                "markdown" => print!("{}", report.markdown()),
+                other => anyhow::bail!("unknown format {other}: markdown or csv"),
+            }
         }
         AdminCommand::Tenants => {
             for t in logbuch_store::tenants::list_tenants(&app.store.db).await? {

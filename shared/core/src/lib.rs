@@ -12,6 +12,7 @@ pub mod figures;
 pub mod intake;
 pub mod outgoing;
 pub mod portal;
+pub mod reports;
 pub mod sso;
 pub mod templates;
 pub mod tickets;

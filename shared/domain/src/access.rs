@@ -85,6 +85,8 @@ pub enum Action {
     ManageUsers,
     /// See and retry the mail intake's quarantine and the outbox (sees every tenant's mail).
     ManageIntake,
+    /// See a tenant's reports (figures, no contents).
+    ReadReports,
 }
 
 impl Action {
@@ -106,6 +108,7 @@ impl Action {
         Action::ManageQueues,
         Action::ManageUsers,
         Action::ManageIntake,
+        Action::ReadReports,
     ];
 
     /// The (object, action) pair as written in the policy file.
@@ -128,6 +131,7 @@ impl Action {
             Action::ManageQueues => ("queues", "manage"),
             Action::ManageUsers => ("users", "manage"),
             Action::ManageIntake => ("intake", "manage"),
+            Action::ReadReports => ("reports", "read"),
         }
     }
 }

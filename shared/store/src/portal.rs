@@ -89,3 +89,26 @@ pub async fn secret(db: &impl ConnectionTrait, name: &str, fresh: &str) -> Resul
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("secret {name}")))?;
     Ok(row.try_get_by_index::<String>(0)?)
 }
+
+/// Tickets of `tenant_id` opened in [from, to) by web-form topic.
+pub async fn topic_counts(
+    db: &impl ConnectionTrait,
+    tenant_id: i64,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(String, i64)>> {
+    let backend = db.get_database_backend();
+    let sql = placeholders(
+        backend,
+        "SELECT f.value, COUNT(*) FROM ticket_fields f JOIN tickets t ON t.id = f.ticket_id \
+         WHERE f.label = 'Thema' AND t.tenant_id = $1 AND t.created_at >= $2 AND t.created_at < $3 \
+         GROUP BY f.value ORDER BY f.value",
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, vec![tenant_id.into(), from.into(), to.into()]))
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((r.try_get_by_index::<String>(0).ok()?, r.try_get_by_index::<i64>(1).ok()?)))
+        .collect())
+}

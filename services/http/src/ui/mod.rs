@@ -7,6 +7,7 @@
 
 mod admin;
 pub mod portal;
+mod reports;
 mod sanitize;
 mod strings;
 mod ticket;
@@ -26,6 +27,7 @@ use serde::Deserialize;
 use strings as s;
 
 pub use admin::{admin, admin_index, delete_template, edit_template, save_template};
+pub use reports::{csv as report_csv, report, wiki as report_wiki};
 pub use sanitize::mail_html;
 pub use ticket::{
     add_watcher, assign, change, hand_over, move_queue, note, remove_watcher, reopen, reply, resolve, take, ticket,

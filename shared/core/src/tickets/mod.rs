@@ -46,6 +46,7 @@ pub fn action_label(a: Action) -> &'static str {
         Action::ManageQueues => "Queues verwalten",
         Action::ManageUsers => "Personen verwalten",
         Action::ManageIntake => "den Mail-Eingang verwalten",
+        Action::ReadReports => "Berichte sehen",
     }
 }
 

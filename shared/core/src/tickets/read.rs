@@ -218,7 +218,9 @@ impl Logbuch {
             .collect();
         let allowed_actions = Action::ALL
             .iter()
-            .filter(|a| !matches!(a, Action::ManageQueues | Action::ManageUsers | Action::CreateTicket))
+            .filter(|a| {
+                !matches!(a, Action::ManageQueues | Action::ManageUsers | Action::CreateTicket | Action::ReadReports)
+            })
             .filter(|a| self.require_on(who, **a, &t, &dir).is_ok())
             .map(|a| a.to_string())
             .collect();

@@ -1,0 +1,307 @@
+//! Reports for the wiki (seed 000): per tenant and queue for a period
+//! (a quarter by default), tickets in and resolved, by queue and by topic,
+//! median and 90th percentile of first response and resolution in business
+//! hours, service times kept, and the backlog week by week. Figures only,
+//! never contents; counts below five are shown as "< 5" and times of fewer
+//! than five tickets not at all, so no member can be singled out.
+
+use crate::{AppError, AppResult, Logbuch, Principal};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use logbuch_authz::Target;
+use logbuch_domain::Action;
+use logbuch_domain::calendar::{Calendar, berlin_to_utc};
+use logbuch_store::entity::ticket;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+/// Below this, counts are "< 5" and times are not shown.
+pub const MIN_SHOWN: i64 = 5;
+
+/// A count as the report shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    Count(i64),
+    /// 1 to 4: shown as "< 5".
+    Few,
+}
+
+impl Figure {
+    fn of(n: i64) -> Self {
+        if n > 0 && n < MIN_SHOWN { Self::Few } else { Self::Count(n) }
+    }
+}
+
+impl std::fmt::Display for Figure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Count(n) => write!(f, "{n}"),
+            Self::Few => write!(f, "< {MIN_SHOWN}"),
+        }
+    }
+}
+
+/// One line of the report: a queue, or the whole tenant.
+#[derive(Debug, Clone)]
+pub struct ReportRow {
+    pub name: String,
+    pub opened: Figure,
+    pub resolved: Figure,
+    /// Business hours (median, 90th percentile); none for fewer than five tickets.
+    pub first_response_hours: Option<(f64, f64)>,
+    pub resolution_hours: Option<(f64, f64)>,
+    /// Of the tickets resolved in the period that had due times, the share that kept both.
+    pub kept_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub from: NaiveDate,
+    /// Exclusive.
+    pub to: NaiveDate,
+    pub period: String,
+    pub queues: Vec<ReportRow>,
+    pub total: ReportRow,
+    /// Tickets opened in the period by help topic of the web form.
+    pub topics: Vec<(String, Figure)>,
+    /// Open tickets at the end of each week of the period (the last point: its end).
+    pub backlog: Vec<(NaiveDate, i64)>,
+}
+
+/// `2026Q3` → 1 July 2026 up to 1 October 2026.
+pub fn quarter(text: &str) -> AppResult<(NaiveDate, NaiveDate, String)> {
+    let bad = || AppError::validation("quarter", format!("„{text}“ ist kein Quartal wie 2026Q3."));
+    let (y, q) =
+        text.trim().to_uppercase().split_once('Q').map(|(y, q)| (y.to_owned(), q.to_owned())).ok_or_else(bad)?;
+    let (y, q): (i32, u32) = (y.parse().map_err(|_| bad())?, q.parse().map_err(|_| bad())?);
+    if !(1..=4).contains(&q) || !(2000..=2100).contains(&y) {
+        return Err(bad());
+    }
+    let from = NaiveDate::from_ymd_opt(y, 3 * q - 2, 1).ok_or_else(bad)?;
+    let to = if q == 4 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, 3 * q + 1, 1) }
+        .ok_or_else(bad)?;
+    Ok((from, to, format!("{q}. Quartal {y}")))
+}
+
+/// The quarter `at` lies in, as `2026Q3`.
+pub fn quarter_of(at: DateTime<Utc>) -> String {
+    format!("{}Q{}", at.year(), (at.month() - 1) / 3 + 1)
+}
+
+fn midnight(d: NaiveDate) -> DateTime<Utc> {
+    berlin_to_utc(d.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn spread(mut v: Vec<f64>) -> Option<(f64, f64)> {
+    if (v.len() as i64) < MIN_SHOWN {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some((percentile(&v, 0.5), percentile(&v, 0.9)))
+}
+
+fn row(name: String, tickets: &[&ticket::Model], cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> ReportRow {
+    let inside = |at: DateTime<Utc>| at >= from && at < to;
+    let opened: Vec<_> = tickets.iter().filter(|t| inside(t.created_at)).collect();
+    let resolved: Vec<_> = tickets.iter().filter(|t| t.resolved_at.is_some_and(inside)).collect();
+    let hours = |a: DateTime<Utc>, b: DateTime<Utc>| cal.business_minutes_between(a, b) as f64 / 60.0;
+    let first = opened.iter().filter_map(|t| t.first_responded_at.map(|r| hours(t.created_at, r))).collect();
+    let resolution = resolved.iter().filter_map(|t| t.resolved_at.map(|r| hours(t.created_at, r))).collect();
+    let with_due: Vec<_> =
+        resolved.iter().filter(|t| t.resolution_due.is_some() || t.first_response_due.is_some()).collect();
+    let kept = with_due
+        .iter()
+        .filter(|t| {
+            let resolved_in_time = t.resolution_due.is_none_or(|d| t.resolved_at.is_some_and(|r| r <= d));
+            let answered_in_time = t.first_response_due.is_none_or(|d| t.first_responded_at.is_some_and(|r| r <= d));
+            resolved_in_time && answered_in_time
+        })
+        .count();
+    ReportRow {
+        name,
+        opened: Figure::of(opened.len() as i64),
+        resolved: Figure::of(resolved.len() as i64),
+        first_response_hours: spread(first),
+        resolution_hours: spread(resolution),
+        kept_percent: ((with_due.len() as i64) >= MIN_SHOWN).then(|| 100.0 * kept as f64 / with_due.len() as f64),
+    }
+}
+
+impl Logbuch {
+    /// The report of `tenant` for [from, to): tenant admins of it, federal officers and admins (else 404).
+    pub async fn report(&self, who: &Principal, tenant: &str, from: NaiveDate, to: NaiveDate) -> AppResult<Report> {
+        let dir = self.directory().await?;
+        let t = dir
+            .tenant_by_code("tenant", tenant)
+            .map_err(|_| AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht.")))?;
+        let tref = dir.tenant_ref(t.id)?;
+        if !self.authz.allows(who, Action::ReadReports, Target { tenant: &tref, queue: None }) {
+            let sees = who.assignments.iter().any(|a| a.tenant.is_none_or(|id| id == tref.id));
+            return Err(if sees {
+                AppError::Forbidden(format!("Berichte von {} sehen nur dessen Admins und der Bund.", t.name))
+            } else {
+                AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht, oder Sie haben dort keine Rolle."))
+            });
+        }
+        if to <= from || (to - from).num_days() > 800 {
+            return Err(AppError::validation(
+                "to",
+                "Der Zeitraum muss vorwärts laufen und höchstens zwei Jahre lang sein.",
+            ));
+        }
+        let (start, end) = (midnight(from), midnight(to));
+        // Every ticket open at some time in the period: opened before its end, not resolved before its start.
+        let tickets = ticket::Entity::find()
+            .filter(ticket::Column::TenantId.eq(t.id))
+            .filter(ticket::Column::CreatedAt.lt(end))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(ticket::Column::ResolvedAt.is_null())
+                    .add(ticket::Column::ResolvedAt.gte(start)),
+            )
+            .all(&self.store.db)
+            .await?;
+        let cal = dir.calendar(t.id);
+        let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
+        queues.sort_by(|a, b| a.name.cmp(&b.name));
+        let all: Vec<&ticket::Model> = tickets.iter().collect();
+        let rows = queues
+            .iter()
+            .map(|q| {
+                let mine: Vec<&ticket::Model> = all.iter().copied().filter(|x| x.queue_id == q.id).collect();
+                row(q.name.clone(), &mine, cal, start, end)
+            })
+            .collect();
+        let total = row(format!("{} gesamt", t.name), &all, cal, start, end);
+        let mut backlog = Vec::new();
+        let mut point = from + chrono::Duration::days(7);
+        loop {
+            let p = point.min(to);
+            let at = midnight(p);
+            let open = tickets.iter().filter(|x| x.created_at < at && x.resolved_at.is_none_or(|r| r >= at)).count();
+            backlog.push((p, open as i64));
+            if p >= to {
+                break;
+            }
+            point += chrono::Duration::days(7);
+        }
+        let topics = logbuch_store::portal::topic_counts(&self.store.db, t.id, start, end)
+            .await?
+            .into_iter()
+            .map(|(name, n)| (name, Figure::of(n)))
+            .collect();
+        Ok(Report {
+            tenant: t.code.clone(),
+            tenant_name: t.name.clone(),
+            from,
+            to,
+            period: {
+                let days =
+                    format!("{} bis {}", from.format("%d.%m.%Y"), (to - chrono::Duration::days(1)).format("%d.%m.%Y"));
+                match quarter(&quarter_of(midnight(from) + chrono::Duration::hours(12))) {
+                    Ok((f, t, name)) if f == from && t == to => format!("{name} ({days})"),
+                    _ => days,
+                }
+            },
+            queues: rows,
+            total,
+            topics,
+            backlog,
+        })
+    }
+}
+
+fn hours(h: Option<(f64, f64)>, which: usize) -> String {
+    h.map(|(m, p)| format!("{:.1}", if which == 0 { m } else { p }).replace('.', ",")).unwrap_or_else(|| "–".into())
+}
+
+impl Report {
+    fn lines(&self) -> impl Iterator<Item = &ReportRow> {
+        self.queues.iter().chain(std::iter::once(&self.total))
+    }
+
+    /// Semicolon-separated, as German spreadsheets read it.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "Bereich;Eingang;Erledigt;Erste Antwort Median (Std.);Erste Antwort 90 % (Std.);Erledigung Median (Std.);Erledigung 90 % (Std.);Fristen eingehalten (%)\n",
+        );
+        for r in self.lines() {
+            let kept = r.kept_percent.map(|k| format!("{k:.0}")).unwrap_or_else(|| "–".into());
+            let name = r.name.replace(['"', ';'], " ");
+            out.push_str(&format!(
+                "{name};{};{};{};{};{};{};{kept}\n",
+                r.opened,
+                r.resolved,
+                hours(r.first_response_hours, 0),
+                hours(r.first_response_hours, 1),
+                hours(r.resolution_hours, 0),
+                hours(r.resolution_hours, 1),
+            ));
+        }
+        out
+    }
+
+    /// A text to paste into the party wiki (Markdown).
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "## Anfragen {}: {} ({})\n\nZeiten in Arbeitsstunden; Zahlen unter {MIN_SHOWN} als „< {MIN_SHOWN}“, Zeiten erst ab {MIN_SHOWN} Anfragen.\n\n",
+            self.tenant_name, self.period, self.tenant
+        );
+        out.push_str("| Bereich | Eingang | Erledigt | Erste Antwort (Median / 90 %) | Erledigung (Median / 90 %) | Fristen eingehalten |\n|---|---:|---:|---:|---:|---:|\n");
+        for r in self.lines() {
+            let kept = r.kept_percent.map(|k| format!("{k:.0} %")).unwrap_or_else(|| "–".into());
+            out.push_str(&format!(
+                "| {} | {} | {} | {} / {} | {} / {} | {kept} |\n",
+                r.name.replace('|', "/"),
+                r.opened,
+                r.resolved,
+                hours(r.first_response_hours, 0),
+                hours(r.first_response_hours, 1),
+                hours(r.resolution_hours, 0),
+                hours(r.resolution_hours, 1),
+            ));
+        }
+        if !self.topics.is_empty() {
+            out.push_str("\n### Themen (Webformular)\n\n");
+            for (t, n) in &self.topics {
+                out.push_str(&format!("- {t}: {n}\n"));
+            }
+        }
+        out.push_str("\n### Offene Anfragen im Verlauf\n\n");
+        for (d, n) in &self.backlog {
+            out.push_str(&format!("- {}: {n}\n", d.format("%d.%m.%Y")));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters() {
+        let (f, t, name) = quarter("2026q3").unwrap();
+        assert_eq!(
+            (f.to_string(), t.to_string(), name.as_str()),
+            ("2026-07-01".into(), "2026-10-01".into(), "3. Quartal 2026")
+        );
+        assert_eq!(quarter("2026Q4").unwrap().1.to_string(), "2027-01-01");
+        assert!(quarter("2026Q5").is_err() && quarter("Q1").is_err() && quarter("zwanzig").is_err());
+    }
+
+    #[test]
+    fn small_counts_and_spreads_are_withheld() {
+        assert_eq!(Figure::of(0).to_string(), "0");
+        assert_eq!(Figure::of(4).to_string(), "< 5");
+        assert_eq!(Figure::of(5).to_string(), "5");
+        assert_eq!(spread(vec![1.0, 2.0, 3.0, 4.0]), None);
+        assert_eq!(spread(vec![5.0, 1.0, 4.0, 2.0, 3.0, 10.0, 6.0, 7.0, 8.0, 9.0]), Some((5.0, 9.0)));
+    }
+}
