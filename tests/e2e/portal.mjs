@@ -8,6 +8,8 @@
 //     the member opens the mailed link and replies there
 //   node portal.mjs helper <app-url> <screenshot-dir> <login-path> <ticket>
 //     a helper logs in (login link) and sees the reply on the ticket page
+//   node portal.mjs report <app-url> <screenshot-dir> <login-path> <tenant>
+//     a tenant admin opens the quarter's report (charts) and its wiki text
 import { chromium } from 'playwright-core';
 
 const [phase, app, shots, arg, arg2] = process.argv.slice(2);
@@ -73,6 +75,18 @@ try {
     if (!text.includes('Dienstag 10 Uhr passt uns gut.')) fail('the helper does not see the reply');
     if (!text.includes('Radio Ruhr')) fail('the helper does not see the form fields');
     await page.screenshot({ path: `${shots}/24-helfer-sieht-antwort.png`, fullPage: true });
+  } else if (phase === 'report') {
+    const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(app + arg);
+    await page.click('#berichte');
+    await page.getByRole('heading', { name: /^Bericht / }).waitFor();
+    if ((await page.locator('svg[role=img]').count()) !== 2) fail('the report has no charts');
+    await page.screenshot({ path: `${shots}/25-bericht.png`, fullPage: true });
+    const phoneContext = await browser.newContext({ ...phone, storageState: await context.storageState() });
+    const small = await phoneContext.newPage();
+    await small.goto(`${app}/ui/berichte/${arg2}`);
+    await small.screenshot({ path: `${shots}/26-bericht-handy.png`, fullPage: true });
   } else {
     fail(`unknown phase ${phase}`);
   }

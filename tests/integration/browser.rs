@@ -103,5 +103,10 @@ async fn a_member_asks_from_a_phone_and_a_helper_sees_the_reply() {
     tokio::task::spawn_blocking(move || run_script("portal.mjs", &["helper", &url, &login, &n.to_string()]))
         .await
         .unwrap();
+    // The tenant admin finds the quarter's report (with this request) from the menu.
+    t.person("chefin.e2e@nrw.example", &[("tenant_admin", Some("nw"), None)]).await;
+    let login = logbuch_core::admin::login_link(&t.app, "chefin.e2e@nrw.example").await.unwrap();
+    let url = t.url.clone();
+    tokio::task::spawn_blocking(move || run_script("portal.mjs", &["report", &url, &login, "nw"])).await.unwrap();
     let _ = std::fs::remove_file(&file);
 }

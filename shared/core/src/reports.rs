@@ -181,12 +181,17 @@ impl Logbuch {
         let total = row(format!("{} gesamt", t.name), &all, cal, start, end);
         let mut backlog = Vec::new();
         let mut point = from + chrono::Duration::days(7);
+        // Not into the future: a running quarter's line ends tomorrow.
+        let last = to.min(
+            logbuch_domain::calendar::utc_to_berlin(logbuch_store::now()).date_naive() + chrono::Duration::days(1),
+        );
+        let to_point = last.max(from + chrono::Duration::days(1));
         loop {
-            let p = point.min(to);
+            let p = point.min(to_point);
             let at = midnight(p);
             let open = tickets.iter().filter(|x| x.created_at < at && x.resolved_at.is_none_or(|r| r >= at)).count();
             backlog.push((p, open as i64));
-            if p >= to {
+            if p >= to_point {
                 break;
             }
             point += chrono::Duration::days(7);
