@@ -179,7 +179,8 @@ async fn list_filters_and_paging(backend: Backend) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
-/// Queue escalation raises the priority of waiting tickets in sensitive queues, on the record.
+/// Queue escalation raises the priority of waiting tickets in sensitive queues, on the record,
+/// one step per step of business time (creation times set in the database).
 async fn escalation_raises_waiting_tickets(backend: Backend) {
     let t = spawn_app(backend).await;
     let a = t.person("a@nw.example", &[("helper", Some("nw"), None)]).await;
@@ -189,7 +190,19 @@ async fn escalation_raises_waiting_tickets(backend: Backend) {
         .await;
     let press = body["number"].as_i64().unwrap();
     let other = t.create_ticket(&a, "nw", "sonstiges", "Frage").await; // no escalation
-    let now = logbuch_store::now();
+    let created = |n: i64, at: chrono::DateTime<chrono::Utc>| {
+        let db = t.app.store.db.clone();
+        async move {
+            use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+            let row = logbuch_store::entity::ticket::Entity::find_by_id(n).one(&db).await.unwrap().unwrap();
+            let mut am: logbuch_store::entity::ticket::ActiveModel = row.into();
+            am.created_at = Set(at);
+            am.update(&db).await.unwrap();
+        }
+    };
+    // Monday 2026-12-07, 09:00 in Berlin: the whole test runs within business hours.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    created(press, now).await;
     assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(60)).await.unwrap(), 0);
     assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(130)).await.unwrap(), 1);
     assert_eq!(t.app.escalate_priorities(now + chrono::Duration::minutes(131)).await.unwrap(), 0, "once per step");
@@ -201,6 +214,20 @@ async fn escalation_raises_waiting_tickets(backend: Backend) {
     assert!(last["actor"].is_null(), "the system escalates");
     let (_, body) = t.get(&a, &format!("/api/v1/tickets/{other}")).await;
     assert_eq!(body["priority"], "normal");
+    // Opened Friday 16:00: the weekend does not count. Monday 09:30 is 90 business minutes later.
+    let (_, body) = t
+        .post(&a, "/api/v1/tickets", json!({"tenant": "nw", "queue": "presse", "subject": "Freitag", "body": "?", "requester": "f@example.org", "priority": "low"}))
+        .await;
+    let friday = body["number"].as_i64().unwrap();
+    created(friday, now - chrono::Duration::hours(65)).await;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    // The first ticket is already high and rises no further before its next step.
+    assert_eq!(
+        t.app.escalate_priorities(at("2026-12-07T08:30:00Z")).await.unwrap(),
+        0,
+        "65 h of wall time, 90 min of business time"
+    );
+    assert_eq!(t.app.escalate_priorities(at("2026-12-07T09:01:00Z")).await.unwrap(), 1);
 }
 
 both!(

@@ -1,6 +1,7 @@
 //! Queue escalation: in queues with an `escalation_step`, a ticket that is
-//! not resolved rises one priority step for each step it waits without a
-//! priority change. Runs as the system (history actor: none).
+//! not resolved rises one priority step for each step of business time (the
+//! tenant's calendar) it waits without a priority change. Runs as the
+//! system (history actor: none).
 
 use crate::{AppResult, Logbuch};
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ impl Logbuch {
     /// One escalation round as of `now`; returns how many tickets rose.
     /// Safe to run in several workers at once: each raise is a compare-and-set.
     pub async fn escalate_priorities(&self, now: DateTime<Utc>) -> AppResult<usize> {
+        let dir = self.directory().await?;
         let candidates = tickets::escalation_candidates(&self.store.db).await?;
         let mut raised = 0;
         for (t, step_minutes) in candidates {
@@ -18,7 +20,7 @@ impl Logbuch {
                 .await?
                 .unwrap_or(t.created_at)
                 .max(t.created_at);
-            if now - last_change < chrono::Duration::minutes(i64::from(step_minutes)) {
+            if dir.calendar(t.tenant_id).business_minutes_between(last_change, now) < i64::from(step_minutes) {
                 continue;
             }
             let old = Priority::from_rank(t.priority);
