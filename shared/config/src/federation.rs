@@ -3,7 +3,7 @@
 //! `logbuch admin apply FILE`.
 
 use crate::ConfigError;
-use chrono::{NaiveDate, Timelike, Weekday};
+use chrono::NaiveDate;
 use logbuch_domain::calendar::{BusinessHours, Calendar, Land};
 use logbuch_domain::{Priority, Role, TenantCode};
 use secrecy::SecretString;
@@ -379,9 +379,6 @@ fn valid_slug(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-const WEEK: [Weekday; 7] =
-    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
-
 /// A due time in business minutes of `cal`: `90m` and `4h` are minutes and
 /// hours of business time, `2d` two working days of the calendar's average
 /// length, `1w` its working week. Checked at parse time; unparsable is `None`.
@@ -389,20 +386,10 @@ pub fn business_minutes(s: &str, cal: &Calendar) -> Option<i32> {
     let wall = parse_duration(s).ok()?.as_secs() / 60;
     let s = s.trim();
     let n = s.trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok()?;
-    let week: u64 = WEEK
-        .iter()
-        .flat_map(|d| cal.hours.intervals(*d))
-        .map(|(a, b)| {
-            let end =
-                if *b == chrono::NaiveTime::MIN { 24 * 60 } else { i64::from(b.num_seconds_from_midnight() / 60) };
-            u64::try_from(end - i64::from(a.num_seconds_from_midnight() / 60)).unwrap_or(0)
-        })
-        .sum();
-    let days = WEEK.iter().filter(|d| !cal.hours.intervals(**d).is_empty()).count().max(1) as u64;
     let minutes = if s.ends_with('d') {
-        n * week / days
+        n * cal.hours.week_minutes() / cal.hours.open_days()
     } else if s.ends_with('w') {
-        n * week
+        n * cal.hours.week_minutes()
     } else {
         wall
     };

@@ -222,8 +222,20 @@ impl Logbuch {
     }
 }
 
-fn hours(h: Option<(f64, f64)>, which: usize) -> String {
-    h.map(|(m, p)| format!("{:.1}", if which == 0 { m } else { p }).replace('.', ",")).unwrap_or_else(|| "–".into())
+/// Median and 90th percentile in German notation ("4,0"); none when withheld.
+pub fn hours_text(h: Option<(f64, f64)>) -> Option<(String, String)> {
+    let german = |v: f64| format!("{v:.1}").replace('.', ",");
+    h.map(|(m, p)| (german(m), german(p)))
+}
+
+impl ReportRow {
+    /// Opened, resolved, then median and 90th percentile of first response and of resolution ("–" when withheld).
+    fn cells(&self) -> [String; 6] {
+        let dash = || ("–".to_owned(), "–".to_owned());
+        let (fm, fp) = hours_text(self.first_response_hours).unwrap_or_else(dash);
+        let (rm, rp) = hours_text(self.resolution_hours).unwrap_or_else(dash);
+        [self.opened.to_string(), self.resolved.to_string(), fm, fp, rm, rp]
+    }
 }
 
 impl Report {
@@ -239,15 +251,7 @@ impl Report {
         for r in self.lines() {
             let kept = r.kept_percent.map(|k| format!("{k:.0}")).unwrap_or_else(|| "–".into());
             let name = r.name.replace(['"', ';'], " ");
-            out.push_str(&format!(
-                "{name};{};{};{};{};{};{};{kept}\n",
-                r.opened,
-                r.resolved,
-                hours(r.first_response_hours, 0),
-                hours(r.first_response_hours, 1),
-                hours(r.resolution_hours, 0),
-                hours(r.resolution_hours, 1),
-            ));
+            out.push_str(&format!("{name};{};{kept}\n", r.cells().join(";")));
         }
         out
     }
@@ -261,16 +265,9 @@ impl Report {
         out.push_str("| Bereich | Eingang | Erledigt | Erste Antwort (Median / 90 %) | Erledigung (Median / 90 %) | Fristen eingehalten |\n|---|---:|---:|---:|---:|---:|\n");
         for r in self.lines() {
             let kept = r.kept_percent.map(|k| format!("{k:.0} %")).unwrap_or_else(|| "–".into());
-            out.push_str(&format!(
-                "| {} | {} | {} | {} / {} | {} / {} | {kept} |\n",
-                r.name.replace('|', "/"),
-                r.opened,
-                r.resolved,
-                hours(r.first_response_hours, 0),
-                hours(r.first_response_hours, 1),
-                hours(r.resolution_hours, 0),
-                hours(r.resolution_hours, 1),
-            ));
+            let [opened, resolved, fm, fp, rm, rp] = r.cells();
+            let name = r.name.replace('|', "/");
+            out.push_str(&format!("| {name} | {opened} | {resolved} | {fm} / {fp} | {rm} / {rp} | {kept} |\n"));
         }
         if !self.topics.is_empty() {
             out.push_str("\n### Themen (Webformular)\n\n");

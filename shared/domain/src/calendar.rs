@@ -273,6 +273,20 @@ impl BusinessHours {
     pub fn intervals(&self, day: Weekday) -> &[(NaiveTime, NaiveTime)] {
         &self.days[day.num_days_from_monday() as usize]
     }
+
+    /// Open minutes in a week.
+    pub fn week_minutes(&self) -> u64 {
+        self.days
+            .iter()
+            .flatten()
+            .map(|(s, e)| u64::from(end_secs(*e).saturating_sub(s.num_seconds_from_midnight()) / 60))
+            .sum()
+    }
+
+    /// Weekdays with opening hours (at least one: a week without any is refused).
+    pub fn open_days(&self) -> u64 {
+        self.days.iter().filter(|d| !d.is_empty()).count().max(1) as u64
+    }
 }
 
 fn parse_days(spec: &str) -> Result<Vec<usize>, CalendarError> {

@@ -138,12 +138,27 @@ fn public_error(e: AppError) -> Response {
     page_with(&ErrorPage { title: shown.title, detail: shown.detail }, shown.status)
 }
 
-fn status_of(e: &AppError) -> StatusCode {
-    match e {
+/// A refusal shown on the page it came from: its status and its German message.
+fn refusal(e: AppError) -> (StatusCode, String) {
+    let status = match &e {
         AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
+    };
+    let message = match e {
+        AppError::Validation { message, .. } => message,
+        other => other.to_string(),
+    };
+    (status, message)
+}
+
+/// A multipart body that broke off: over the size limit, or cut short.
+fn broken_form(e: &axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge("Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into())
+    } else {
+        AppError::validation("form", "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.")
     }
 }
 
@@ -185,38 +200,13 @@ async fn read_multipart(mut mp: Multipart) -> (Vec<(String, String)>, Vec<Upload
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => {
-                let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
-                let why = if too_large {
-                    AppError::TooLarge(
-                        "Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into(),
-                    )
-                } else {
-                    AppError::validation(
-                        "form",
-                        "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.",
-                    )
-                };
-                return (values, files, Some(why));
-            }
+            Err(e) => return (values, files, Some(broken_form(&e))),
         };
         let name = field.name().unwrap_or_default().to_owned();
         let filename = field.file_name().map(str::to_owned);
         let bytes = match field.bytes().await {
             Ok(b) => b,
-            Err(e) => {
-                let why = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge(
-                        "Die Dateien sind zusammen zu groß. Bitte wählen Sie kleinere oder weniger Dateien.".into(),
-                    )
-                } else {
-                    AppError::validation(
-                        "form",
-                        "Das Formular kam nicht vollständig an. Bitte senden Sie es noch einmal ab.",
-                    )
-                };
-                return (values, files, Some(why));
-            }
+            Err(e) => return (values, files, Some(broken_form(&e))),
         };
         match filename {
             Some(filename) => files.push(Upload { filename, content: bytes.to_vec() }),
@@ -272,7 +262,10 @@ pub async fn submit(
         Err(AppError::Validation { field, message }) if field != "form" => {
             (StatusCode::UNPROCESSABLE_ENTITY, vec![FieldError { field, message }], None)
         }
-        Err(e) => (status_of(&e), Vec::new(), Some(e.to_string().trim_start_matches("form: ").to_owned())),
+        Err(e) => {
+            let (status, message) = refusal(e);
+            (status, Vec::new(), Some(message))
+        }
     };
     // Served afresh (new token) with what was typed.
     let form = match app.request_form(&tenant).await {
@@ -313,12 +306,8 @@ pub async fn lookup(
         Ok(()) => page_with(&LookupPage { number, email, error: None, sent: true }, StatusCode::OK),
         Err(e @ (AppError::Internal(_) | AppError::NotFound(_))) => public_error(e),
         Err(e) => {
-            let status = status_of(&e);
-            let error = Some(match e {
-                AppError::Validation { message, .. } => message,
-                other => other.to_string(),
-            });
-            page_with(&LookupPage { number, email, error, sent: false }, status)
+            let (status, message) = refusal(e);
+            page_with(&LookupPage { number, email, error: Some(message), sent: false }, status)
         }
     }
 }
@@ -373,14 +362,7 @@ pub async fn reply(State(app): State<Logbuch>, Path(token): Path<String>, mp: Mu
     match result {
         Ok(()) => see_other(&format!("/status/{token}?ok=antwort")),
         Err(e @ (AppError::NotFound(_) | AppError::Internal(_))) => public_error(e),
-        Err(e) => {
-            let status = status_of(&e);
-            let message = match e {
-                AppError::Validation { message, .. } => message,
-                other => other.to_string(),
-            };
-            status_page(&app, token, Some((status, message)), body, None).await
-        }
+        Err(e) => status_page(&app, token, Some(refusal(e)), body, None).await,
     }
 }
 

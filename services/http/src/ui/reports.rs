@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
-use logbuch_core::reports::{Figure, Report, ReportRow, quarter, quarter_of};
+use logbuch_core::reports::{Figure, Report, ReportRow, hours_text, quarter, quarter_of};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -41,7 +41,7 @@ struct ReportPage {
 
 impl ReportPage {
     fn hours(&self, h: &Option<(f64, f64)>) -> String {
-        h.map_or_else(|| "–".into(), |(m, p)| format!("{:.1} / {:.1}", m, p).replace('.', ","))
+        hours_text(*h).map_or_else(|| "–".into(), |(m, p)| format!("{m} / {p}"))
     }
 
     fn kept(&self, r: &ReportRow) -> String {
@@ -138,15 +138,24 @@ fn download(body: String, content_type: &'static str, name: String) -> Response 
     res
 }
 
+/// The report as a file: CSV or the wiki text.
+async fn export(app: Logbuch, headers: HeaderMap, tenant: String, p: ReportParams, markdown: bool) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
+    let (r, q) = load(&app, &sp.principal, &tenant, p.quartal).await?;
+    Ok(if markdown {
+        download(r.markdown(), "text/markdown; charset=utf-8", format!("bericht-{}-{q}.md", r.tenant))
+    } else {
+        download(r.csv(), "text/csv; charset=utf-8", format!("bericht-{}-{q}.csv", r.tenant))
+    })
+}
+
 pub async fn csv(
     State(app): State<Logbuch>,
     headers: HeaderMap,
     Path(tenant): Path<String>,
     Query(p): Query<ReportParams>,
 ) -> UiResult {
-    let sp = page_session(&app, &headers).await?;
-    let (r, q) = load(&app, &sp.principal, &tenant, p.quartal).await?;
-    Ok(download(r.csv(), "text/csv; charset=utf-8", format!("bericht-{}-{q}.csv", r.tenant)))
+    export(app, headers, tenant, p, false).await
 }
 
 pub async fn wiki(
@@ -155,7 +164,5 @@ pub async fn wiki(
     Path(tenant): Path<String>,
     Query(p): Query<ReportParams>,
 ) -> UiResult {
-    let sp = page_session(&app, &headers).await?;
-    let (r, q) = load(&app, &sp.principal, &tenant, p.quartal).await?;
-    Ok(download(r.markdown(), "text/markdown; charset=utf-8", format!("bericht-{}-{q}.md", r.tenant)))
+    export(app, headers, tenant, p, true).await
 }

@@ -425,7 +425,6 @@ async fn append_mail(
 async fn reopen(db: &impl ConnectionTrait, dir: &Directory, t: &Ticket) -> AppResult<()> {
     let mut row: ticket::ActiveModel = t.clone().into();
     crate::tickets::status_with_clock(t, &mut row, Status::Open, dir.calendar(t.tenant_id));
-    row.resolved_at = Set(None);
     row.updated_at = Set(now());
     logbuch_store::tickets::update(db, row).await?;
     history::record(db, t.id, None, "status", Some(t.status.clone()), Some(Status::Open.as_str().to_owned())).await?;

@@ -100,6 +100,57 @@ impl Logbuch {
     }
 }
 
+/// Why the requester is mailed a fresh link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkMail {
+    /// They asked for it at `/status` (an automatic mail, from the tenant).
+    Requested,
+    /// A reply in a portal-only queue waits for them (from the queue's people).
+    NewReply,
+}
+
+impl Logbuch {
+    /// Writes a mail to the requester carrying a fresh personal link (to
+    /// dispatch after commit); none if its template does not render.
+    pub(crate) async fn mail_portal_link(
+        &self,
+        db: &impl ConnectionTrait,
+        dir: &crate::tickets::Directory,
+        t: &logbuch_store::tickets::Ticket,
+        why: LinkMail,
+    ) -> AppResult<Vec<i64>> {
+        let (name, kind, automatic) = match why {
+            LinkMail::Requested => ("portal.link", "portal-link", true),
+            LinkMail::NewReply => ("portal.new_reply", "portal-reply", false),
+        };
+        let from_name = match why {
+            LinkMail::Requested => dir.tenant(t.tenant_id)?.name.clone(),
+            LinkMail::NewReply => dir.queue(t.queue_id)?.name.clone(),
+        };
+        let link = self.new_portal_link(db, t.id, &t.requester).await?;
+        let ctx = with_link(self.context_of(dir, t)?, &link);
+        let Some((subject, body, html)) = self.render_for(dir, name, &ctx, t.tenant_id) else {
+            return Ok(Vec::new());
+        };
+        let draft = crate::outgoing::Draft {
+            ticket_id: Some(t.id),
+            kind,
+            from_name,
+            from: dir.queue_address(t.queue_id).unwrap_or_else(|| self.fallback_from()),
+            to: vec![t.requester.clone()],
+            subject,
+            body,
+            html,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic,
+            limited: automatic,
+            message_id: None,
+        };
+        crate::outgoing::queue_drafts(self, db, vec![draft]).await
+    }
+}
+
 /// A template context with the personal status link (`portal_link`) set.
 pub(crate) fn with_link(ctx: minijinja::Value, link: &str) -> minijinja::Value {
     minijinja::context! { portal_link => link, ..ctx }

@@ -6,7 +6,7 @@
 
 use super::files::{Upload, check_uploads};
 use super::token_hash;
-use crate::outgoing::{Draft, Notice, queue_drafts};
+use crate::outgoing::Notice;
 use crate::tickets::validate_address;
 use crate::{AppError, AppResult, Logbuch};
 use chrono::{DateTime, Utc};
@@ -98,32 +98,7 @@ impl Logbuch {
         let db = &self.store.db;
         let dir = self.directory().await?;
         let t = self.ticket_of_link(db, token).await?;
-        let files = messages::attachments_of_ticket(db, t.id).await?;
-        let staff_name = |id: Option<i64>| {
-            id.and_then(|i| dir.staff_member(i)).map(|u| u.display_name.clone()).unwrap_or_else(|| "Team".into())
-        };
-        let messages = messages::of_ticket(db, t.id)
-            .await?
-            .into_iter()
-            .filter_map(|m| {
-                // The public exchange: the requester's own messages and our replies; never notes, never other senders.
-                let from_requester = m.kind == MessageKind::Inbound.as_str()
-                    && m.from_addr.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&t.requester));
-                let reply = m.kind == MessageKind::Outbound.as_str();
-                (from_requester || reply).then(|| PublicMessage {
-                    id: m.id,
-                    from_requester,
-                    author: if from_requester { "Sie".into() } else { staff_name(m.author_id) },
-                    at: m.created_at,
-                    attachments: files
-                        .iter()
-                        .filter(|a| a.message_id == m.id)
-                        .map(|a| (a.id, a.filename.clone(), a.size))
-                        .collect(),
-                    text: m.body_text,
-                })
-            })
-            .collect();
+        let messages = public_exchange(db, &dir, &t).await?;
         let mut seen: BTreeMap<i64, Visitor> = BTreeMap::new();
         let accesses = history::access_of_ticket(db, t.id).await?;
         let ids: Vec<i64> = accesses.iter().map(|a| a.user_id).collect();
@@ -146,7 +121,7 @@ impl Logbuch {
             status: t.status.clone(),
             tenant_name: dir.tenant(t.tenant_id)?.name.clone(),
             queue_name: dir.queue(t.queue_id)?.name.clone(),
-            owner: t.owner_id.map(|o| staff_name(Some(o))),
+            owner: t.owner_id.map(|o| staff_name(&dir, Some(o))),
             created_at: t.created_at,
             fields: portal::fields_of(db, t.id).await?.into_iter().map(|f| (f.label, f.value)).collect(),
             messages,
@@ -225,10 +200,12 @@ impl Logbuch {
         token: &str,
         attachment_id: i64,
     ) -> AppResult<(logbuch_store::messages::Attachment, Vec<u8>)> {
-        let view = self.portal_view(token).await?;
-        let public = view.messages.iter().any(|m| m.attachments.iter().any(|a| a.0 == attachment_id));
-        let found = if public {
-            messages::attachment_with_content(&self.store.db, view.number, attachment_id).await?
+        let db = &self.store.db;
+        let dir = self.directory().await?;
+        let t = self.ticket_of_link(db, token).await?;
+        let public = public_exchange(db, &dir, &t).await?;
+        let found = if public.iter().any(|m| m.attachments.iter().any(|a| a.0 == attachment_id)) {
+            messages::attachment_with_content(db, t.id, attachment_id).await?
         } else {
             None
         };
@@ -268,32 +245,47 @@ impl Logbuch {
         {
             return Ok(());
         }
-        let link = self.new_portal_link(&txn, t.id, &t.requester).await?;
-        let ctx = super::with_link(self.context_of(&dir, &t)?, &link);
-        let mut mails = Vec::new();
-        if let Some((subject, body, html)) = self.render_for(&dir, "portal.link", &ctx, t.tenant_id) {
-            let queue = dir.queue(t.queue_id)?;
-            let draft = Draft {
-                ticket_id: Some(t.id),
-                kind: "portal-link",
-                from_name: dir.tenant(t.tenant_id)?.name.clone(),
-                from: dir.queue_address(queue.id).unwrap_or_else(|| self.fallback_from()),
-                to: vec![t.requester.clone()],
-                subject,
-                body,
-                html,
-                in_reply_to: None,
-                references: Vec::new(),
-                automatic: true,
-                limited: true,
-                message_id: None,
-            };
-            mails = queue_drafts(self, &txn, vec![draft]).await?;
-        }
+        let mails = self.mail_portal_link(&txn, &dir, &t, super::LinkMail::Requested).await?;
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;
         Ok(())
     }
+}
+
+/// A staff member as the requester sees them: the display name only.
+fn staff_name(dir: &crate::tickets::Directory, id: Option<i64>) -> String {
+    id.and_then(|i| dir.staff_member(i)).map(|u| u.display_name.clone()).unwrap_or_else(|| "Team".into())
+}
+
+/// The public exchange of a ticket: the requester's own messages and our
+/// replies, with their files; never notes, never other senders.
+async fn public_exchange(
+    db: &impl ConnectionTrait,
+    dir: &crate::tickets::Directory,
+    t: &Ticket,
+) -> AppResult<Vec<PublicMessage>> {
+    let files = messages::attachments_of_ticket(db, t.id).await?;
+    Ok(messages::of_ticket(db, t.id)
+        .await?
+        .into_iter()
+        .filter_map(|m| {
+            let from_requester = m.kind == MessageKind::Inbound.as_str()
+                && m.from_addr.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&t.requester));
+            let reply = m.kind == MessageKind::Outbound.as_str();
+            (from_requester || reply).then(|| PublicMessage {
+                id: m.id,
+                from_requester,
+                author: if from_requester { "Sie".into() } else { staff_name(dir, m.author_id) },
+                at: m.created_at,
+                attachments: files
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| (a.id, a.filename.clone(), a.size))
+                    .collect(),
+                text: m.body_text,
+            })
+        })
+        .collect())
 }
 
 async fn touch(db: &impl ConnectionTrait, t: &Ticket) -> AppResult<Ticket> {
@@ -311,7 +303,6 @@ async fn set_status(
 ) -> AppResult<Ticket> {
     let mut row: ticket::ActiveModel = t.clone().into();
     crate::tickets::status_with_clock(t, &mut row, to, dir.calendar(t.tenant_id));
-    row.resolved_at = Set((to == Status::Resolved).then(now));
     row.updated_at = Set(now());
     let saved = logbuch_store::tickets::update(db, row).await?;
     history::record_by(db, t.id, label, "status", Some(t.status.clone()), Some(to.as_str().to_owned())).await?;

@@ -145,26 +145,7 @@ impl Logbuch {
             // A sensitive queue: the reply stays here, the requester gets a link to read it.
             row.from_addr = Set(Some(who.email.clone()));
             row.to_addrs = Set(Some(t.requester.clone()));
-            let link = self.new_portal_link(&txn, t.id, &t.requester).await?;
-            let ctx = crate::portal::with_link(self.context_of(&dir, &t)?, &link);
-            if let Some((subject, body, html)) = self.render_for(&dir, "portal.new_reply", &ctx, t.tenant_id) {
-                let draft = crate::outgoing::Draft {
-                    ticket_id: Some(t.id),
-                    kind: "portal-reply",
-                    from_name: queue.name.clone(),
-                    from: dir.queue_address(t.queue_id).unwrap_or_else(|| self.fallback_from()),
-                    to: vec![t.requester.clone()],
-                    subject,
-                    body,
-                    html,
-                    in_reply_to: None,
-                    references: Vec::new(),
-                    automatic: false,
-                    limited: false,
-                    message_id: None,
-                };
-                mails.extend(crate::outgoing::queue_draft(self, &txn, draft).await?);
-            }
+            mails.extend(self.mail_portal_link(&txn, &dir, &t, crate::portal::LinkMail::NewReply).await?);
         } else if kind == MessageKind::Outbound {
             // The reply goes out by mail: stored first, sent from the outbox,
             // threaded to the ticket's mails so an answer finds its way back.

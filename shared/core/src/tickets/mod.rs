@@ -60,7 +60,8 @@ pub(crate) fn due_times(
     (due(queue.first_response_minutes), due(queue.resolution_minutes))
 }
 
-/// A status change with what it does to the clocks: waiting on the
+/// A status change with what it does to the resolution time and the
+/// clocks (the one place a ticket's status is set): waiting on the
 /// requester pauses them (from now), leaving waiting moves each due time
 /// on by the business time that was left when the pause began (a due time
 /// already passed then stays).
@@ -68,6 +69,7 @@ pub(crate) fn status_with_clock(t: &Ticket, row: &mut ticket::ActiveModel, to: S
     let at = logbuch_store::now();
     let waiting = Status::Waiting.as_str();
     row.status = Set(to.as_str().to_owned());
+    row.resolved_at = Set((to == Status::Resolved).then_some(at));
     if to == Status::Waiting && t.status != waiting {
         row.waiting_since = Set(Some(at));
     } else if to != Status::Waiting && t.status == waiting {

@@ -5,7 +5,7 @@ use crate::views::TicketDetail;
 use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
 use logbuch_domain::{Action, Priority, QueueId, Status};
-use logbuch_store::{entity::ticket, now, tickets, tickets::Ticket, users};
+use logbuch_store::{entity::ticket, tickets, tickets::Ticket, users};
 use sea_orm::Set;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -25,7 +25,6 @@ fn status_change(t: &Ticket, row: &mut ticket::ActiveModel, to: Status, dir: &Di
         return None;
     }
     super::status_with_clock(t, row, to, dir.calendar(t.tenant_id));
-    row.resolved_at = Set((to == Status::Resolved).then(now));
     Some(("status", Some(t.status.clone()), Some(to.as_str().to_owned())))
 }
 
