@@ -16,6 +16,7 @@ mod m0010_principal_changes;
 mod m0011_bounce_reason;
 mod m0012_portal;
 mod m0013_calendar;
+mod m0014_processes;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_bounce_reason::Migration),
             Box::new(m0012_portal::Migration),
             Box::new(m0013_calendar::Migration),
+            Box::new(m0014_processes::Migration),
         ]
     }
 }

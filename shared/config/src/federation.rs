@@ -26,6 +26,70 @@ pub struct Federation {
     /// Help topics of the web form for every tenant (an LV may override them).
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicSpec>,
+    /// Processes for every tenant; empty: the built-in ones (`processes.toml`).
+    #[serde(default, rename = "process")]
+    pub processes: Vec<ProcessSpec>,
+}
+
+/// The built-in processes: exit by mail and admission (seed 004).
+pub const BUILTIN_PROCESSES: &str = include_str!("../processes.toml");
+
+/// A process (Ablauf) staff start on a ticket: steps in order, each with an
+/// optional mail, an optional wait for the requester and a deadline.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    pub slug: String,
+    pub name: String,
+    /// In a tenant: removes the process of this slug.
+    #[serde(default, skip_serializing)]
+    pub hidden: bool,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<StepSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub name: String,
+    /// A canned response (`canned.…`) mailed to the requester when the step is done.
+    pub send: Option<String>,
+    /// Done by the requester's answer from the ticket's address, never by staff.
+    #[serde(default)]
+    pub wait_for_requester: bool,
+    /// What the person doing the step must write down.
+    pub evidence: Option<String>,
+    /// Business time from when the step is due (`2d`).
+    pub deadline: Option<String>,
+}
+
+/// A tenant's process with deadlines in business minutes of its calendar.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ResolvedProcess {
+    pub slug: String,
+    pub name: String,
+    pub steps: Vec<ResolvedStep>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ResolvedStep {
+    pub name: String,
+    pub send: Option<String>,
+    pub wait_for_requester: bool,
+    pub evidence: Option<String>,
+    pub deadline_minutes: Option<i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcessFile {
+    #[serde(rename = "process")]
+    processes: Vec<ProcessSpec>,
+}
+
+/// The built-in processes, parsed (the file is part of the build and tested).
+pub fn builtin_processes() -> Vec<ProcessSpec> {
+    toml::from_str::<ProcessFile>(BUILTIN_PROCESSES).map(|f| f.processes).unwrap_or_default()
 }
 
 /// A help topic ("Hilfethema") of the web form: what the request is about,
@@ -146,6 +210,9 @@ pub struct TenantSpec {
     /// Extra closed days (`2026-12-24`), besides the Land's public holidays.
     #[serde(default)]
     pub closed: Vec<String>,
+    /// Processes of this tenant: replace the federation's of the same slug, add to or hide them.
+    #[serde(default, rename = "process")]
+    pub processes: Vec<ProcessSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +298,45 @@ impl Federation {
             .collect()
     }
 
+    /// The processes of `tenant`: the federation's (or the built-in ones),
+    /// replaced, added to or hidden by the tenant's own, with deadlines in
+    /// business minutes of its calendar.
+    pub fn processes_for(&self, tenant: &TenantSpec) -> Vec<ResolvedProcess> {
+        let builtin;
+        let base = if self.processes.is_empty() {
+            builtin = builtin_processes();
+            &builtin
+        } else {
+            &self.processes
+        };
+        let mut specs: Vec<&ProcessSpec> = base.iter().collect();
+        for own in &tenant.processes {
+            specs.retain(|p| p.slug != own.slug);
+            if !own.hidden {
+                specs.push(own);
+            }
+        }
+        let cal = self.calendar_for(tenant);
+        specs
+            .into_iter()
+            .map(|p| ResolvedProcess {
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|s| ResolvedStep {
+                        name: s.name.clone(),
+                        send: s.send.clone(),
+                        wait_for_requester: s.wait_for_requester,
+                        evidence: s.evidence.clone(),
+                        deadline_minutes: s.deadline.as_deref().and_then(|d| business_minutes(d, &cal)),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// The business calendar of `tenant`: its hours (else the Bund's, else
     /// Monday to Friday 9–17), its Land's public holidays (the Bund: the
     /// nationwide ones) and its extra closed days. Validated at parse time.
@@ -312,6 +418,11 @@ impl Federation {
         {
             check_topics(topics).map_err(|m| invalid(format!("{scope}: {m}")))?;
         }
+        for (scope, processes) in std::iter::once(("federation".to_owned(), &fed.processes))
+            .chain(fed.tenants.iter().map(|t| (format!("tenant {}", t.code), &t.processes)))
+        {
+            check_processes(processes).map_err(|m| invalid(format!("{scope}: {m}")))?;
+        }
         let mut names = HashSet::new();
         for m in &fed.mailboxes {
             if !names.insert(m.name.as_str()) {
@@ -369,6 +480,38 @@ fn check_topics(topics: &[TopicSpec]) -> Result<(), String> {
                     "topic {}: field {}: choices belong to kind choice, and it needs them",
                     t.slug, f.name
                 ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_processes(processes: &[ProcessSpec]) -> Result<(), String> {
+    let mut slugs = HashSet::new();
+    for p in processes {
+        if !valid_slug(&p.slug) || !slugs.insert(p.slug.as_str()) {
+            return Err(format!(
+                "process slug „{}“ is listed twice or not lower-case letters, digits and dashes",
+                p.slug
+            ));
+        }
+        if p.steps.is_empty() && !p.hidden {
+            return Err(format!("process {}: needs at least one [[process.step]]", p.slug));
+        }
+        for (n, s) in p.steps.iter().enumerate() {
+            let step = format!("process {} step {}", p.slug, n + 1);
+            if s.name.trim().is_empty() {
+                return Err(format!("{step}: needs a name"));
+            }
+            if let Some(send) = &s.send
+                && (!send.starts_with("canned.") || s.wait_for_requester)
+            {
+                return Err(format!(
+                    "{step}: send names a canned response („canned.…“) and does not go with wait_for_requester"
+                ));
+            }
+            if let Some(d) = &s.deadline {
+                parse_duration(d).map_err(|m| format!("{step}: {m}"))?;
             }
         }
     }
@@ -481,6 +624,40 @@ mod tests {
         assert_eq!(fed.calendar_for(nw).land, Some(Land::Nw));
         let bund = fed.tenants.iter().find(|t| t.code.is_bund()).unwrap();
         assert_eq!(fed.calendar_for(bund).land, None, "the Bund keeps the nationwide holidays");
+    }
+
+    #[test]
+    fn processes_are_built_in_and_an_lv_sets_its_own_deadlines() {
+        let builtin = builtin_processes();
+        assert_eq!(builtin.iter().map(|p| p.slug.as_str()).collect::<Vec<_>>(), ["austritt", "aufnahme"]);
+        check_processes(&builtin).unwrap();
+        let fed = Federation::embedded().unwrap();
+        let by = fed.tenants.iter().find(|t| t.code.as_str() == "by").unwrap();
+        let exit = fed.processes_for(by).into_iter().find(|p| p.slug == "austritt").unwrap();
+        assert_eq!(exit.steps.len(), 4);
+        assert!(exit.steps[1].wait_for_requester);
+        assert_eq!(exit.steps[0].deadline_minutes, Some(2 * 8 * 60), "two working days of 8 hours");
+        let consent = |code: &str| {
+            let t = fed.tenants.iter().find(|t| t.code.as_str() == code).unwrap();
+            let p = fed.processes_for(t).into_iter().find(|p| p.slug == "aufnahme").unwrap();
+            p.steps[1].deadline_minutes
+        };
+        assert_eq!(consent("rp"), Some(10 * 480), "RP: 14 days = 10 working days");
+        assert_eq!(consent("nw"), Some(42 * 480), "NW: two months = 42 working days");
+        assert_eq!(consent("by"), Some(10 * 480));
+        let bad = ProcessSpec {
+            slug: "x".into(),
+            name: "X".into(),
+            hidden: false,
+            steps: vec![StepSpec {
+                name: "a".into(),
+                send: Some("canned.a".into()),
+                wait_for_requester: true,
+                evidence: None,
+                deadline: None,
+            }],
+        };
+        assert!(check_processes(&[bad]).unwrap_err().contains("step 1"));
     }
 
     #[test]

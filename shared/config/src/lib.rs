@@ -8,7 +8,8 @@ mod settings;
 
 pub use federation::{
     EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec,
-    ResolvedTopic, TenantSpec, TopicSpec, business_minutes, parse_duration,
+    ProcessSpec, ResolvedProcess, ResolvedStep, ResolvedTopic, StepSpec, TenantSpec, TopicSpec,
+    builtin_processes, business_minutes, parse_duration,
 };
 pub use settings::{
     DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, PortalSettings, RedisSettings, ServerSettings,

@@ -13,6 +13,7 @@ pub mod intake;
 pub mod messages;
 pub mod outbox;
 pub mod portal;
+pub mod processes;
 pub mod search;
 pub mod sessions;
 pub mod templates;

@@ -72,13 +72,15 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
         let topics = serde_json::to_string(&fed.topics_for(t)).ok();
         let cal = fed.calendar_for(t);
         let calendar = serde_json::to_string(&cal).ok();
+        let processes = serde_json::to_string(&fed.processes_for(t)).ok();
         let row = match find_tenant_by_code(db, t.code.as_str()).await? {
             Some(row) => {
-                if row.name != t.name || row.topics != topics || row.calendar != calendar {
+                if row.name != t.name || row.topics != topics || row.calendar != calendar || row.processes != processes {
                     let mut am: tenant::ActiveModel = row.clone().into();
                     am.name = Set(t.name.clone());
                     am.topics = Set(topics);
                     am.calendar = Set(calendar);
+                    am.processes = Set(processes);
                     am.update(db).await?
                 } else {
                     row
@@ -93,6 +95,7 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
                     created_at: Set(now()),
                     topics: Set(topics),
                     calendar: Set(calendar),
+                    processes: Set(processes),
                     ..Default::default()
                 }
                 .insert(db)

@@ -24,6 +24,10 @@ pub(crate) struct Directory {
     /// Each tenant's business calendar; `fallback` for a tenant without one.
     calendars: HashMap<i64, Calendar>,
     fallback: Calendar,
+    /// Each tenant's processes.
+    processes: HashMap<i64, Vec<logbuch_config::ResolvedProcess>>,
+    /// Who is away (from–until, Berlin dates) and who covers.
+    absences: Vec<logbuch_store::processes::Absence>,
 }
 
 impl Directory {
@@ -41,6 +45,11 @@ impl Directory {
                 (t.id, stored.unwrap_or_else(|| Calendar { land: Land::from_code(&t.code), ..Calendar::default() }))
             })
             .collect();
+        let processes = tenants
+            .values()
+            .map(|t| (t.id, t.processes.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()))
+            .collect();
+        let absences = logbuch_store::processes::absences(db).await?;
         let queues = tenants::list_queues(db, None).await?.into_iter().map(|q| (q.id, q)).collect();
         let addresses = tenants::all_addresses(db).await?.into_iter().collect();
         let templates = logbuch_store::templates::all(db).await?;
@@ -49,12 +58,45 @@ impl Directory {
             .into_iter()
             .map(|u| (u.id, crate::views::UserRef { id: u.id, email: u.email, display_name: u.display_name }))
             .collect();
-        Ok(Self { tenants, queues, addresses, templates, staff, topics, calendars, fallback: Calendar::default() })
+        Ok(Self {
+            tenants,
+            queues,
+            addresses,
+            templates,
+            staff,
+            topics,
+            calendars,
+            fallback: Calendar::default(),
+            processes,
+            absences,
+        })
     }
 
     /// The business calendar due times of a tenant's tickets count in.
     pub(crate) fn calendar(&self, tenant_id: i64) -> &Calendar {
         self.calendars.get(&tenant_id).unwrap_or(&self.fallback)
+    }
+
+    /// The processes staff may start on a tenant's tickets.
+    pub(crate) fn processes(&self, tenant_id: i64) -> &[logbuch_config::ResolvedProcess] {
+        self.processes.get(&tenant_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Absences in effect on `day` (Berlin date).
+    pub(crate) fn absent_on(&self, day: chrono::NaiveDate) -> impl Iterator<Item = &logbuch_store::processes::Absence> {
+        let day = day.format("%Y-%m-%d").to_string();
+        self.absences.iter().filter(move |a| a.from_day <= day && day <= a.until_day)
+    }
+
+    /// Who covers for `user_id` today, if they are away.
+    pub(crate) fn deputy_of(&self, user_id: i64) -> Option<i64> {
+        let today = logbuch_domain::calendar::utc_to_berlin(logbuch_store::now()).date_naive();
+        self.absent_on(today).find(|a| a.user_id == user_id).map(|a| a.deputy_id)
+    }
+
+    /// A person's recorded absence (current or planned).
+    pub(crate) fn absence_of(&self, user_id: i64) -> Option<&logbuch_store::processes::Absence> {
+        self.absences.iter().find(|a| a.user_id == user_id)
     }
 
     /// The help topics of a tenant's web form.

@@ -122,6 +122,23 @@ impl Logbuch {
         let dir = self.directory().await?;
         let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
+        let mails = self.write_message(&txn, &dir, who, &t, input, kind).await?;
+        txn.commit().await?;
+        self.dispatch_outbox(&mails).await;
+        self.get_ticket(who, id).await
+    }
+
+    /// Writes a note or reply by `who` on `t` (already authorized) inside
+    /// the caller's transaction; returns the outbox mails to dispatch after commit.
+    pub(crate) async fn write_message(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        dir: &super::Directory,
+        who: &Principal,
+        t: &Ticket,
+        input: NewMessage,
+        kind: MessageKind,
+    ) -> AppResult<Vec<i64>> {
         let mut input = input;
         if let Some(name) = input.canned.take() {
             if kind != MessageKind::Outbound || !name.starts_with("canned.") {
@@ -130,29 +147,29 @@ impl Logbuch {
             if !input.body.trim().is_empty() {
                 return Err(AppError::validation("canned", "Entweder „body“ oder „canned“ angeben, nicht beides."));
             }
-            let ctx = self.context_of(&dir, &t)?;
+            let ctx = self.context_of(dir, t)?;
             let (_, body, _) = self
-                .render_for(&dir, &name, &ctx, t.tenant_id)
+                .render_for(dir, &name, &ctx, t.tenant_id)
                 .ok_or_else(|| AppError::validation("canned", format!("Den Textbaustein „{name}“ gibt es nicht.")))?;
             input.body = body;
         }
         validate_body(&input.body, self.settings.limits.max_body_bytes)?;
         let files = decode_files(&input.attachments, self.settings.limits.max_attachment_bytes)?;
-        let mut row = message_by(&t, who, kind, &input.body);
+        let mut row = message_by(t, who, kind, &input.body);
         let mut mails = Vec::new();
         let queue = dir.queue(t.queue_id)?;
         if kind == MessageKind::Outbound && queue.portal_only && self.settings.portal.enabled {
             // A sensitive queue: the reply stays here, the requester gets a link to read it.
             row.from_addr = Set(Some(who.email.clone()));
             row.to_addrs = Set(Some(t.requester.clone()));
-            mails.extend(self.mail_portal_link(&txn, &dir, &t, crate::portal::LinkMail::NewReply).await?);
+            mails.extend(self.mail_portal_link(txn, dir, t, crate::portal::LinkMail::NewReply).await?);
         } else if kind == MessageKind::Outbound {
             // The reply goes out by mail: stored first, sent from the outbox,
             // threaded to the ticket's mails so an answer finds its way back.
             let from = dir.queue_address(t.queue_id).unwrap_or_else(|| self.fallback_from());
             let subject = format!("[Logbuch #{}] {}", t.id, t.subject);
             let message_id = crate::outgoing::new_message_id(Some(t.id), &self.settings.server.public_url);
-            let earlier = messages::of_ticket(&txn, t.id).await?;
+            let earlier = messages::of_ticket(txn, t.id).await?;
             let references: Vec<String> = earlier.iter().filter_map(|m| m.message_id_header.clone()).collect();
             let in_reply_to = earlier
                 .iter()
@@ -180,11 +197,11 @@ impl Logbuch {
                 limited: false,
                 message_id: Some(message_id),
             };
-            mails.extend(crate::outgoing::queue_draft(self, &txn, draft).await?);
+            mails.extend(crate::outgoing::queue_draft(self, txn, draft).await?);
         } else {
             row.from_addr = Set(Some(who.email.clone()));
         }
-        let m = messages::insert(&txn, row, &files).await?;
+        let m = messages::insert(txn, row, &files).await?;
         let field = if kind == MessageKind::Note { "note" } else { "reply" };
         let mut changes = vec![(field, None, Some(format!("Nachricht {}", m.id)))];
         let mut row: ticket::ActiveModel = t.clone().into();
@@ -197,10 +214,8 @@ impl Logbuch {
                 changes.push(("status", Some(t.status.clone()), Some(Status::Open.as_str().to_owned())));
             }
         }
-        self.save_changes(&txn, who, row, t.id, changes).await?;
-        txn.commit().await?;
-        self.dispatch_outbox(&mails).await;
-        self.get_ticket(who, id).await
+        self.save_changes(txn, who, row, t.id, changes).await?;
+        Ok(mails)
     }
 
     /// A file of a ticket the caller may read (404 otherwise), with its bytes.

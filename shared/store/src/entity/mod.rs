@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table (schema in `migrations/`).
 
+pub mod absence;
 pub mod access_log;
 pub mod api_token;
 pub mod attachment;
@@ -15,6 +16,7 @@ pub mod message;
 pub mod outbox;
 pub mod pending_login;
 pub mod portal_link;
+pub mod process_step;
 pub mod queue;
 pub mod queue_address;
 pub mod raw_mail;
@@ -25,5 +27,6 @@ pub mod tenant;
 pub mod ticket;
 pub mod ticket_field;
 pub mod ticket_link;
+pub mod ticket_process;
 pub mod ticket_watcher;
 pub mod user;

@@ -15,6 +15,8 @@ pub struct Model {
     pub topics: Option<String>,
     /// The business calendar (JSON of `logbuch_domain::calendar::Calendar`).
     pub calendar: Option<String>,
+    /// The processes in effect here (JSON of `logbuch_config::ResolvedProcess`).
+    pub processes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
