@@ -428,6 +428,9 @@ impl Federation {
             if !names.insert(m.name.as_str()) {
                 return Err(invalid(format!("mailbox {} is listed twice", m.name)));
             }
+            if m.name.starts_with("job:") {
+                return Err(invalid(format!("mailbox {}: names beginning with „job:“ are Logbuch's own", m.name)));
+            }
             if m.password.is_none() && m.password_env.is_none() {
                 return Err(invalid(format!("mailbox {}: needs password or password_env", m.name)));
             }

@@ -12,7 +12,8 @@ use logbuch_store::{history, tickets};
 const ROUND: u64 = 200;
 
 impl Logbuch {
-    /// One round as of `now`; returns how many breaches this call recorded.
+    /// One round as of `now` (tickets' clocks and process steps); returns how
+    /// many breaches this call recorded.
     pub async fn record_breaches(&self, now: DateTime<Utc>) -> AppResult<usize> {
         let dir = self.directory().await?;
         let candidates = tickets::breach_candidates(&self.store.db, now, ROUND).await?;
@@ -32,6 +33,6 @@ impl Logbuch {
             self.dispatch_outbox(&mails).await;
             recorded += 1;
         }
-        Ok(recorded)
+        Ok(recorded + self.record_step_breaches(now).await?)
     }
 }

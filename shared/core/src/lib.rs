@@ -2,6 +2,7 @@
 //! check first. The API, the staff interface, the workers and the CLI all
 //! call these and nothing below them.
 
+pub mod absence;
 pub mod admin;
 pub mod auth;
 mod breaches;
@@ -12,6 +13,7 @@ pub mod figures;
 pub mod intake;
 pub mod outgoing;
 pub mod portal;
+mod processes;
 pub mod reports;
 pub mod sso;
 pub mod templates;

@@ -80,6 +80,22 @@ Sie lesen sie unter Ihrem persönlichen Link (bitte nicht weitergeben):\n\n{{ po
 wir haben Ihre Austrittserklärung erhalten. Bitte bestätigen Sie uns kurz per Antwort auf diese Mail, dass Sie austreten möchten; \
 erst dann können wir den Austritt bearbeiten.\n\nMit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
     ),
+    (
+        "canned.austritt-vollzogen",
+        "Austritt: Bestätigung des Austritts",
+        "Ihr Austritt ist bearbeitet ({{ ticket.subject }})",
+        "{% if requester.name %}Guten Tag {{ requester.name }},{% else %}Guten Tag,{% endif %}\n\n\
+Ihr Austritt ist in unserer Mitgliederverwaltung gebucht. Danke für die gemeinsame Zeit; \
+wir würden uns freuen, Sie wieder bei uns zu sehen.\n\nMit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
+    ),
+    (
+        "canned.aufnahme-mitteilung",
+        "Aufnahme: Mitteilung der Entscheidung",
+        "Ihr Mitgliedsantrag ({{ ticket.subject }})",
+        "{% if requester.name %}Guten Tag {{ requester.name }},{% else %}Guten Tag,{% endif %}\n\n\
+über Ihren Mitgliedsantrag ist entschieden. Die Einzelheiten teilen wir Ihnen in einer gesonderten Nachricht mit; \
+bei Fragen antworten Sie einfach auf diese Mail.\n\nMit freundlichen Grüßen\n{{ ticket.tenant_name }}\n",
+    ),
 ];
 
 /// The shared part of notifications; deliberately without the request's text

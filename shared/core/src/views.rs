@@ -130,6 +130,67 @@ pub struct TicketDetail {
     pub business_minutes_left: Option<i64>,
     /// Actions the caller may take on this ticket (policy names like `ticket.take`).
     pub allowed_actions: Vec<String>,
+    /// Processes started on this ticket, oldest first.
+    pub processes: Vec<ProcessView>,
+    /// Processes of the ticket's tenant one may start (slug and name).
+    pub available_processes: Vec<ProcessChoice>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProcessChoice {
+    pub slug: String,
+    pub name: String,
+}
+
+/// A process on a ticket: its steps, which is due, which are done by whom.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProcessView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub started_at: DateTime<Utc>,
+    pub started_by: Option<UserRef>,
+    #[serde(serialize_with = "time::rfc3339_opt")]
+    pub completed_at: Option<DateTime<Utc>>,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepView {
+    pub id: i64,
+    /// From 1.
+    pub position: i32,
+    pub name: String,
+    /// done, current or pending.
+    pub state: String,
+    /// The canned response this step sends when done.
+    pub send: Option<String>,
+    /// The step completes when the requester answers from their address.
+    pub wait_for_requester: bool,
+    /// What must be noted to finish the step (e.g. the booking in the member database).
+    pub evidence_label: Option<String>,
+    #[serde(serialize_with = "time::rfc3339_opt")]
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    #[serde(serialize_with = "time::rfc3339_opt")]
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<UserRef>,
+    /// Who did it when it was no staff member (the requester's answer).
+    pub done_label: Option<String>,
+    pub evidence: Option<String>,
+}
+
+/// A process step past its due time, for the start page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OverdueStep {
+    pub ticket: i64,
+    pub subject: String,
+    pub tenant: String,
+    pub process: String,
+    pub step: String,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub due_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

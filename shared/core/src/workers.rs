@@ -1,6 +1,7 @@
 //! Background work run by `logbuch serve` and `logbuch worker`.
 //!
-//! Mail intake, the outbox senders, the sweepers for mails whose job was lost, and queue
+//! Mail intake, the outbox senders, the sweepers for mails whose job was lost, and the
+//! scheduled work (run by one worker at a time, see [`SCHEDULER_LEASE`]): queue
 //! escalation (seed 000: in sensitive queues a waiting ticket's priority
 //! rises). Each task exposes a `…_once` for tests and runs in a loop until
 //! cancelled in production.
@@ -44,6 +45,13 @@ impl Cancel {
 }
 
 const ESCALATION_EVERY: Duration = Duration::from_secs(60);
+/// The lease in the database that makes scheduled work (escalation, breaches,
+/// process deadlines) run in one worker at a time, however many there are.
+/// A name mailboxes cannot take (the federation file refuses `job:`).
+pub const SCHEDULER_LEASE: &str = "job:scheduled";
+/// Held this long per round; the holder renews it every round, so another
+/// worker takes over within this time after the holder stops.
+const SCHEDULER_LEASE_FOR: Duration = Duration::from_secs(150);
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const SPOOL_EVERY: Duration = Duration::from_secs(2);
 const IDLE_PAUSE: Duration = Duration::from_millis(250);
@@ -67,6 +75,7 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
     tracing::info!(%worker, "background workers started");
     let long_ago = Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now);
     let (mut escalated, mut swept, mut spooled) = (long_ago, long_ago, long_ago);
+    let mut holding = false;
     // Intake: independent loops, each taking a few jobs at a time, so one slow
     // mail never holds up a whole batch.
     let mut intake = tokio::task::JoinSet::new();
@@ -121,13 +130,17 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         }
         if escalated.elapsed() >= ESCALATION_EVERY {
             escalated = Instant::now();
-            if let Some(n) =
-                log_err("escalation", app.escalate_priorities(logbuch_store::now()).await).filter(|n| *n > 0)
-            {
-                tracing::info!(tickets = n, "escalated waiting tickets");
+            let held = log_err("scheduler lease", app.take_scheduler_lease(&worker).await).unwrap_or(false);
+            if held != holding {
+                holding = held;
+                if held {
+                    tracing::info!(%worker, "this worker runs the scheduled work (lease {SCHEDULER_LEASE})");
+                } else {
+                    tracing::info!(%worker, "another worker runs the scheduled work now");
+                }
             }
-            if let Some(n) = log_err("breaches", app.record_breaches(logbuch_store::now()).await).filter(|n| *n > 0) {
-                tracing::info!(tickets = n, "recorded missed due times");
+            if held {
+                app.run_scheduled(logbuch_store::now()).await;
             }
         }
         tokio::select! {
@@ -136,5 +149,29 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         }
     }
     while intake.join_next().await.is_some() {}
+    if holding {
+        // Another worker need not wait for the lease to run out.
+        let _ = logbuch_store::intake::release_mailbox_lease(&app.store.db, SCHEDULER_LEASE, &worker).await;
+    }
     tracing::info!("background workers stopped");
+}
+
+impl Logbuch {
+    /// Takes or renews the scheduler lease for `worker`; true while it holds it.
+    pub async fn take_scheduler_lease(&self, worker: &str) -> crate::AppResult<bool> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let until = now_ms + i64::try_from(SCHEDULER_LEASE_FOR.as_millis()).unwrap_or(i64::MAX);
+        Ok(logbuch_store::intake::take_mailbox_lease(&self.store.db, SCHEDULER_LEASE, worker, now_ms, until).await?)
+    }
+
+    /// One round of scheduled work as of `now`: escalation, then missed due
+    /// times of tickets and process steps. Call it only holding the lease.
+    pub async fn run_scheduled(&self, now: chrono::DateTime<chrono::Utc>) {
+        if let Some(n) = log_err("escalation", self.escalate_priorities(now).await).filter(|n| *n > 0) {
+            tracing::info!(tickets = n, "escalated waiting tickets");
+        }
+        if let Some(n) = log_err("breaches", self.record_breaches(now).await).filter(|n| *n > 0) {
+            tracing::info!(tickets = n, "recorded missed due times");
+        }
+    }
 }

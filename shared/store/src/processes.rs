@@ -146,15 +146,19 @@ pub async fn complete(db: &impl ConnectionTrait, process_id: i64) -> Result<()> 
 }
 
 /// Current steps past their due time, earliest first (the current step of a
-/// process is the only one with a due time and no `done_at`).
-pub async fn overdue(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<Step>> {
-    Ok(process_step::Entity::find()
+/// process is the only one with a due time and no `done_at`); with
+/// `unrecorded`, only those without a breach row yet.
+pub async fn overdue(db: &impl ConnectionTrait, now: DateTime<Utc>, unrecorded: bool, limit: u64) -> Result<Vec<Step>> {
+    let mut q = process_step::Entity::find()
         .filter(process_step::Column::DoneAt.is_null())
-        .filter(process_step::Column::DueAt.lt(now))
-        .order_by_asc(process_step::Column::DueAt)
-        .limit(limit)
-        .all(db)
-        .await?)
+        .filter(process_step::Column::DueAt.lt(now));
+    if unrecorded {
+        q = q.filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = process_steps.ticket_id \
+             AND b.clock = 'step-' || process_steps.id)",
+        ));
+    }
+    Ok(q.order_by_asc(process_step::Column::DueAt).limit(limit).all(db).await?)
 }
 
 /// Every recorded absence (a handful; the directory caches them).

@@ -327,6 +327,21 @@ pub async fn queue_figures(
 }
 
 /// Inserts a new ticket (the caller has checked access and writes its history).
+/// A ticket by number, unscoped: for scheduled work only, never for a person's request.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Ticket>> {
+    Ok(ticket::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Marks a ticket as changed now (something beside its own fields changed).
+pub async fn touch(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::UpdatedAt, sea_orm::sea_query::Expr::value(crate::now()))
+        .filter(ticket::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert(db: &impl ConnectionTrait, row: ticket::ActiveModel) -> Result<Ticket> {
     Ok(row.insert(db).await?)
 }

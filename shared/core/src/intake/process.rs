@@ -230,6 +230,7 @@ impl Logbuch {
             }
             batch.settle_key(txn, m, t.tenant_id, t.id, raw.id).await?;
             if matches!(m.kind, MailKind::Normal | MailKind::List) {
+                self.requester_answered(txn, dir, &t, &m.from).await?;
                 mails.extend(self.notify(txn, dir, &t, Notice::RequesterWrote, None).await?);
             }
             return Ok(Outcome::Appended(t.id));

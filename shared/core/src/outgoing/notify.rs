@@ -86,6 +86,16 @@ impl Logbuch {
                 users::find_users(db, &ids).await?
             }
         };
+        // Someone away is covered by their deputy (who must still be allowed to read the ticket).
+        let deputies: Vec<i64> = people.iter().filter_map(|u| dir.deputy_of(u.id)).collect();
+        if !deputies.is_empty() {
+            people.retain(|u| dir.deputy_of(u.id).is_none());
+            for d in users::find_users(db, &deputies).await? {
+                if !people.iter().any(|p| p.id == d.id) {
+                    people.push(d);
+                }
+            }
+        }
         people.retain(|u| Some(u.id) != actor);
         let mut to: Vec<String> = Vec::new();
         for u in self.readers(db, dir, people, t).await? {

@@ -169,6 +169,9 @@ impl Logbuch {
         } else {
             touch(&txn, &t).await?
         };
+        // Through the requester's own link: it counts as their answer.
+        let requester = t.requester.clone();
+        self.requester_answered(&txn, &dir, &t, &requester).await?;
         let mails = self.notify(&txn, &dir, &t, Notice::RequesterWrote, None).await?;
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;

@@ -17,6 +17,7 @@ pub use work::TicketChange;
 
 pub(crate) use create::{NewTicketRow, open_ticket, validate_address, validate_subject};
 pub(crate) use directory::Directory;
+pub(crate) use read::user_refs;
 
 use crate::{AppError, AppResult, Logbuch, Principal};
 use chrono::{DateTime, Utc};

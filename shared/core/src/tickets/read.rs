@@ -184,6 +184,11 @@ impl Logbuch {
         ids.extend(t.owner_id);
         ids.extend(msgs.iter().filter_map(|m| m.author_id));
         ids.extend(hist.iter().filter_map(|h| h.actor_id));
+        let running = logbuch_store::processes::of_ticket(db, t.id).await?;
+        for (p, steps) in &running {
+            ids.extend(p.started_by);
+            ids.extend(steps.iter().filter_map(|s| s.done_by));
+        }
         ids.sort_unstable();
         ids.dedup();
         let people = people(db, &dir, &ids).await?;
@@ -231,6 +236,7 @@ impl Logbuch {
             .collect();
         let cal = dir.calendar(t.tenant_id);
         let now = logbuch_store::now();
+        let (processes, available_processes) = crate::processes::process_views(&dir, &t, running, &people);
         let summary = summary(t, &dir, &people)?;
         let business_minutes_left = summary.due_at().filter(|_| summary.status != "waiting").map(|due| {
             if due >= now { cal.business_minutes_between(now, due) } else { -cal.business_minutes_between(due, now) }
@@ -244,6 +250,8 @@ impl Logbuch {
             messages,
             history: history_views(hist, &people),
             allowed_actions,
+            processes,
+            available_processes,
         })
     }
 

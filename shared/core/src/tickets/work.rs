@@ -6,7 +6,7 @@ use crate::{AppError, AppResult, Logbuch, Principal};
 use logbuch_authz::Target;
 use logbuch_domain::{Action, Priority, QueueId, Status};
 use logbuch_store::{entity::ticket, tickets, tickets::Ticket, users};
-use sea_orm::Set;
+use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -53,27 +53,39 @@ impl Logbuch {
         self.set_owner(who, id, owner, Action::AssignTicket).await
     }
 
+    /// Whether person `user_id` may take ticket `t`.
+    async fn may_take(&self, db: &impl ConnectionTrait, dir: &Directory, t: &Ticket, user_id: i64) -> AppResult<bool> {
+        let Some(user) = users::find_user(db, user_id).await?.filter(|u| u.active) else { return Ok(false) };
+        let principal = crate::auth::principal_on(db, user).await?;
+        let tenant = dir.tenant_ref(t.tenant_id)?;
+        Ok(self.authz.allows(&principal, Action::TakeTicket, Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) }))
+    }
+
     async fn set_owner(&self, who: &Principal, id: i64, owner: Option<i64>, action: Action) -> AppResult<TicketDetail> {
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
         let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
-        if let Some(o) = owner.filter(|o| *o != who.user.0) {
+        let mut owner = owner;
+        let mut covered = None;
+        if let Some(o) = owner.filter(|o| *o != who.user.0 && action == Action::AssignTicket)
+            && let Some(d) = dir.deputy_of(o)
+            && self.may_take(&txn, &dir, &t, d).await?
+        {
+            // Away: the deputy gets it (if they may work this queue; else it stays as asked).
+            covered = Some(o);
+            owner = Some(d);
+        }
+        if let Some(o) = owner.filter(|o| *o != who.user.0)
+            && !self.may_take(&txn, &dir, &t, o).await?
+        {
             let user = users::find_user(&txn, o)
                 .await?
                 .ok_or_else(|| AppError::validation("owner", "Diese Person gibt es nicht."))?;
-            let principal = crate::auth::principal_on(&txn, user).await?;
-            let tenant = dir.tenant_ref(t.tenant_id)?;
-            if !self.authz.allows(
-                &principal,
-                Action::TakeTicket,
-                Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) },
-            ) {
-                return Err(AppError::validation(
-                    "owner",
-                    format!("{} darf Tickets in {} nicht bearbeiten.", principal.email, dir.queue_path(t.queue_id)),
-                ));
-            }
+            return Err(AppError::validation(
+                "owner",
+                format!("{} darf Tickets in {} nicht bearbeiten.", user.email, dir.queue_path(t.queue_id)),
+            ));
         }
         let mut row: ticket::ActiveModel = t.clone().into();
         let mut changes = Vec::new();
@@ -86,6 +98,11 @@ impl Logbuch {
         }
         if owner.is_some() && t.status == Status::New.as_str() {
             changes.extend(status_change(&t, &mut row, Status::Open, &dir));
+        }
+        if let Some(away) = covered {
+            let names = super::read::user_refs(&txn, &[away]).await?;
+            let name = names.get(&away).map_or_else(String::new, |u| u.email.clone());
+            changes.push(("absence", Some(name), Some("abwesend, an die Vertretung gegeben".to_owned())));
         }
         let saved = self.save_changes(&txn, who, row, t.id, changes).await?;
         let mails = if owner.is_some() && owner != t.owner_id {
