@@ -30,11 +30,11 @@ use utoipa_swagger_ui::SwaggerUi;
 #[openapi(
     info(title = "Logbuch API", description = "Request tracker for the Bund and the Landesverbände. Authenticate with a personal API token: `Authorization: Bearer lb_…` (`logbuch admin token create`)."),
     paths(
-        meta::me, meta::tenants, meta::queues, meta::counts,
+        meta::me, meta::absence, meta::set_absence, meta::clear_absence, meta::tenants, meta::queues, meta::counts,
         tickets::list, tickets::create, tickets::get, tickets::change, tickets::history,
         tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
-        tickets::resolve, tickets::reopen, tickets::download,
+        tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step,
         intake::status, intake::quarantine, intake::raw, intake::retry, intake::outbox_status, intake::outbox_resend,
         templates::list, templates::save, templates::delete, templates::canned,
     ),
@@ -99,6 +99,7 @@ pub fn router(app: Logbuch) -> Router {
     };
     let api = Router::new()
         .route("/me", get(meta::me))
+        .route("/me/absence", get(meta::absence).put(meta::set_absence).delete(meta::clear_absence))
         .route("/tenants", get(meta::tenants))
         .route("/tenants/{tenant}/queues", get(meta::queues))
         .route("/counts", get(meta::counts))
@@ -115,6 +116,8 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/replies", post(tickets::add_reply))
         .route("/tickets/{id}/resolve", post(tickets::resolve))
         .route("/tickets/{id}/reopen", post(tickets::reopen))
+        .route("/tickets/{id}/processes", post(tickets::start_process))
+        .route("/tickets/{id}/steps/{step}/done", post(tickets::complete_step))
         .route("/tickets/{id}/attachments/{attachment}", get(tickets::download))
         .route("/tickets/{id}/canned", get(templates::canned))
         .route("/tenants/{tenant}/templates", get(templates::list))
@@ -147,6 +150,10 @@ pub fn router(app: Logbuch) -> Router {
         .route("/ui/tickets/{id}/move", post(ui::move_queue))
         .route("/ui/tickets/{id}/note", post(ui::note))
         .route("/ui/tickets/{id}/reply", post(ui::reply))
+        .route("/ui/tickets/{id}/processes", post(ui::start_process))
+        .route("/ui/tickets/{id}/steps/{step}", post(ui::complete_step))
+        .route("/ui/abwesenheit", get(ui::absence_page).post(ui::save_absence))
+        .route("/ui/abwesenheit/beenden", post(ui::end_absence))
         .route("/ui/triage", get(ui::triage))
         .route("/ui/verwaltung", get(ui::admin_index))
         .route("/ui/verwaltung/{tenant}", get(ui::admin))

@@ -1,11 +1,12 @@
 //! `/api/v1/me`, tenants, queues and counts; `/healthz`, `/readyz`.
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use logbuch_core::Logbuch;
+use logbuch_core::absence::{AbsenceInput, AbsenceView};
 use logbuch_core::views::{CountView, MeView, QueueView, TenantView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -63,4 +64,30 @@ pub async fn readyz(State(app): State<Logbuch>) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
+}
+
+#[utoipa::path(get, path = "/api/v1/me/absence", tag = "people",
+    responses((status = 200, body = AbsenceView), (status = 404, body = Problem)))]
+pub async fn absence(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<Json<AbsenceView>> {
+    app.my_absence(&who)
+        .await?
+        .map(Json)
+        .ok_or_else(|| logbuch_core::AppError::NotFound("Es ist keine Abwesenheit eingetragen.".into()).into())
+}
+
+#[utoipa::path(put, path = "/api/v1/me/absence", request_body = AbsenceInput, tag = "people",
+    responses((status = 200, body = AbsenceView), (status = 422, body = Problem)))]
+pub async fn set_absence(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiJson(input): ApiJson<AbsenceInput>,
+) -> ApiResult<Json<AbsenceView>> {
+    Ok(Json(app.set_absence(&who, input).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/absence", tag = "people",
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn clear_absence(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<StatusCode> {
+    app.clear_absence(&who).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -243,3 +243,40 @@ pub(crate) fn file_response(meta: &logbuch_store::messages::Attachment, bytes: V
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     res
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartProcess {
+    /// The process's slug (`austritt`, `aufnahme`, or one of the tenant's own).
+    pub process: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDone {
+    /// What was done where the step asks for it (e.g. the booking in the member database).
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/processes", params(("id" = i64, Path)), request_body = StartProcess, tag = "processes",
+    responses((status = 201, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn start_process(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<StartProcess>,
+) -> ApiResult<(StatusCode, Json<TicketDetail>)> {
+    Ok((StatusCode::CREATED, Json(app.start_process(&who, id, &input.process).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/steps/{step}/done", params(("id" = i64, Path), ("step" = i64, Path)), request_body = StepDone, tag = "processes",
+    responses((status = 200, body = TicketDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn complete_step(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath((id, step)): ApiPath<(i64, i64)>,
+    ApiJson(input): ApiJson<StepDone>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.complete_step(&who, id, step, input.evidence).await?))
+}

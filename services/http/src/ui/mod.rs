@@ -5,6 +5,7 @@
 //! Content-Security-Policy forbids scripts and remote loads besides. Errors
 //! are German HTML pages with the right status.
 
+mod absence;
 mod admin;
 pub mod portal;
 mod reports;
@@ -26,11 +27,13 @@ use logbuch_core::{AppError, Logbuch};
 use serde::Deserialize;
 use strings as s;
 
+pub use absence::{absence_page, end_absence, save_absence};
 pub use admin::{admin, admin_index, delete_template, edit_template, save_template};
 pub use reports::{csv as report_csv, report, wiki as report_wiki};
 pub use sanitize::mail_html;
 pub use ticket::{
-    add_watcher, assign, change, hand_over, move_queue, note, remove_watcher, reopen, reply, resolve, take, ticket,
+    add_watcher, assign, change, complete_step, hand_over, move_queue, note, remove_watcher, reopen, reply, resolve,
+    start_process, take, ticket,
 };
 
 /// No scripts, nothing from elsewhere, no framing; styles only inline.
@@ -187,6 +190,10 @@ struct QueueRow {
 struct HomePage {
     nav: Option<Nav>,
     queues: Vec<QueueRow>,
+    /// Overdue process steps: (ticket, subject, process · step, since when).
+    overdue_steps: Vec<(i64, String, String, String)>,
+    /// People one covers for: (name, until, their open tickets).
+    covering: Vec<(String, String, Vec<(i64, String)>)>,
 }
 
 /// `GET /`: my queues with counts by status and what is due, or the login page.
@@ -211,7 +218,23 @@ pub async fn home(State(app): State<Logbuch>, headers: HeaderMap) -> UiResult {
             next_due: q.next_due.map(|d| s::due(d, now)).unwrap_or_default(),
         })
         .collect();
-    Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues }))
+    let overdue_steps = app
+        .overdue_steps(&sp.principal)
+        .await?
+        .into_iter()
+        .map(|o| (o.ticket, o.subject, format!("{} · {}", o.process, o.step), s::due(o.due_at, now)))
+        .collect();
+    let covering = app
+        .covering(&sp.principal)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let until = chrono::NaiveDate::parse_from_str(&c.until, "%Y-%m-%d")
+                .map_or(c.until.clone(), |d| d.format("%d.%m.%Y").to_string());
+            (c.person.display_name, until, c.tickets.into_iter().map(|t| (t.number, t.subject)).collect())
+        })
+        .collect();
+    Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues, overdue_steps, covering }))
 }
 
 struct TicketRow {

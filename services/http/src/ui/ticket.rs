@@ -80,6 +80,89 @@ struct TicketPage {
     history: Vec<String>,
     /// The web form's topic and fields: (label, value).
     fields: Vec<(String, String)>,
+    processes: Vec<ProcessRow>,
+    process_choices: Vec<Choice>,
+    /// May start processes and tick off steps.
+    can_process: bool,
+}
+
+struct ProcessRow {
+    name: String,
+    done: bool,
+    started: String,
+    steps: Vec<StepRow>,
+}
+
+struct StepRow {
+    id: i64,
+    name: String,
+    state: &'static str,
+    state_label: &'static str,
+    current: bool,
+    overdue: bool,
+    due: String,
+    done_text: String,
+    evidence: Option<String>,
+    waits: bool,
+    sends: bool,
+}
+
+fn process_rows(d: &logbuch_core::views::TicketDetail, now: chrono::DateTime<chrono::Utc>) -> Vec<ProcessRow> {
+    let berlin = |at: chrono::DateTime<chrono::Utc>| logbuch_domain::calendar::utc_to_berlin(at).format("%d.%m.%Y %H:%M");
+    d.processes
+        .iter()
+        .map(|p| ProcessRow {
+            name: p.name.clone(),
+            done: p.completed_at.is_some(),
+            started: format!(
+                "begonnen {} von {}",
+                berlin(p.started_at),
+                p.started_by.as_ref().map_or("–", |u| u.display_name.as_str())
+            ),
+            steps: p
+                .steps
+                .iter()
+                .map(|st| {
+                    let current = st.state == "current";
+                    let by = st.done_by.as_ref().map(|u| u.display_name.clone()).or_else(|| st.done_label.clone());
+                    let done_text = match (st.done_at, by) {
+                        (Some(at), by) => {
+                            let mut t = format!("{} von {}", berlin(at), by.unwrap_or_else(|| "–".into()));
+                            if let Some(e) = &st.evidence {
+                                t.push_str(&format!(" · Nachweis: {e}"));
+                            }
+                            t
+                        }
+                        (None, _) => String::new(),
+                    };
+                    StepRow {
+                        id: st.id,
+                        name: st.name.clone(),
+                        state: match st.state.as_str() {
+                            "done" => "done",
+                            "current" => "current",
+                            _ => "pending",
+                        },
+                        state_label: match st.state.as_str() {
+                            "done" => s::STEP_STATE_DONE,
+                            "current" => s::STEP_STATE_CURRENT,
+                            _ => s::STEP_STATE_PENDING,
+                        },
+                        current,
+                        overdue: st.overdue,
+                        due: match st.due_at {
+                            Some(at) if current => format!("{} {} ({})", s::DUE, berlin(at), s::due(at, now)),
+                            _ => String::new(),
+                        },
+                        done_text,
+                        evidence: st.evidence_label.clone(),
+                        waits: st.wait_for_requester,
+                        sends: st.send.is_some(),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -227,7 +310,17 @@ pub async fn ticket(
     } else {
         (Vec::new(), String::new())
     };
+    let can_process = can_reply && !resolved;
+    let processes = process_rows(&d, now);
+    let process_choices = d
+        .available_processes
+        .iter()
+        .map(|p| Choice { value: p.slug.clone(), label: p.name.clone(), selected: false })
+        .collect();
     let page_data = TicketPage {
+        processes,
+        process_choices,
+        can_process,
         nav: Some(nav(&app, &sp).await?),
         csrf: sp.csrf.clone(),
         number: t.number,
@@ -267,6 +360,33 @@ pub async fn ticket(
 
 fn back(id: i64) -> UiResult {
     Ok(see_other(&format!("/ui/tickets/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct ProcessForm {
+    process: String,
+}
+
+/// `POST /ui/tickets/{id}/processes`: starts a process.
+pub async fn start_process(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<ProcessForm>) -> UiResult {
+    app.start_process(&f.sp.principal, id, &f.form.process).await?;
+    Ok(see_other(&format!("/ui/tickets/{id}#ablaeufe")))
+}
+
+#[derive(Deserialize)]
+pub struct StepForm {
+    #[serde(default)]
+    evidence: Option<String>,
+}
+
+/// `POST /ui/tickets/{id}/steps/{step}`: ticks off a process step.
+pub async fn complete_step(
+    State(app): State<Logbuch>,
+    Path((id, step)): Path<(i64, i64)>,
+    f: StaffForm<StepForm>,
+) -> UiResult {
+    app.complete_step(&f.sp.principal, id, step, f.form.evidence).await?;
+    Ok(see_other(&format!("/ui/tickets/{id}#ablaeufe")))
 }
 
 /// `POST /ui/tickets/{id}/take`.
