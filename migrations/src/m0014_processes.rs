@@ -102,7 +102,9 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        for (name, col) in [("process_steps_ticket", ProcessSteps::TicketId), ("process_steps_due", ProcessSteps::DueAt)] {
+        for (name, col) in
+            [("process_steps_ticket", ProcessSteps::TicketId), ("process_steps_due", ProcessSteps::DueAt)]
+        {
             m.create_index(Index::create().name(name).table(ProcessSteps::Table).col(col).to_owned()).await?;
         }
         m.create_table(

@@ -18,6 +18,7 @@ mod outgoing;
 mod pipe;
 mod policy_matrix;
 mod portal;
+mod processes;
 mod reports;
 mod scaling;
 mod scenarios;

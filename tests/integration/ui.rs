@@ -16,7 +16,7 @@ Bitte zahlen.\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
 <img src=\"https://tracker.example/pixel.gif\" onerror=\"alert(1)\"><a href=\"javascript:alert(2)\">Rechnung</a>\
 <iframe src=\"https://evil.example/\"></iframe>\r\n--b--\r\n";
 
-async fn browser_for(t: &TestApp, email: &str) -> (reqwest::Client, String) {
+pub(crate) async fn browser_for(t: &TestApp, email: &str) -> (reqwest::Client, String) {
     let b = oidc::browser();
     let path = logbuch_core::admin::login_link(&t.app, email).await.unwrap();
     let r = b.get(format!("{}{path}", t.url)).send().await.unwrap();
@@ -25,7 +25,7 @@ async fn browser_for(t: &TestApp, email: &str) -> (reqwest::Client, String) {
     (b, csrf["csrf_token"].as_str().unwrap().to_owned())
 }
 
-async fn html(b: &reqwest::Client, url: String) -> (StatusCode, String, String) {
+pub(crate) async fn html(b: &reqwest::Client, url: String) -> (StatusCode, String, String) {
     let r = b.get(url).send().await.unwrap();
     let csp = r.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     (r.status(), csp, r.text().await.unwrap())

@@ -7,9 +7,9 @@ mod federation;
 mod settings;
 
 pub use federation::{
-    EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, QueueSpec,
-    ProcessSpec, ResolvedProcess, ResolvedStep, ResolvedTopic, StepSpec, TenantSpec, TopicSpec,
-    builtin_processes, business_minutes, parse_duration,
+    EMBEDDED_FEDERATION, Federation, FieldKind, FieldSpec, GroupMapping, ImapSecurity, MailboxSpec, ProcessSpec,
+    QueueSpec, ResolvedProcess, ResolvedStep, ResolvedTopic, StepSpec, TenantSpec, TopicSpec, builtin_processes,
+    business_minutes, parse_duration,
 };
 pub use settings::{
     DatabaseSettings, IntakeSettings, LimitSettings, OutgoingSettings, PortalSettings, RedisSettings, ServerSettings,

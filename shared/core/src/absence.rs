@@ -80,17 +80,18 @@ impl Logbuch {
         if (until - from).num_days() >= MAX_DAYS {
             return Err(AppError::validation("until", "Eine Abwesenheit dauert höchstens ein Jahr."));
         }
-        let dir = self.directory().await?;
         let db = &self.store.db;
-        let deputy = users::find_user_by_email(db, input.deputy.trim())
-            .await?
-            .filter(|u| u.active && dir.staff_member(u.id).is_some())
-            .ok_or_else(|| {
-                AppError::validation(
-                    "deputy",
-                    format!("Eine aktive Person mit Rolle „{}“ gibt es nicht.", input.deputy.trim()),
-                )
-            })?;
+        let unknown = || {
+            AppError::validation(
+                "deputy",
+                format!("Eine aktive Person mit Rolle „{}“ gibt es nicht.", input.deputy.trim()),
+            )
+        };
+        let deputy =
+            users::find_user_by_email(db, input.deputy.trim()).await?.filter(|u| u.active).ok_or_else(unknown)?;
+        if crate::auth::principal_on(db, deputy.clone()).await?.assignments.is_empty() {
+            return Err(unknown());
+        }
         if deputy.id == who.user.0 {
             return Err(AppError::validation("deputy", "Man kann sich nicht selbst vertreten."));
         }
@@ -118,8 +119,11 @@ impl Logbuch {
     /// Whom the caller covers for today, each with their open tickets in the caller's reach.
     pub async fn covering(&self, who: &Principal) -> AppResult<Vec<Covering>> {
         let dir = self.directory().await?;
-        let absent: Vec<(i64, String)> =
-            dir.absent_on(today()).filter(|a| a.deputy_id == who.user.0).map(|a| (a.user_id, a.until_day.clone())).collect();
+        let absent: Vec<(i64, String)> = dir
+            .absent_on(today())
+            .filter(|a| a.deputy_id == who.user.0)
+            .map(|a| (a.user_id, a.until_day.clone()))
+            .collect();
         let mut out = Vec::new();
         for (user_id, until) in absent {
             let Some(person) = crate::tickets::user_refs(&self.store.db, &[user_id]).await?.remove(&user_id) else {

@@ -50,10 +50,18 @@ impl Logbuch {
         }
         let now = logbuch_store::now();
         let cal = dir.calendar(t.tenant_id);
-        let first_due = spec.steps.first().and_then(|s| s.deadline_minutes).map(|m| cal.add_business_minutes(now, i64::from(m)));
+        let first_due =
+            spec.steps.first().and_then(|s| s.deadline_minutes).map(|m| cal.add_business_minutes(now, i64::from(m)));
         processes::start(&txn, t.id, spec, who.user.0, first_due).await?;
-        history::record(&txn, t.id, Some(who.user.0), "process", None, Some(format!("Ablauf „{}“ begonnen", spec.name)))
-            .await?;
+        history::record(
+            &txn,
+            t.id,
+            Some(who.user.0),
+            "process",
+            None,
+            Some(format!("Ablauf „{}“ begonnen", spec.name)),
+        )
+        .await?;
         tickets::touch(&txn, t.id).await?;
         txn.commit().await?;
         self.get_ticket(who, id).await
@@ -174,7 +182,8 @@ impl Logbuch {
         match processes::next_step(txn, process.id, step.position).await? {
             Some(next) => {
                 let now = logbuch_store::now();
-                let due = next.deadline_minutes.map(|m| dir.calendar(t.tenant_id).add_business_minutes(now, i64::from(m)));
+                let due =
+                    next.deadline_minutes.map(|m| dir.calendar(t.tenant_id).add_business_minutes(now, i64::from(m)));
                 processes::set_due(txn, next.id, due).await?;
             }
             None => {
@@ -230,14 +239,23 @@ impl Logbuch {
                 txn.rollback().await?;
                 continue;
             };
-            if t.status == Status::Resolved.as_str() || !tickets::record_breach(&txn, t.id, &step_clock(s.id), due).await?
+            if t.status == Status::Resolved.as_str()
+                || !tickets::record_breach(&txn, t.id, &step_clock(s.id), due).await?
             {
                 txn.rollback().await?;
                 continue;
             }
             let when = logbuch_domain::calendar::utc_to_berlin(due).format("%d.%m.%Y %H:%M");
-            history::record_at(&txn, t.id, None, now, "breach", None, Some(format!("Schritt „{}“ war fällig am {when}", s.name)))
-                .await?;
+            history::record_at(
+                &txn,
+                t.id,
+                None,
+                now,
+                "breach",
+                None,
+                Some(format!("Schritt „{}“ war fällig am {when}", s.name)),
+            )
+            .await?;
             let mails = self.notify(&txn, &dir, &t, Notice::Breached, None).await?;
             txn.commit().await?;
             self.dispatch_outbox(&mails).await;

@@ -75,7 +75,8 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
     tracing::info!(%worker, "background workers started");
     let long_ago = Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now);
     let (mut escalated, mut swept, mut spooled) = (long_ago, long_ago, long_ago);
-    let mut holding = false;
+    // Whether this worker holds the scheduler lease; unknown before the first round.
+    let mut holding: Option<bool> = None;
     // Intake: independent loops, each taking a few jobs at a time, so one slow
     // mail never holds up a whole batch.
     let mut intake = tokio::task::JoinSet::new();
@@ -131,8 +132,8 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         if escalated.elapsed() >= ESCALATION_EVERY {
             escalated = Instant::now();
             let held = log_err("scheduler lease", app.take_scheduler_lease(&worker).await).unwrap_or(false);
-            if held != holding {
-                holding = held;
+            if Some(held) != holding {
+                holding = Some(held);
                 if held {
                     tracing::info!(%worker, "this worker runs the scheduled work (lease {SCHEDULER_LEASE})");
                 } else {
@@ -149,7 +150,7 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         }
     }
     while intake.join_next().await.is_some() {}
-    if holding {
+    if holding == Some(true) {
         // Another worker need not wait for the lease to run out.
         let _ = logbuch_store::intake::release_mailbox_lease(&app.store.db, SCHEDULER_LEASE, &worker).await;
     }

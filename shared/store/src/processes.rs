@@ -71,7 +71,8 @@ pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<
     Ok(processes
         .into_iter()
         .map(|p| {
-            let (own, rest): (Vec<Step>, Vec<Step>) = std::mem::take(&mut steps).into_iter().partition(|s| s.process_id == p.id);
+            let (own, rest): (Vec<Step>, Vec<Step>) =
+                std::mem::take(&mut steps).into_iter().partition(|s| s.process_id == p.id);
             steps = rest;
             (p, own)
         })
@@ -167,7 +168,13 @@ pub async fn absences(db: &impl ConnectionTrait) -> Result<Vec<Absence>> {
 }
 
 /// Records (or replaces) a person's absence.
-pub async fn set_absence(db: &impl ConnectionTrait, user_id: i64, deputy_id: i64, from: &str, until: &str) -> Result<()> {
+pub async fn set_absence(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    deputy_id: i64,
+    from: &str,
+    until: &str,
+) -> Result<()> {
     absence::Entity::delete_by_id(user_id).exec(db).await?;
     absence::ActiveModel {
         user_id: Set(user_id),

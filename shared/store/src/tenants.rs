@@ -75,7 +75,8 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
         let processes = serde_json::to_string(&fed.processes_for(t)).ok();
         let row = match find_tenant_by_code(db, t.code.as_str()).await? {
             Some(row) => {
-                if row.name != t.name || row.topics != topics || row.calendar != calendar || row.processes != processes {
+                if row.name != t.name || row.topics != topics || row.calendar != calendar || row.processes != processes
+                {
                     let mut am: tenant::ActiveModel = row.clone().into();
                     am.name = Set(t.name.clone());
                     am.topics = Set(topics);

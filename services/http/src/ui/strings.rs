@@ -50,7 +50,8 @@ pub const START_PROCESS: &str = "Ablauf beginnen";
 pub const START: &str = "Beginnen";
 pub const STEP_DONE: &str = "Erledigt";
 pub const STEP_SEND: &str = "Mail senden und abhaken";
-pub const STEP_WAITS: &str = "Wartet auf die Antwort der anfragenden Person von ihrer Adresse; dann geht es von selbst weiter.";
+pub const STEP_WAITS: &str =
+    "Wartet auf die Antwort der anfragenden Person von ihrer Adresse; dann geht es von selbst weiter.";
 pub const STEP_STATE_DONE: &str = "erledigt";
 pub const STEP_STATE_CURRENT: &str = "ist dran";
 pub const STEP_STATE_PENDING: &str = "später";
@@ -58,7 +59,8 @@ pub const OVERDUE_STEPS: &str = "Überfällige Schritte";
 pub const COVERING: &str = "Du vertrittst";
 pub const COVERING_NONE: &str = "Keine offenen Tickets.";
 pub const ABSENCE: &str = "Abwesenheit";
-pub const ABSENCE_HINT: &str = "Während du weg bist, gehen neue Zuweisungen und Benachrichtigungen an deine Vertretung.";
+pub const ABSENCE_HINT: &str =
+    "Während du weg bist, gehen neue Zuweisungen und Benachrichtigungen an deine Vertretung.";
 pub const ABSENT_FROM: &str = "Von";
 pub const ABSENT_UNTIL: &str = "Bis (einschließlich)";
 pub const DEPUTY: &str = "Vertretung (Mailadresse)";

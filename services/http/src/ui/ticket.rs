@@ -108,7 +108,8 @@ struct StepRow {
 }
 
 fn process_rows(d: &logbuch_core::views::TicketDetail, now: chrono::DateTime<chrono::Utc>) -> Vec<ProcessRow> {
-    let berlin = |at: chrono::DateTime<chrono::Utc>| logbuch_domain::calendar::utc_to_berlin(at).format("%d.%m.%Y %H:%M");
+    let berlin =
+        |at: chrono::DateTime<chrono::Utc>| logbuch_domain::calendar::utc_to_berlin(at).format("%d.%m.%Y %H:%M");
     d.processes
         .iter()
         .map(|p| ProcessRow {

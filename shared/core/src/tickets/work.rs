@@ -58,7 +58,11 @@ impl Logbuch {
         let Some(user) = users::find_user(db, user_id).await?.filter(|u| u.active) else { return Ok(false) };
         let principal = crate::auth::principal_on(db, user).await?;
         let tenant = dir.tenant_ref(t.tenant_id)?;
-        Ok(self.authz.allows(&principal, Action::TakeTicket, Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) }))
+        Ok(self.authz.allows(
+            &principal,
+            Action::TakeTicket,
+            Target { tenant: &tenant, queue: Some(QueueId(t.queue_id)) },
+        ))
     }
 
     async fn set_owner(&self, who: &Principal, id: i64, owner: Option<i64>, action: Action) -> AppResult<TicketDetail> {
