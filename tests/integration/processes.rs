@@ -86,6 +86,7 @@ async fn the_exit_process_waits_for_the_requester(backend: Backend) {
     assert!(sent.iter().any(|m| m.contains("Bitte bestätigen Sie uns kurz")), "{sent:?}");
     let waiting = current(&d);
     assert_eq!(waiting["wait_for_requester"], true, "{waiting}");
+    assert_eq!(d["status"], "waiting", "the ticket waits with the process, its clocks paused");
     assert_eq!(steps(&d)[0]["done_by"]["email"], helper.email.as_str());
     let (s, b) = t.post(&helper, &format!("/api/v1/tickets/{n}/steps/{}/done", waiting["id"]), json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "only the requester's answer finishes it: {b}");
@@ -109,6 +110,7 @@ async fn the_exit_process_waits_for_the_requester(backend: Backend) {
     t.app.ingest_raw("test", confirm.as_bytes()).await.unwrap();
     drain(&t).await;
     let (_, d) = t.get(&helper, &format!("/api/v1/tickets/{n}")).await;
+    assert_eq!(d["status"], "open", "the answer ends the wait");
     let confirmed = &steps(&d)[1];
     assert_eq!(confirmed["state"], "done", "{d}");
     assert!(confirmed["done_label"].as_str().unwrap().contains(&requester), "{confirmed}");

@@ -185,6 +185,11 @@ impl Logbuch {
                 let due =
                     next.deadline_minutes.map(|m| dir.calendar(t.tenant_id).add_business_minutes(now, i64::from(m)));
                 processes::set_due(txn, next.id, due).await?;
+                if next.wait_requester
+                    && let Doer::Person(who) = by
+                {
+                    self.wait_on_requester(txn, dir, who, t.id).await?;
+                }
             }
             None => {
                 processes::complete(txn, process.id).await?;
@@ -192,6 +197,25 @@ impl Logbuch {
                 history::record(txn, t.id, None, "process", None, Some(done)).await?;
             }
         }
+        Ok(())
+    }
+
+    /// The process now waits on the requester: so does the ticket (its clocks pause).
+    async fn wait_on_requester(
+        &self,
+        txn: &DatabaseTransaction,
+        dir: &Directory,
+        who: &Principal,
+        id: i64,
+    ) -> AppResult<()> {
+        let Some(t) = tickets::find(txn, id).await? else { return Ok(()) };
+        if t.status == Status::Waiting.as_str() || t.status == Status::Resolved.as_str() {
+            return Ok(());
+        }
+        let mut row: logbuch_store::entity::ticket::ActiveModel = t.clone().into();
+        crate::tickets::status_with_clock(&t, &mut row, Status::Waiting, dir.calendar(t.tenant_id));
+        let change = ("status", Some(t.status.clone()), Some(Status::Waiting.as_str().to_owned()));
+        self.save_changes(txn, who, row, id, vec![change]).await?;
         Ok(())
     }
 
