@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Lighthouse accessibility scores for the requester's pages of Logbuch
-# (the portal: topics, form, form with errors, status lookup, status page).
+# (the portal: topics, form, form with errors, status lookup, status page)
+# and a helper's pages (start page with an overdue process step, a ticket
+# with a running process, the absence page), these with a session cookie
+# from a one-time login link.
 #
 # Installs (once) Debian's chromium and npm lighthouse in
 # ${PEERS_DIR:-/tmp/peers}/lighthouse (needs root for apt), builds and starts
@@ -149,6 +152,38 @@ case "$code" in 200|303) ;; *) log "reply: HTTP $code"; exit 1;; esac
 curl -fsS --max-time 10 "$STATUS_URL" | grep -q 'Noch eine Ergänzung' \
   || { log "reply not on the status page"; exit 1; }
 
+# A helper's pages: a session from a login link, a ticket with the exit process
+# started and its first step ticked off (through the API with a token).
+lb() { LOGBUCH__DATA_DIR=$WORK/data "$LOGBUCH_BIN" admin "$@"; }
+lb user create --email helferin@nrw.example --name "Hanna Helferin" >/dev/null
+lb role grant --user helferin@nrw.example --role helper --tenant nw >/dev/null
+TOKEN=$(lb token create --user helferin@nrw.example --name lighthouse | grep -o 'lb_[A-Za-z0-9_-]*' | head -1)
+[ -n "$TOKEN" ] || { log "no API token"; exit 1; }
+LINK=$(lb token link --user helferin@nrw.example | grep -o '/auth/link/[^[:space:]]*' | head -1)
+SESSION=$(curl -sS --max-time 10 -o /dev/null -D - "$BASE$LINK" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: logbuch_sitzung=\([^;]*\).*/\1/p' | head -1)
+[ -n "$SESSION" ] || { log "no session from the login link"; exit 1; }
+api() { curl -fsS --max-time 10 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+TICKET=$(api -X POST "$BASE/api/v1/tickets" -d '{"tenant":"nw","queue":"mitgliederverwaltung","subject":"Austritt zum Monatsende","body":"Hiermit erkläre ich meinen Austritt.","requester":"max@example.org","requester_name":"Max Muster"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])')
+STEP=$(api -X POST "$BASE/api/v1/tickets/$TICKET/processes" -d '{"process":"austritt"}' \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print([s for s in d["processes"][0]["steps"] if s["state"]=="current"][0]["id"])')
+api -X POST "$BASE/api/v1/tickets/$TICKET/steps/$STEP/done" -d '{}' >/dev/null
+# A second ticket whose process step is overdue, for the start page (the deadline set in the database).
+OTHER=$(api -X POST "$BASE/api/v1/tickets" -d '{"tenant":"nw","queue":"mitgliederverwaltung","subject":"Mitgliedsantrag","body":"Ich möchte Mitglied werden.","requester":"erika@example.org"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])')
+api -X POST "$BASE/api/v1/tickets/$OTHER/processes" -d '{"process":"aufnahme"}' >/dev/null
+python3 - "$WORK/data/logbuch.sqlite" "$OTHER" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+db.execute("UPDATE process_steps SET due_at = '2026-01-05 09:00:00+00:00' WHERE ticket_id = ? AND done_at IS NULL AND due_at IS NOT NULL", (int(sys.argv[2]),))
+db.commit()
+PY
+curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$SESSION" "$BASE/" | grep -q 'Überfällige Schritte' \
+  || { log "the start page shows no overdue step"; exit 1; }
+curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$SESSION" "$BASE/ui/tickets/$TICKET" | grep -q 'id="ablaeufe"' \
+  || { log "the ticket page shows no process"; exit 1; }
+
 # --- lighthouse ----------------------------------------------------------------
 PAGES=(
   "themen|$BASE/anfrage/nw"
@@ -156,12 +191,17 @@ PAGES=(
   "formular-fehler|http://127.0.0.1:$SPORT/formular-fehler.html"
   "status-suche|$BASE/status"
   "statusseite|$STATUS_URL"
+  "mitarbeit-start|$BASE/"
+  "mitarbeit-ticket|$BASE/ui/tickets/$TICKET"
+  "mitarbeit-abwesenheit|$BASE/ui/abwesenheit"
 )
 rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 export CHROME_PATH=$CHROME
 for p in "${PAGES[@]}"; do
   name=${p%%|*} url=${p#*|}
-  if ! timeout 300 "$LH" "$url" --only-categories=accessibility --output=json \
+  extra=()
+  case $name in mitarbeit-*) extra=(--extra-headers="{\"Cookie\":\"logbuch_sitzung=$SESSION\"}") ;; esac
+  if ! timeout 300 "$LH" "$url" "${extra[@]}" --only-categories=accessibility --output=json \
         --output-path="$REPORTS/$name.json" --quiet \
         --chrome-flags="--headless=new --no-sandbox --disable-gpu" 2>"$WORK/lh-$name.log"; then
     log "lighthouse failed on $name ($url):"; tail -n 20 "$WORK/lh-$name.log" >&2

@@ -6,7 +6,8 @@
 // phase "main": bob (federal officer) hands a Bund triage ticket to BY from
 // the triage list; alice (BY helper) logs in, sees BY and not HE, opens the
 // hostile mail (must be inert), takes it, raises its priority, replies with
-// a canned response, writes a note, resolves and reopens it, and finds it
+// a canned response, writes a note, resolves and reopens it, starts the exit
+// process and ticks off its first step, and finds it
 // under her tickets; dave sees nothing.
 // phase "removed": alice logs in after losing her group: no queues.
 import { chromium } from 'playwright-core';
@@ -109,6 +110,16 @@ try {
     await page.screenshot({ path: `${shots}/04-erledigt.png`, fullPage: true });
     await page.click('#wieder-oeffnen');
     await page.locator('#status', { hasText: 'in Arbeit' }).waitFor({ timeout: 10000 });
+
+    // A process: the exit by mail. Starting it shows its steps; the first sends the
+    // confirmation request, then the ticket waits for the requester's answer.
+    await page.selectOption('#ablauf', 'austritt');
+    await page.click('#ablauf-starten');
+    await page.locator('#ablaeufe h3', { hasText: 'Austritt per Mail' }).waitFor({ timeout: 10000 });
+    await page.locator('#ablaeufe li.step-current button').click();
+    await page.locator('#ablaeufe', { hasText: 'Wartet auf die Antwort' }).waitFor({ timeout: 10000 });
+    if ((await page.locator('#ablaeufe li.step-done').count()) !== 1) fail('the first step is not ticked off');
+    await page.screenshot({ path: `${shots}/09-ablauf.png`, fullPage: true });
 
     // My tickets: the one she took.
     await page.click('#meine');

@@ -20,9 +20,9 @@ const MAX_EVIDENCE_CHARS: usize = 500;
 /// Overdue steps looked at per breach round and shown on the start page.
 const ROUND: u64 = 200;
 
-/// Who finished a step: a person, or the requester's mail.
+/// Who finished a step: a person (with the evidence they noted), or the requester's mail.
 enum Doer<'a> {
-    Person(&'a Principal),
+    Person(&'a Principal, Option<&'a str>),
     Requester(String),
 }
 
@@ -124,7 +124,7 @@ impl Logbuch {
         if !processes::mark_done(&txn, step.id, Some(who.user.0), None, evidence.clone()).await? {
             return Err(AppError::Conflict(format!("Der Schritt „{}“ ist schon erledigt.", step.name)));
         }
-        self.advance(&txn, &dir, &t, process, step, &Doer::Person(who), evidence.as_deref()).await?;
+        self.advance(&txn, &dir, &t, process, step, &Doer::Person(who, evidence.as_deref())).await?;
         if step.send.is_none() {
             tickets::touch(&txn, t.id).await?;
         }
@@ -153,7 +153,7 @@ impl Logbuch {
             }
             let all = processes::of_ticket(txn, t.id).await?;
             if let Some((process, _)) = all.iter().find(|(p, _)| p.id == step.process_id) {
-                self.advance(txn, dir, t, process, &step, &Doer::Requester(label), None).await?;
+                self.advance(txn, dir, t, process, &step, &Doer::Requester(label)).await?;
             }
         }
         Ok(())
@@ -169,14 +169,14 @@ impl Logbuch {
         process: &processes::Process,
         step: &Step,
         by: &Doer<'_>,
-        evidence: Option<&str>,
     ) -> AppResult<()> {
+        let evidence = if let Doer::Person(_, e) = by { *e } else { None };
         let what = match evidence {
             Some(e) => format!("{}: „{}“ erledigt, Nachweis: {e}", process.name, step.name),
             None => format!("{}: „{}“ erledigt", process.name, step.name),
         };
         match by {
-            Doer::Person(who) => history::record(txn, t.id, Some(who.user.0), "process", None, Some(what)).await?,
+            Doer::Person(who, _) => history::record(txn, t.id, Some(who.user.0), "process", None, Some(what)).await?,
             Doer::Requester(label) => history::record_by(txn, t.id, label, "process", None, Some(what)).await?,
         }
         match processes::next_step(txn, process.id, step.position).await? {
@@ -186,7 +186,7 @@ impl Logbuch {
                     next.deadline_minutes.map(|m| dir.calendar(t.tenant_id).add_business_minutes(now, i64::from(m)));
                 processes::set_due(txn, next.id, due).await?;
                 if next.wait_requester
-                    && let Doer::Person(who) = by
+                    && let Doer::Person(who, _) = by
                 {
                     self.wait_on_requester(txn, dir, who, t.id).await?;
                 }

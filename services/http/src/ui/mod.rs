@@ -192,8 +192,14 @@ struct HomePage {
     queues: Vec<QueueRow>,
     /// Overdue process steps: (ticket, subject, process · step, since when).
     overdue_steps: Vec<(i64, String, String, String)>,
-    /// People one covers for: (name, until, their open tickets).
-    covering: Vec<(String, String, Vec<(i64, String)>)>,
+    covering: Vec<CoverRow>,
+}
+
+/// Someone one covers for: name, last day away, their open tickets (number, subject).
+struct CoverRow {
+    name: String,
+    until: String,
+    tickets: Vec<(i64, String)>,
 }
 
 /// `GET /`: my queues with counts by status and what is due, or the login page.
@@ -231,7 +237,11 @@ pub async fn home(State(app): State<Logbuch>, headers: HeaderMap) -> UiResult {
         .map(|c| {
             let until = chrono::NaiveDate::parse_from_str(&c.until, "%Y-%m-%d")
                 .map_or(c.until.clone(), |d| d.format("%d.%m.%Y").to_string());
-            (c.person.display_name, until, c.tickets.into_iter().map(|t| (t.number, t.subject)).collect())
+            CoverRow {
+                name: c.person.display_name,
+                until,
+                tickets: c.tickets.into_iter().map(|t| (t.number, t.subject)).collect(),
+            }
         })
         .collect();
     Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues, overdue_steps, covering }))
