@@ -17,6 +17,7 @@ mod m0011_bounce_reason;
 mod m0012_portal;
 mod m0013_calendar;
 mod m0014_processes;
+mod m0015_report_indexes;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_portal::Migration),
             Box::new(m0013_calendar::Migration),
             Box::new(m0014_processes::Migration),
+            Box::new(m0015_report_indexes::Migration),
         ]
     }
 }

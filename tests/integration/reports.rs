@@ -97,6 +97,22 @@ async fn the_quarterly_report(backend: Backend) {
     assert_eq!(pgf.first_response_hours, None);
     assert_eq!(r.total.opened.to_string(), "9");
     assert!(r.backlog.iter().any(|(_, n)| *n > 0));
+    // Each point of the backlog: NW's tickets opened before that midnight (Berlin) and not resolved
+    // before it. The instant as RFC 3339, as SQLite stores it (its comparisons are textual).
+    for (day, n) in &r.backlog {
+        let at = logbuch_domain::calendar::berlin_to_utc(day.and_hms_opt(0, 0, 0).unwrap())
+            .format("%Y-%m-%dT%H:%M:%S+00:00");
+        let open = sql_count(
+            &t,
+            &format!(
+                "SELECT COUNT(*) FROM tickets t JOIN tenants n ON n.id = t.tenant_id WHERE n.code = 'nw' \
+                 AND t.created_at < '{at}' AND (t.resolved_at IS NULL OR t.resolved_at >= '{at}')"
+            ),
+        )
+        .await;
+        assert_eq!(*n, open, "open tickets at {day}");
+    }
+    assert_eq!(r.backlog[0].1, 3, "on 8 July: the two PGF tickets and the one from June");
     assert_eq!(r.backlog.last().unwrap().0, to, "a past quarter's line runs to its end");
 
     // Who may see it.

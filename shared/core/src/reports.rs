@@ -4,14 +4,20 @@
 //! hours, service times kept, and the backlog week by week. Figures only,
 //! never contents; counts below five are shown as "< 5" and times of fewer
 //! than five tickets not at all, so no member can be singled out.
+//!
+//! The database counts (per queue, and the backlog at each point); only the
+//! durations come back per ticket, as a queue and two instants, because
+//! business hours need the tenant's calendar (`logbuch_store::reports`).
+//! At a million tickets NW's quarter takes 60–75 ms (BENCHMARKS.md).
 
 use crate::{AppError, AppResult, Logbuch, Principal};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use logbuch_authz::Target;
 use logbuch_domain::Action;
 use logbuch_domain::calendar::{Calendar, berlin_to_utc};
-use logbuch_store::entity::ticket;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use logbuch_store::reports::{self, QueueCounts, Span};
+use sea_orm::{AccessMode, ConnectionTrait, DbBackend, IsolationLevel, TransactionTrait};
+use std::collections::HashMap;
 
 /// Below this, counts are "< 5" and times are not shown.
 pub const MIN_SHOWN: i64 = 5;
@@ -106,31 +112,28 @@ fn spread(mut v: Vec<f64>) -> Option<(f64, f64)> {
     Some((percentile(&v, 0.5), percentile(&v, 0.9)))
 }
 
-fn row(name: String, tickets: &[&ticket::Model], cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> ReportRow {
-    let inside = |at: DateTime<Utc>| at >= from && at < to;
-    let opened: Vec<_> = tickets.iter().filter(|t| inside(t.created_at)).collect();
-    let resolved: Vec<_> = tickets.iter().filter(|t| t.resolved_at.is_some_and(inside)).collect();
-    let hours = |a: DateTime<Utc>, b: DateTime<Utc>| cal.business_minutes_between(a, b) as f64 / 60.0;
-    let first = opened.iter().filter_map(|t| t.first_responded_at.map(|r| hours(t.created_at, r))).collect();
-    let resolution = resolved.iter().filter_map(|t| t.resolved_at.map(|r| hours(t.created_at, r))).collect();
-    let with_due: Vec<_> =
-        resolved.iter().filter(|t| t.resolution_due.is_some() || t.first_response_due.is_some()).collect();
-    let kept = with_due
-        .iter()
-        .filter(|t| {
-            let resolved_in_time = t.resolution_due.is_none_or(|d| t.resolved_at.is_some_and(|r| r <= d));
-            let answered_in_time = t.first_response_due.is_none_or(|d| t.first_responded_at.is_some_and(|r| r <= d));
-            resolved_in_time && answered_in_time
-        })
-        .count();
+/// One line from the database's counts and the durations in business hours.
+fn row(name: String, c: &QueueCounts, first: Vec<f64>, resolution: Vec<f64>) -> ReportRow {
     ReportRow {
         name,
-        opened: Figure::of(opened.len() as i64),
-        resolved: Figure::of(resolved.len() as i64),
+        opened: Figure::of(c.opened),
+        resolved: Figure::of(c.resolved),
         first_response_hours: spread(first),
         resolution_hours: spread(resolution),
-        kept_percent: ((with_due.len() as i64) >= MIN_SHOWN).then(|| 100.0 * kept as f64 / with_due.len() as f64),
+        kept_percent: (c.with_due >= MIN_SHOWN).then(|| 100.0 * c.kept as f64 / c.with_due as f64),
     }
+}
+
+/// Business hours of each span, by queue and all together.
+fn hours_by_queue(spans: &[Span], cal: &Calendar) -> (HashMap<i64, Vec<f64>>, Vec<f64>) {
+    let mut by_queue: HashMap<i64, Vec<f64>> = HashMap::new();
+    let mut all = Vec::with_capacity(spans.len());
+    for &(queue, a, b) in spans {
+        let h = cal.business_minutes_between(a, b) as f64 / 60.0;
+        by_queue.entry(queue).or_default().push(h);
+        all.push(h);
+    }
+    (by_queue, all)
 }
 
 impl Logbuch {
@@ -156,30 +159,8 @@ impl Logbuch {
             ));
         }
         let (start, end) = (midnight(from), midnight(to));
-        // Every ticket open at some time in the period: opened before its end, not resolved before its start.
-        let tickets = ticket::Entity::find()
-            .filter(ticket::Column::TenantId.eq(t.id))
-            .filter(ticket::Column::CreatedAt.lt(end))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(ticket::Column::ResolvedAt.is_null())
-                    .add(ticket::Column::ResolvedAt.gte(start)),
-            )
-            .all(&self.store.db)
-            .await?;
-        let cal = dir.calendar(t.id);
-        let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
-        queues.sort_by(|a, b| a.name.cmp(&b.name));
-        let all: Vec<&ticket::Model> = tickets.iter().collect();
-        let rows = queues
-            .iter()
-            .map(|q| {
-                let mine: Vec<&ticket::Model> = all.iter().copied().filter(|x| x.queue_id == q.id).collect();
-                row(q.name.clone(), &mine, cal, start, end)
-            })
-            .collect();
-        let total = row(format!("{} gesamt", t.name), &all, cal, start, end);
-        let mut backlog = Vec::new();
+        // The backlog's points: the end of each week, and the period's end.
+        let mut points = Vec::new();
         let mut point = from + chrono::Duration::days(7);
         // Not into the future: a running quarter's line ends tomorrow.
         let last = to.min(
@@ -188,19 +169,59 @@ impl Logbuch {
         let to_point = last.max(from + chrono::Duration::days(1));
         loop {
             let p = point.min(to_point);
-            let at = midnight(p);
-            let open = tickets.iter().filter(|x| x.created_at < at && x.resolved_at.is_none_or(|r| r >= at)).count();
-            backlog.push((p, open as i64));
+            points.push(p);
             if p >= to_point {
                 break;
             }
             point += chrono::Duration::days(7);
         }
-        let topics = logbuch_store::portal::topic_counts(&self.store.db, t.id, start, end)
+        let instants: Vec<_> = points.iter().map(|p| midnight(*p)).collect();
+        // Counts and the backlog are counted by the database; the durations
+        // need the tenant's calendar, so they come back as (queue, from, to).
+        // All from one snapshot, as one query would see them.
+        let db = &self.store.db;
+        let txn = if db.get_database_backend() == DbBackend::Postgres {
+            let txn = db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
+            // Planned for this period, not from a cached generic plan: a week and two years want different plans.
+            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+            txn
+        } else {
+            db.begin().await?
+        };
+        let counts = reports::queue_counts(&txn, t.id, start, end).await?;
+        let open = reports::backlog(&txn, t.id, start, end, &instants).await?;
+        let first = reports::first_responses(&txn, t.id, start, end).await?;
+        let resolved = reports::resolutions(&txn, t.id, start, end).await?;
+        let topics = logbuch_store::portal::topic_counts(&txn, t.id, start, end)
             .await?
             .into_iter()
             .map(|(name, n)| (name, Figure::of(n)))
             .collect();
+        txn.commit().await?;
+        let backlog = points.into_iter().zip(open).collect();
+
+        let cal = dir.calendar(t.id);
+        let (mut first_by_queue, first_all) = hours_by_queue(&first, cal);
+        let (mut resolution_by_queue, resolution_all) = hours_by_queue(&resolved, cal);
+        let mut total = QueueCounts::default();
+        for c in &counts {
+            total.opened += c.opened;
+            total.resolved += c.resolved;
+            total.with_due += c.with_due;
+            total.kept += c.kept;
+        }
+        let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
+        queues.sort_by(|a, b| a.name.cmp(&b.name));
+        let rows = queues
+            .iter()
+            .map(|q| {
+                let c = counts.iter().find(|c| c.queue_id == q.id).copied().unwrap_or_default();
+                let first = first_by_queue.remove(&q.id).unwrap_or_default();
+                let resolution = resolution_by_queue.remove(&q.id).unwrap_or_default();
+                row(q.name.clone(), &c, first, resolution)
+            })
+            .collect();
+        let total = row(format!("{} gesamt", t.name), &total, first_all, resolution_all);
         Ok(Report {
             tenant: t.code.clone(),
             tenant_name: t.name.clone(),

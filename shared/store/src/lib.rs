@@ -14,6 +14,7 @@ pub mod messages;
 pub mod outbox;
 pub mod portal;
 pub mod processes;
+pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod templates;
