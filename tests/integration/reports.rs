@@ -115,6 +115,24 @@ async fn the_quarterly_report(backend: Backend) {
     assert_eq!(r.backlog[0].1, 3, "on 8 July: the two PGF tickets and the one from June");
     assert_eq!(r.backlog.last().unwrap().0, to, "a past quarter's line runs to its end");
 
+    // The whole federation: one line per tenant, NW's as above, BY's with its one ticket.
+    let by = t.create_ticket(&admin, "by", "mitglieder", "Aus Bayern").await;
+    shape(&t, by, monday_nine() + Duration::days(3), None, None, None).await;
+    let all = t.app.report(&who, "alle", from, to).await.unwrap();
+    assert_eq!(all.queues.len(), 17, "one line per tenant");
+    assert_eq!(all.queues[0].name, "Bundesverband", "the Bund first");
+    let nw = all.queues.iter().find(|q| q.name.contains("Nordrhein")).unwrap();
+    assert_eq!((nw.opened.to_string(), nw.first_response_hours), (r.total.opened.to_string(), r.total.first_response_hours));
+    let everywhere = sql_count(
+        &t,
+        "SELECT COUNT(*) FROM tickets WHERE created_at >= '2026-06-30 22:00:00+00' AND created_at < '2026-09-30 22:00:00+00'",
+    )
+    .await;
+    assert_eq!((all.total.opened.to_string(), everywhere), ("10".to_owned(), 10));
+    assert_eq!(all.total.name, "Alle Verbände gesamt");
+    let e = t.app.report(&t.principal(&by_admin).await, "alle", from, to).await.unwrap_err();
+    assert!(matches!(e, logbuch_core::AppError::NotFound(_)), "an LV's admin: {e:?}");
+
     // Who may see it.
     let e = t.app.report(&t.principal(&helper).await, "nw", from, to).await.unwrap_err();
     assert!(matches!(e, logbuch_core::AppError::Forbidden(_)), "{e:?}");

@@ -136,21 +136,77 @@ fn hours_by_queue(spans: &[Span], cal: &Calendar) -> (HashMap<i64, Vec<f64>>, Ve
     (by_queue, all)
 }
 
+/// What the database gives for one tenant and period.
+struct Part {
+    counts: Vec<QueueCounts>,
+    open: Vec<i64>,
+    first: Vec<Span>,
+    resolved: Vec<Span>,
+    topics: Vec<(String, i64)>,
+}
+
+async fn part(
+    txn: &impl ConnectionTrait,
+    tenant_id: i64,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    instants: &[DateTime<Utc>],
+) -> AppResult<Part> {
+    Ok(Part {
+        counts: reports::queue_counts(txn, tenant_id, start, end).await?,
+        open: reports::backlog(txn, tenant_id, start, end, instants).await?,
+        first: reports::first_responses(txn, tenant_id, start, end).await?,
+        resolved: reports::resolutions(txn, tenant_id, start, end).await?,
+        topics: logbuch_store::portal::topic_counts(txn, tenant_id, start, end).await?,
+    })
+}
+
+fn sum(counts: &[QueueCounts]) -> QueueCounts {
+    let mut total = QueueCounts::default();
+    for c in counts {
+        total.opened += c.opened;
+        total.resolved += c.resolved;
+        total.with_due += c.with_due;
+        total.kept += c.kept;
+    }
+    total
+}
+
+/// The code that asks for the whole federation's report (federal officers and admins).
+pub const ALL: &str = "alle";
+
 impl Logbuch {
-    /// The report of `tenant` for [from, to): tenant admins of it, federal officers and admins (else 404).
+    /// The report of `tenant` for [from, to): tenant admins of it, federal
+    /// officers and admins (else 404). [`ALL`] is the whole federation, one
+    /// line per tenant, for those who may read every tenant's reports.
     pub async fn report(&self, who: &Principal, tenant: &str, from: NaiveDate, to: NaiveDate) -> AppResult<Report> {
         let dir = self.directory().await?;
-        let t = dir
-            .tenant_by_code("tenant", tenant)
-            .map_err(|_| AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht.")))?;
-        let tref = dir.tenant_ref(t.id)?;
-        if !self.authz.allows(who, Action::ReadReports, Target { tenant: &tref, queue: None }) {
-            let sees = who.assignments.iter().any(|a| a.tenant.is_none_or(|id| id == tref.id));
-            return Err(if sees {
-                AppError::Forbidden(format!("Berichte von {} sehen nur dessen Admins und der Bund.", t.name))
-            } else {
-                AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht, oder Sie haben dort keine Rolle."))
-            });
+        let everything = tenant.trim().eq_ignore_ascii_case(ALL);
+        let mut tenants: Vec<&logbuch_store::entity::tenant::Model> = if everything {
+            let mut all: Vec<_> = dir.tenants().collect();
+            all.sort_by_key(|t| (t.code != "bund", t.code.clone()));
+            all
+        } else {
+            vec![
+                dir.tenant_by_code("tenant", tenant)
+                    .map_err(|_| AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht.")))?,
+            ]
+        };
+        for t in &tenants {
+            let tref = dir.tenant_ref(t.id)?;
+            if !self.authz.allows(who, Action::ReadReports, Target { tenant: &tref, queue: None }) {
+                if everything {
+                    return Err(AppError::NotFound(
+                        "Den Bericht über alle Verbände sehen nur der Bund und die Admins.".into(),
+                    ));
+                }
+                let sees = who.assignments.iter().any(|a| a.tenant.is_none_or(|id| id == tref.id));
+                return Err(if sees {
+                    AppError::Forbidden(format!("Berichte von {} sehen nur dessen Admins und der Bund.", t.name))
+                } else {
+                    AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht, oder Sie haben dort keine Rolle."))
+                });
+            }
         }
         if to <= from || (to - from).num_days() > 800 {
             return Err(AppError::validation(
@@ -188,43 +244,61 @@ impl Logbuch {
         } else {
             db.begin().await?
         };
-        let counts = reports::queue_counts(&txn, t.id, start, end).await?;
-        let open = reports::backlog(&txn, t.id, start, end, &instants).await?;
-        let first = reports::first_responses(&txn, t.id, start, end).await?;
-        let resolved = reports::resolutions(&txn, t.id, start, end).await?;
-        let topics = logbuch_store::portal::topic_counts(&txn, t.id, start, end)
-            .await?
-            .into_iter()
-            .map(|(name, n)| (name, Figure::of(n)))
-            .collect();
-        txn.commit().await?;
-        let backlog = points.into_iter().zip(open).collect();
-
-        let cal = dir.calendar(t.id);
-        let (mut first_by_queue, first_all) = hours_by_queue(&first, cal);
-        let (mut resolution_by_queue, resolution_all) = hours_by_queue(&resolved, cal);
-        let mut total = QueueCounts::default();
-        for c in &counts {
-            total.opened += c.opened;
-            total.resolved += c.resolved;
-            total.with_due += c.with_due;
-            total.kept += c.kept;
+        let mut parts = Vec::with_capacity(tenants.len());
+        for t in &tenants {
+            parts.push(part(&txn, t.id, start, end, &instants).await?);
         }
-        let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
-        queues.sort_by(|a, b| a.name.cmp(&b.name));
-        let rows = queues
-            .iter()
-            .map(|q| {
-                let c = counts.iter().find(|c| c.queue_id == q.id).copied().unwrap_or_default();
-                let first = first_by_queue.remove(&q.id).unwrap_or_default();
-                let resolution = resolution_by_queue.remove(&q.id).unwrap_or_default();
-                row(q.name.clone(), &c, first, resolution)
-            })
-            .collect();
-        let total = row(format!("{} gesamt", t.name), &total, first_all, resolution_all);
+        txn.commit().await?;
+
+        let mut open = vec![0; points.len()];
+        let mut topics: Vec<(String, i64)> = Vec::new();
+        let (mut first_all, mut resolution_all) = (Vec::new(), Vec::new());
+        let mut counts_all = Vec::new();
+        let mut rows = Vec::new();
+        for (t, p) in tenants.iter().zip(parts) {
+            for (o, n) in open.iter_mut().zip(&p.open) {
+                *o += n;
+            }
+            for (name, n) in p.topics {
+                match topics.iter_mut().find(|(x, _)| *x == name) {
+                    Some((_, m)) => *m += n,
+                    None => topics.push((name, n)),
+                }
+            }
+            let cal = dir.calendar(t.id);
+            let (mut first_by_queue, first) = hours_by_queue(&p.first, cal);
+            let (mut resolution_by_queue, resolution) = hours_by_queue(&p.resolved, cal);
+            let total = sum(&p.counts);
+            if everything {
+                // One line per tenant.
+                rows.push(row(t.name.clone(), &total, first.clone(), resolution.clone()));
+            } else {
+                let mut queues: Vec<_> = dir.queues().filter(|q| q.tenant_id == t.id).collect();
+                queues.sort_by(|a, b| a.name.cmp(&b.name));
+                rows.extend(queues.iter().map(|q| {
+                    let c = p.counts.iter().find(|c| c.queue_id == q.id).copied().unwrap_or_default();
+                    let first = first_by_queue.remove(&q.id).unwrap_or_default();
+                    let resolution = resolution_by_queue.remove(&q.id).unwrap_or_default();
+                    row(q.name.clone(), &c, first, resolution)
+                }));
+            }
+            counts_all.push(total);
+            first_all.extend(first);
+            resolution_all.extend(resolution);
+        }
+        if everything {
+            topics.sort();
+        }
+        let (code, name) = if everything {
+            (ALL.to_owned(), "Alle Verbände".to_owned())
+        } else {
+            let t = tenants.remove(0);
+            (t.code.clone(), t.name.clone())
+        };
+        let total = row(format!("{name} gesamt"), &sum(&counts_all), first_all, resolution_all);
         Ok(Report {
-            tenant: t.code.clone(),
-            tenant_name: t.name.clone(),
+            tenant: code,
+            tenant_name: name,
             from,
             to,
             period: {
@@ -237,8 +311,8 @@ impl Logbuch {
             },
             queues: rows,
             total,
-            topics,
-            backlog,
+            topics: topics.into_iter().map(|(name, n)| (name, Figure::of(n))).collect(),
+            backlog: points.into_iter().zip(open).collect(),
         })
     }
 }
