@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Report benchmark (issue 16): the quarterly report page over a million
-# demo tickets on PostgreSQL, for the Bund and for LVs.
+# demo tickets on PostgreSQL, for the Bund, for LVs and for the whole
+# federation (`alle`).
 #
 #   tests/bench-report.sh           # 1,000,000 tickets, 7 timed requests per case
 #
@@ -123,7 +124,8 @@ run() { # tenant quarter bar-ms
 }
 
 # The Bund's report covers the Bund's own tickets (as every tenant's does its
-# own); what the whole federation costs shows in all 17 reports one after another.
+# own); "alle" is the whole federation's report (one line per tenant), and
+# for comparison all 17 tenants' reports one after another.
 all_tenants() { # quarter bar-ms
   local quarter=$1 bar=$2 codes times=() t0 sorted median max
   codes=$(q "SELECT code FROM tenants ORDER BY code")
@@ -152,6 +154,8 @@ run by "$full" 500
 run hb "$full" 500
 run bund "$running" 2000
 run nw "$running" 500
+run alle "$full" 2000
+run alle "$running" 2000
 all_tenants "$full" 2000
 all_tenants "$running" 2000
 echo "== Maschine danach: pgbench -S: $(reference) Abfragen/s (vorher $ref_before)"
