@@ -13,6 +13,7 @@ mod imap;
 mod intake;
 mod isolation;
 mod jobs;
+mod lists;
 mod metrics;
 mod outgoing;
 mod pipe;

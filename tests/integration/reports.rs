@@ -122,7 +122,10 @@ async fn the_quarterly_report(backend: Backend) {
     assert_eq!(all.queues.len(), 17, "one line per tenant");
     assert_eq!(all.queues[0].name, "Bundesverband", "the Bund first");
     let nw = all.queues.iter().find(|q| q.name.contains("Nordrhein")).unwrap();
-    assert_eq!((nw.opened.to_string(), nw.first_response_hours), (r.total.opened.to_string(), r.total.first_response_hours));
+    assert_eq!(
+        (nw.opened.to_string(), nw.first_response_hours),
+        (r.total.opened.to_string(), r.total.first_response_hours)
+    );
     let everywhere = sql_count(
         &t,
         "SELECT COUNT(*) FROM tickets WHERE created_at >= '2026-06-30 22:00:00+00' AND created_at < '2026-09-30 22:00:00+00'",

@@ -34,7 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::list, tickets::create, tickets::get, tickets::change, tickets::history,
         tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
-        tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step,
+        tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step, tickets::bulk,
         intake::status, intake::quarantine, intake::raw, intake::retry, intake::outbox_status, intake::outbox_resend,
         templates::list, templates::save, templates::delete, templates::canned,
     ),
@@ -104,6 +104,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tenants/{tenant}/queues", get(meta::queues))
         .route("/counts", get(meta::counts))
         .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/bulk", post(tickets::bulk))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::change))
         .route("/tickets/{id}/history", get(tickets::history))
         .route("/tickets/{id}/take", post(tickets::take))
@@ -137,6 +138,7 @@ pub fn router(app: Logbuch) -> Router {
         .merge(portal_routes(&app))
         .route("/", get(ui::home))
         .route("/ui/tickets", get(ui::tickets))
+        .route("/ui/tickets/sammel", post(ui::bulk))
         .route("/ui/search", get(ui::search))
         .route("/ui/tickets/{id}", get(ui::ticket))
         .route("/ui/tickets/{id}/take", post(ui::take))

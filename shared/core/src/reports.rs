@@ -204,7 +204,9 @@ impl Logbuch {
                 return Err(if sees {
                     AppError::Forbidden(format!("Berichte von {} sehen nur dessen Admins und der Bund.", t.name))
                 } else {
-                    AppError::NotFound(format!("Den Verband „{tenant}“ gibt es nicht, oder Sie haben dort keine Rolle."))
+                    AppError::NotFound(format!(
+                        "Den Verband „{tenant}“ gibt es nicht, oder Sie haben dort keine Rolle."
+                    ))
                 });
             }
         }

@@ -54,9 +54,32 @@ pub struct TicketFilter {
     pub created_before: Option<chrono::DateTime<chrono::Utc>>,
     /// Full-text search: only matching tickets, best first.
     pub search: Option<Vec<Term>>,
+    /// Priority ranks; empty means any.
+    pub priorities: Vec<i16>,
+    /// Only tickets whose due time that counts (see [`DUE`]) lies before this.
+    pub overdue_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub sort: Sort,
     pub offset: u64,
     pub limit: u64,
 }
+
+/// The order of a list (a search is ranked by match instead).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Most urgent, then longest untouched.
+    #[default]
+    Urgent,
+    Newest,
+    Oldest,
+    /// The due time that counts, soonest first; tickets without one last.
+    Due,
+    /// Last changed first.
+    Updated,
+}
+
+/// The due time that matters: the first answer while none is given, else the resolution.
+const DUE: &str = "CASE WHEN tickets.first_responded_at IS NULL AND tickets.first_response_due IS NOT NULL \
+                   THEN tickets.first_response_due ELSE tickets.resolution_due END";
 
 impl TicketFilter {
     /// The filters (not the scope, not the search) as SQL on `tickets`.
@@ -93,6 +116,20 @@ impl TicketFilter {
         }
         if let Some(before) = self.created_before {
             c = c.add(ticket::Column::CreatedAt.lt(before));
+        }
+        if !self.priorities.is_empty() {
+            c = c.add(ticket::Column::Priority.is_in(self.priorities.clone()));
+        }
+        if let Some(at) = self.overdue_at {
+            // [`DUE`] before `at`, spelled out (a custom expression's placeholders differ per backend).
+            let first_counts = Condition::all()
+                .add(ticket::Column::FirstRespondedAt.is_null())
+                .add(ticket::Column::FirstResponseDue.is_not_null());
+            c = c.add(
+                Condition::any()
+                    .add(first_counts.clone().add(ticket::Column::FirstResponseDue.lt(at)))
+                    .add(Condition::all().add(first_counts.not()).add(ticket::Column::ResolutionDue.lt(at))),
+            );
         }
         c
     }
@@ -154,14 +191,17 @@ where
             .await?;
         return Ok(hits.iter().filter_map(|id| rows.iter().find(|t| t.id == *id).cloned()).collect());
     }
-    let page = ticket::Entity::find()
-        .filter(scope_condition(scope))
-        .filter(f.condition())
-        .order_by_desc(ticket::Column::Priority)
-        .order_by_asc(ticket::Column::UpdatedAt)
-        .order_by_asc(ticket::Column::Id)
-        .offset(f.offset)
-        .limit(f.limit + 1);
+    let q = ticket::Entity::find().filter(scope_condition(scope)).filter(f.condition());
+    let q = match f.sort {
+        Sort::Urgent => q.order_by_desc(ticket::Column::Priority).order_by_asc(ticket::Column::UpdatedAt),
+        Sort::Newest => q.order_by_desc(ticket::Column::CreatedAt).order_by_desc(ticket::Column::Id),
+        Sort::Oldest => q.order_by_asc(ticket::Column::CreatedAt),
+        Sort::Due => q
+            .order_by_asc(Expr::cust(format!("CASE WHEN ({DUE}) IS NULL THEN 1 ELSE 0 END")))
+            .order_by_asc(Expr::cust(DUE)),
+        Sort::Updated => q.order_by_desc(ticket::Column::UpdatedAt),
+    };
+    let page = q.order_by_asc(ticket::Column::Id).offset(f.offset).limit(f.limit + 1);
     let backend = db.get_database_backend();
     let rows = db.query_all_raw(sea_orm::QueryTrait::build(&page, backend)).await?;
     let by_position = rows.first().is_some_and(columns_in_model_order);
@@ -288,9 +328,7 @@ pub async fn queue_figures(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<QueueFigures>> {
     let backend = db.get_database_backend();
-    // The due time that matters: the first answer while none is given, else the resolution.
-    let due = "CASE WHEN tickets.first_responded_at IS NULL AND tickets.first_response_due IS NOT NULL \
-               THEN tickets.first_response_due ELSE tickets.resolution_due END";
+    let due = DUE;
     let status = |s: &str| Expr::cust(format!("SUM(CASE WHEN tickets.status = '{s}' THEN 1 ELSE 0 END)"));
     let overdue = Expr::cust_with_values(
         crate::placeholders(backend, &format!("SUM(CASE WHEN ({due}) < $1 THEN 1 ELSE 0 END)")),

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
-use logbuch_core::tickets::{HandOver, ListQuery, NewMessage, NewTicket, TicketChange};
+use logbuch_core::tickets::{BulkAction, BulkResult, HandOver, ListQuery, NewMessage, NewTicket, TicketChange};
 use logbuch_core::views::{HistoryView, TicketDetail, TicketPage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -279,4 +279,14 @@ pub async fn complete_step(
     ApiJson(input): ApiJson<StepDone>,
 ) -> ApiResult<Json<TicketDetail>> {
     Ok(Json(app.complete_step(&who, id, step, input.evidence).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/bulk", request_body = BulkAction, tag = "tickets",
+    responses((status = 200, body = BulkResult), (status = 422, body = Problem)))]
+pub async fn bulk(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiJson(input): ApiJson<BulkAction>,
+) -> ApiResult<Json<BulkResult>> {
+    Ok(Json(app.bulk(&who, input).await?))
 }

@@ -247,9 +247,18 @@ pub async fn home(State(app): State<Logbuch>, headers: HeaderMap) -> UiResult {
     Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues, overdue_steps, covering }))
 }
 
+/// An option of a select: value, label, selected.
+pub(crate) struct Choice {
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) selected: bool,
+}
+
 struct TicketRow {
     number: i64,
     subject: String,
+    /// Name and address, or the address.
+    requester: String,
     priority: &'static str,
     urgent: bool,
     status: &'static str,
@@ -267,6 +276,11 @@ impl TicketRow {
         TicketRow {
             number: t.number,
             subject: t.subject,
+            requester: match &t.requester_name {
+                Some(n) if !n.trim().is_empty() => n.clone(),
+                _ if t.requester.is_empty() => "–".to_owned(),
+                _ => t.requester.clone(),
+            },
             priority: s::priority(&t.priority),
             urgent: matches!(t.priority.as_str(), "high" | "urgent"),
             status: s::status(&t.status),
@@ -298,6 +312,23 @@ struct TicketsPage {
     base: String,
     previous: Option<u64>,
     next: Option<u64>,
+    /// The filter form (none on the triage list), as chosen.
+    filter: Option<Filter>,
+}
+
+/// The list's filters and order as the form shows them; the address keeps them.
+#[derive(Default)]
+struct Filter {
+    tenant: String,
+    queue: String,
+    status: Vec<Choice>,
+    owner: Vec<Choice>,
+    priority: Vec<Choice>,
+    sort: Vec<Choice>,
+    overdue: bool,
+    q: String,
+    /// The list's address, for the bulk form to come back to.
+    back: String,
 }
 
 impl TicketsPage {
@@ -312,41 +343,191 @@ impl TicketsPage {
             tickets: TicketRow::all(list.tickets),
             hand_over_to: Vec::new(),
             base,
+            filter: None,
         }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ListParams {
     tenant: Option<String>,
     queue: Option<String>,
     mine: Option<bool>,
     page: Option<u64>,
+    /// aktiv (default), neu, offen, wartet, erledigt, alle.
+    status: Option<String>,
+    /// alle (default), ich, niemand.
+    besitz: Option<String>,
+    /// alle (default), hoch (hoch und dringend), dringend, normal, niedrig.
+    prioritaet: Option<String>,
+    ueberfaellig: Option<String>,
+    q: Option<String>,
+    /// dringend (default), neu, alt, frist, geaendert.
+    sortierung: Option<String>,
+}
+
+const STATUS_CHOICES: [(&str, &str, &str); 6] = [
+    ("aktiv", "neu, in Arbeit, wartet", ""),
+    ("neu", "neu", "new"),
+    ("offen", "in Arbeit", "open"),
+    ("wartet", "wartet", "waiting"),
+    ("erledigt", "erledigt", "resolved"),
+    ("alle", "alle", "new,open,waiting,resolved"),
+];
+const OWNER_CHOICES: [(&str, &str); 3] = [("alle", "alle"), ("ich", "ich"), ("niemand", "niemand")];
+const PRIORITY_CHOICES: [(&str, &str, &str); 6] = [
+    ("alle", "alle", ""),
+    ("hoch", "hoch und dringend", "high,urgent"),
+    ("dringend", "dringend", "urgent"),
+    ("normal", "normal", "normal"),
+    ("niedrig", "niedrig", "low"),
+    ("nicht-hoch", "normal und niedrig", "normal,low"),
+];
+const SORT_CHOICES: [(&str, &str, &str); 5] = [
+    ("dringend", "dringendste zuerst", "urgent"),
+    ("frist", "nächste Frist zuerst", "due"),
+    ("neu", "neueste zuerst", "newest"),
+    ("alt", "älteste zuerst", "oldest"),
+    ("geaendert", "zuletzt geändert zuerst", "updated"),
+];
+
+fn pick<'a>(field: &str, given: Option<&str>, choices: &[(&'a str, &'a str, &'a str)]) -> Result<&'a str, UiError> {
+    let given = given.map(str::trim).filter(|g| !g.is_empty()).unwrap_or(choices[0].0);
+    choices.iter().find(|c| c.0 == given).map(|c| c.2).ok_or_else(|| {
+        let known: Vec<&str> = choices.iter().map(|c| c.0).collect();
+        UiError(AppError::validation(field, format!("„{given}“ gibt es hier nicht; möglich: {}.", known.join(", "))))
+    })
+}
+
+fn shown(given: Option<&str>, choices: impl Iterator<Item = (&'static str, &'static str)>) -> Vec<Choice> {
+    let mut v: Vec<Choice> = choices
+        .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: false })
+        .collect();
+    let given = given.map(str::trim).filter(|g| !g.is_empty()).unwrap_or(&v[0].value).to_owned();
+    for c in &mut v {
+        c.selected = c.value == given;
+    }
+    v
 }
 
 /// `GET /ui/tickets?tenant=…&queue=…` (a queue's open tickets, most urgent
-/// and oldest first) or `?mine=true` (my tickets).
+/// and oldest first), `?besitz=ich` (my tickets), with filters and an order
+/// kept in the address so a view can be bookmarked.
 pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Query<ListParams>) -> UiResult {
     let sp = page_session(&app, &headers).await?;
-    let mine = p.mine == Some(true);
-    let (title, empty, base) = match (&p.tenant, &p.queue) {
-        _ if mine => (s::MY_TICKETS.to_owned(), s::NO_MY_TICKETS, "/ui/tickets?mine=true&".to_owned()),
-        (Some(t), Some(q)) => (
-            format!("{} – {t}/{q}", s::OPEN_TICKETS),
-            s::NO_TICKETS,
-            format!("/ui/tickets?tenant={}&queue={}&", crate::percent_encode(t), crate::percent_encode(q)),
-        ),
-        _ => (s::OPEN_TICKETS.to_owned(), s::NO_TICKETS, "/ui/tickets?".to_owned()),
+    let owner = if p.mine == Some(true) { Some("ich") } else { p.besitz.as_deref().map(str::trim) };
+    let mine = owner == Some("ich");
+    let unassigned = owner == Some("niemand");
+    if let Some(o) = owner.filter(|o| !["", "alle", "ich", "niemand"].contains(o)) {
+        return Err(UiError(AppError::validation(
+            "besitz",
+            format!("„{o}“ gibt es hier nicht; möglich: alle, ich, niemand."),
+        )));
+    }
+    let status = pick("status", p.status.as_deref(), &STATUS_CHOICES)?;
+    let priority = pick("prioritaet", p.prioritaet.as_deref(), &PRIORITY_CHOICES)?;
+    let sort = pick("sortierung", p.sortierung.as_deref(), &SORT_CHOICES)?;
+    let overdue = p.ueberfaellig.as_deref().is_some_and(|v| !v.is_empty() && v != "0");
+    let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+    let (title, empty) = match (&p.tenant, &p.queue) {
+        _ if mine && p.tenant.is_none() => (s::MY_TICKETS.to_owned(), s::NO_MY_TICKETS),
+        (Some(t), Some(q)) => (format!("{} – {t}/{q}", s::OPEN_TICKETS), s::NO_TICKETS),
+        _ => (s::OPEN_TICKETS.to_owned(), s::NO_TICKETS),
     };
+    // The address of this view, without the page.
+    let mut parts: Vec<String> = Vec::new();
+    let mut keep = |k: &str, v: Option<&str>| {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", crate::percent_encode(v)));
+        }
+    };
+    keep("tenant", p.tenant.as_deref());
+    keep("queue", p.queue.as_deref());
+    keep("besitz", owner.filter(|o| *o != "alle"));
+    keep("status", p.status.as_deref().filter(|v| *v != "aktiv"));
+    keep("prioritaet", p.prioritaet.as_deref().filter(|v| *v != "alle"));
+    keep("ueberfaellig", overdue.then_some("1"));
+    keep("q", text.as_deref());
+    keep("sortierung", p.sortierung.as_deref().filter(|v| *v != "dringend"));
+    let view = format!("/ui/tickets?{}", parts.join("&"));
+    let base = if parts.is_empty() { view.clone() } else { format!("{view}&") };
     let q = ListQuery {
-        tenant: p.tenant.filter(|_| !mine),
-        queue: p.queue.filter(|_| !mine),
+        tenant: p.tenant.clone(),
+        queue: p.queue.clone(),
         mine: mine.then_some(true),
+        unassigned: unassigned.then_some(true),
+        status: Some(status.to_owned()).filter(|s| !s.is_empty()),
+        priority: Some(priority.to_owned()).filter(|s| !s.is_empty()),
+        overdue: overdue.then_some(true),
+        sort: Some(sort.to_owned()),
+        q: text.clone(),
         page: p.page,
         ..Default::default()
     };
     let list = app.list_tickets(&sp.principal, q).await?;
-    Ok(page(&TicketsPage::of(nav(&app, &sp).await?, title, empty, base, list)))
+    let filter = Filter {
+        tenant: p.tenant.clone().unwrap_or_default(),
+        queue: p.queue.clone().unwrap_or_default(),
+        status: shown(p.status.as_deref(), STATUS_CHOICES.iter().map(|c| (c.0, c.1))),
+        owner: shown(owner, OWNER_CHOICES.iter().copied()),
+        priority: shown(p.prioritaet.as_deref(), PRIORITY_CHOICES.iter().map(|c| (c.0, c.1))),
+        sort: shown(p.sortierung.as_deref(), SORT_CHOICES.iter().map(|c| (c.0, c.1))),
+        overdue,
+        q: text.unwrap_or_default(),
+        back: view,
+    };
+    let page_data =
+        TicketsPage { filter: Some(filter), ..TicketsPage::of(nav(&app, &sp).await?, title, empty, base, list) };
+    Ok(page(&page_data))
+}
+
+#[derive(Template)]
+#[template(path = "bulk.html")]
+struct BulkPage {
+    nav: Option<Nav>,
+    done: Vec<i64>,
+    refused: Vec<(i64, String)>,
+    back: String,
+}
+
+#[derive(Deserialize)]
+pub struct BulkForm {
+    /// take, resolve, reopen, priority:high, status:waiting, …
+    #[serde(default)]
+    aktion: String,
+    #[serde(default)]
+    zurueck: String,
+    /// The chosen tickets as `t1234=1`.
+    #[serde(flatten)]
+    chosen: std::collections::HashMap<String, String>,
+}
+
+/// `POST /ui/tickets/sammel`: one action on the chosen tickets, then what was done and what refused.
+pub async fn bulk(State(app): State<Logbuch>, f: StaffForm<BulkForm>) -> UiResult {
+    let tickets: Vec<i64> = f
+        .form
+        .chosen
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, _)| k.strip_prefix('t')?.parse().ok())
+        .collect();
+    let mut tickets = tickets;
+    tickets.sort_unstable();
+    let (action, value) = match f.form.aktion.split_once(':') {
+        Some((a, v)) => (a.to_owned(), Some(v.to_owned())),
+        None => (f.form.aktion.clone(), None),
+    };
+    let r = app.bulk(&f.sp.principal, logbuch_core::tickets::BulkAction { tickets, action, value }).await?;
+    let back = Some(f.form.zurueck.trim())
+        .filter(|b| b.starts_with("/ui/tickets") && !b.contains("//"))
+        .unwrap_or("/ui/tickets")
+        .to_owned();
+    Ok(page(&BulkPage {
+        nav: Some(nav(&app, &f.sp).await?),
+        done: r.done,
+        refused: r.refused.into_iter().map(|x| (x.ticket, x.reason)).collect(),
+        back,
+    }))
 }
 
 /// `GET /ui/triage`: the Bund's triage queue, each ticket with a hand-over

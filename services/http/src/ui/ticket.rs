@@ -2,7 +2,7 @@
 //! for every action the person may take on it. Each form posts with the
 //! session's CSRF token and comes back to the ticket (303).
 
-use super::{Nav, NoFields, StaffForm, UiResult, nav, page, page_session, see_other, strings as s};
+use super::{Choice, Nav, NoFields, StaffForm, UiResult, nav, page, page_session, see_other, strings as s};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -24,13 +24,6 @@ struct MessageRow {
     html: Option<String>,
     text: String,
     files: Vec<FileRow>,
-}
-
-/// An option of a select: value, label, selected.
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
 }
 
 fn choices<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>, current: &str) -> Vec<Choice> {

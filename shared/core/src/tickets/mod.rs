@@ -2,6 +2,7 @@
 //! [`Logbuch::load_ticket`] or a scope), changes the ticket in one
 //! transaction, and writes a history entry for every field it changes.
 
+mod bulk;
 mod create;
 mod directory;
 mod messages;
@@ -9,6 +10,7 @@ mod read;
 mod route;
 mod work;
 
+pub use bulk::{BulkAction, BulkResult, MAX_BULK, Refused};
 pub use create::{NewFile, NewTicket};
 pub use messages::NewMessage;
 pub use read::ListQuery;

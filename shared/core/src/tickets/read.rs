@@ -40,6 +40,12 @@ pub struct ListQuery {
     /// Full-text search in subject, messages and requester: all words, `"a phrase"`, `prefix*`.
     /// Ranked; finds resolved tickets too unless `status` is given.
     pub q: Option<String>,
+    /// Comma-separated priorities: low, normal, high, urgent.
+    pub priority: Option<String>,
+    /// Only tickets past the due time that counts now.
+    pub overdue: Option<bool>,
+    /// urgent (default: most urgent, then longest untouched), newest, oldest, due, updated.
+    pub sort: Option<String>,
     /// Page number, from 1.
     pub page: Option<u64>,
     /// Tickets per page, 1–200 (default 50).
@@ -140,6 +146,27 @@ impl Logbuch {
             return Err(AppError::validation("unassigned", "„unassigned“ und ein Besitzer widersprechen sich."));
         }
         f.requester = q.requester.map(|r| r.trim().to_lowercase());
+        if let Some(p) = &q.priority {
+            for part in p.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                f.priorities.push(part.parse::<Priority>()?.rank());
+            }
+        }
+        if q.overdue == Some(true) {
+            f.overdue_at = Some(logbuch_store::now());
+        }
+        f.sort = match q.sort.as_deref().map(str::trim) {
+            None | Some("" | "urgent") => tickets::Sort::Urgent,
+            Some("newest") => tickets::Sort::Newest,
+            Some("oldest") => tickets::Sort::Oldest,
+            Some("due") => tickets::Sort::Due,
+            Some("updated") => tickets::Sort::Updated,
+            Some(other) => {
+                return Err(AppError::validation(
+                    "sort",
+                    format!("„{other}“ ist keine Sortierung; möglich: urgent, newest, oldest, due, updated."),
+                ));
+            }
+        };
         f.created_from = q.created_from.as_deref().map(|d| start_of_day("created_from", d)).transpose()?;
         f.created_before = q
             .created_to

@@ -1,0 +1,137 @@
+//! Ticket lists to work in, on both backends: filters (each alone and
+//! combined) and sorting over the API and on the page, and bulk actions on a
+//! mixed selection — tickets outside the person's rights are neither changed
+//! nor revealed, each is reported, and every changed ticket has its own
+//! history entry.
+
+use crate::ui::{browser_for, html};
+use logbuch_store::entity::ticket;
+use logbuch_tests::{Backend, both, spawn_app};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+
+async fn lists_filter_sort_and_act_in_bulk(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let h = t.person("presse@nrw.example", &[("helper", Some("nw"), Some("presse"))]).await;
+    let nw = |s: &str| format!("?tenant=nw&queue=presse{s}");
+    // Presse (high by default): a high and unassigned, b urgent and h's, c normal, d low and waiting.
+    let a = t.create_ticket(&admin, "nw", "presse", "Alpha hoch").await;
+    let b = t.create_ticket(&admin, "nw", "presse", "Beta dringend").await;
+    let c = t.create_ticket(&admin, "nw", "presse", "Gamma normal").await;
+    let d = t.create_ticket(&admin, "nw", "presse", "Delta wartet").await;
+    let e = t.create_ticket(&admin, "nw", "pgf", "Epsilon woanders").await;
+    let f = t.create_ticket(&admin, "by", "mitglieder", "Zeta Bayern").await;
+    let patch = |n: i64, body: Value| {
+        let (t, admin) = (&t, &admin);
+        async move {
+            let (s, b) = t.call(Some(admin), Method::PATCH, &format!("/api/v1/tickets/{n}"), Some(body)).await;
+            assert!(s.is_success(), "{b}");
+        }
+    };
+    patch(b, json!({"priority": "urgent"})).await;
+    patch(c, json!({"priority": "normal"})).await;
+    patch(d, json!({"priority": "low", "status": "waiting"})).await;
+    t.post(&admin, &format!("/api/v1/tickets/{b}/assign"), json!({"owner": h.email})).await;
+    // a's first answer is overdue.
+    let row = ticket::Entity::find_by_id(a).one(&t.app.store.db).await.unwrap().unwrap();
+    let mut am: ticket::ActiveModel = row.into();
+    am.first_response_due = Set(Some(chrono::Utc::now() - chrono::Duration::hours(1)));
+    am.update(&t.app.store.db).await.unwrap();
+
+    let sorted = |mut v: Vec<i64>| {
+        v.sort_unstable();
+        v
+    };
+    let list = |q: String| {
+        let (t, h) = (&t, &h);
+        async move { sorted(t.list_numbers(h, &q).await) }
+    };
+    // Each filter alone, then combined.
+    assert_eq!(list(nw("")).await, vec![a, b, c, d]);
+    assert_eq!(list(nw("&unassigned=true")).await, vec![a, c, d]);
+    assert_eq!(list(nw("&mine=true")).await, vec![b]);
+    assert_eq!(list(nw("&priority=high,urgent")).await, vec![a, b]);
+    assert_eq!(list(nw("&status=waiting")).await, vec![d]);
+    assert_eq!(list(nw("&overdue=true")).await, vec![a]);
+    assert_eq!(list(nw("&q=Gamma")).await, vec![c]);
+    assert_eq!(list(nw("&unassigned=true&priority=high,urgent")).await, vec![a]);
+    assert_eq!(list(nw("&unassigned=true&priority=low&status=waiting")).await, vec![d]);
+    assert_eq!(list(nw("&unassigned=true&priority=normal,low")).await, vec![c, d]);
+    assert_eq!(list("?priority=high".into()).await, vec![a], "another queue's high ticket stays out of reach");
+    // Sorting.
+    assert_eq!(t.list_numbers(&h, &nw("&sort=newest")).await, vec![d, c, b, a]);
+    assert_eq!(t.list_numbers(&h, &nw("&sort=oldest")).await, vec![a, b, c, d]);
+    assert_eq!(t.list_numbers(&h, &nw("")).await[..2], [b, a], "default: most urgent first");
+    for bad in ["&sort=zufall", "&priority=wichtig", "&overdue=vielleicht"] {
+        let (s, body) = t.get(&h, &format!("/api/v1/tickets{}", nw(bad))).await;
+        assert!(s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST, "{bad}: {s} {body}");
+    }
+
+    // The page: filters kept in the address, with requester and queue columns.
+    let (browser, csrf) = browser_for(&t, &h.email).await;
+    let url = format!("{}/ui/tickets?tenant=nw&queue=presse&besitz=niemand&prioritaet=hoch", t.url);
+    let (s, _, page) = html(&browser, url).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("Alpha hoch") && !page.contains("Gamma normal") && !page.contains("Beta dringend"), "{page}");
+    assert!(page.contains("id=\"filter\"") && page.contains("<th scope=\"col\">Von</th>"), "{page}");
+    let (_, _, page) = html(&browser, format!("{}/ui/tickets?tenant=nw&queue=presse&besitz=ich", t.url)).await;
+    assert!(page.contains("Beta dringend") && !page.contains("Alpha hoch"), "{page}");
+
+    // Bulk over the API: a mixed selection.
+    let (s, r) =
+        t.post(&h, "/api/v1/tickets/bulk", json!({"tickets": [a, c, e, f, 99_999_999, a], "action": "take"})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["done"], json!([a, c]), "{r}");
+    let refused: Vec<i64> = r["refused"].as_array().unwrap().iter().map(|x| x["ticket"].as_i64().unwrap()).collect();
+    assert_eq!(refused, vec![e, f, 99_999_999], "{r}");
+    let reasons: Vec<&str> = r["refused"].as_array().unwrap().iter().map(|x| x["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().all(|x| *x == reasons[0]), "the same words for another queue, another LV and nothing: {r}");
+    for n in [e, f] {
+        let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{n}")).await;
+        assert!(d["owner"].is_null(), "not changed: {d}");
+        assert!(!d["history"].as_array().unwrap().iter().any(|x| x["field"] == "owner"), "{d}");
+    }
+    for n in [a, c] {
+        let (_, d) = t.get(&h, &format!("/api/v1/tickets/{n}")).await;
+        assert_eq!(d["owner"]["email"], h.email.as_str());
+        assert_eq!(d["history"].as_array().unwrap().iter().filter(|x| x["field"] == "owner").count(), 1, "{d}");
+    }
+    let (s, r) =
+        t.post(&h, "/api/v1/tickets/bulk", json!({"tickets": [a, c], "action": "priority", "value": "sehr"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    let (s, r) = t.post(&h, "/api/v1/tickets/bulk", json!({"tickets": [], "action": "take"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    let (s, r) =
+        t.post(&h, "/api/v1/tickets/bulk", json!({"tickets": [a, d], "action": "priority", "value": "urgent"})).await;
+    assert_eq!((s, r["done"].clone()), (StatusCode::OK, json!([a, d])), "{r}");
+
+    // Bulk from the page: resolve two, with a summary.
+    let form = [
+        ("csrf_token", csrf.clone()),
+        ("aktion", "resolve".to_owned()),
+        (&*format!("t{a}"), "1".to_owned()),
+        (&*format!("t{f}"), "1".to_owned()),
+        (&*format!("t{c}"), "1".to_owned()),
+        ("zurueck", "/ui/tickets?tenant=nw&queue=presse".to_owned()),
+    ];
+    let r = browser.post(format!("{}/ui/tickets/sammel", t.url)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let summary = r.text().await.unwrap();
+    assert!(summary.contains("2 erledigt") && summary.contains(&format!("#{f}")), "{summary}");
+    assert!(!summary.contains("Zeta Bayern"), "nothing about the other LV's ticket: {summary}");
+    assert_eq!(list(nw("&status=resolved")).await, vec![a, c]);
+    let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{f}")).await;
+    assert_eq!(d["status"], "new", "{d}");
+    // Without the form's token nothing happens.
+    let r = browser
+        .post(format!("{}/ui/tickets/sammel", t.url))
+        .form(&[("aktion", "take"), (&*format!("t{d}"), "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+both!(lists_filter_sort_and_act_in_bulk);
