@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lighthouse accessibility scores for the requester's pages of Logbuch
 # (the portal: topics, form, form with errors, status lookup, status page)
-# and a helper's pages (start page with an overdue process step, a ticket
+# and a helper's pages (start page with an overdue process step, a queue's
+# list with its filters and bulk form, a ticket
 # with a running process, the absence page), these with a session cookie
 # from a one-time login link.
 #
@@ -192,6 +193,7 @@ PAGES=(
   "status-suche|$BASE/status"
   "statusseite|$STATUS_URL"
   "mitarbeit-start|$BASE/"
+  "mitarbeit-liste|$BASE/ui/tickets?tenant=nw&queue=mitgliederverwaltung"
   "mitarbeit-ticket|$BASE/ui/tickets/$TICKET"
   "mitarbeit-abwesenheit|$BASE/ui/abwesenheit"
 )

@@ -2,7 +2,8 @@
 //! combined) and sorting over the API and on the page, and bulk actions on a
 //! mixed selection — tickets outside the person's rights are neither changed
 //! nor revealed, each is reported, and every changed ticket has its own
-//! history entry.
+//! history entry; a ticket shows the requester's other tickets and bounces
+//! within the reader's reach.
 
 use crate::ui::{browser_for, html};
 use logbuch_store::entity::ticket;
@@ -134,4 +135,52 @@ async fn lists_filter_sort_and_act_in_bulk(backend: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
-both!(lists_filter_sort_and_act_in_bulk);
+/// A ticket shows the requester's other tickets the reader may see, and the
+/// bounces recorded for the address in the reader's tenants.
+async fn the_requester_context(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let h = t.person("presse@nrw.example", &[("helper", Some("nw"), None)]).await;
+    let by = t.person("helfer@by.example", &[("helper", Some("by"), None)]).await;
+    let who = "mitglied@example.org";
+    for (id, to, subject) in [
+        ("r1@x", "presse@piratenpartei-nrw.de", "Erste Frage"),
+        ("r2@x", "kontakt@piratenpartei-nrw.de", "Zweite Frage"),
+        ("r3@x", "mitglieder-by@piratenpartei.de", "Frage in Bayern"),
+        ("o1@x", "presse@piratenpartei-nrw.de", "Von jemand anderem"),
+    ] {
+        let from = if id.starts_with('o') { "anders@example.org" } else { who };
+        t.app.ingest_raw("test", &crate::intake::mail(id, from, to, subject, "Hallo")).await.unwrap();
+    }
+    // Our mail to the member bounces, reported to BY's address.
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: mitglieder-by@piratenpartei.de\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+Message-ID: <dsn-ctx@mx.example.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+--r\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; {who}\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n--r--\r\n"
+    );
+    t.app.ingest_raw("test", dsn.as_bytes()).await.unwrap();
+    crate::intake::drain(&t).await;
+    let nw_tickets = t.list_numbers(&h, &format!("?requester={who}")).await;
+    assert_eq!(nw_tickets.len(), 2, "{nw_tickets:?}");
+    let (s, d) = t.get(&h, &format!("/api/v1/tickets/{}", nw_tickets[0])).await;
+    assert_eq!(s, StatusCode::OK);
+    let others: Vec<&str> =
+        d["requester_tickets"].as_array().unwrap().iter().map(|o| o["subject"].as_str().unwrap()).collect();
+    assert_eq!(others.len(), 1, "the other NW ticket, not Bavaria's, not itself: {others:?}");
+    assert!(others[0].contains("Frage") && !others[0].contains("Bayern"), "{others:?}");
+    assert!(d["requester_bounces"].as_array().unwrap().is_empty(), "the bounce was recorded in BY: {d}");
+    // In Bavaria the bounce shows, in words.
+    let by_ticket = t.list_numbers(&by, &format!("?requester={who}")).await[0];
+    let (_, d) = t.get(&by, &format!("/api/v1/tickets/{by_ticket}")).await;
+    let bounces = d["requester_bounces"].as_array().unwrap();
+    assert_eq!(bounces.len(), 1, "{d}");
+    assert_eq!(bounces[0]["status"], "5.2.2");
+    assert_eq!(bounces[0]["reason_label"], "Postfach voll", "{d}");
+    assert!(d["requester_tickets"].as_array().unwrap().is_empty(), "NW's tickets stay NW's: {d}");
+    // And on the page.
+    let (b, _) = browser_for(&t, &by.email).await;
+    let (_, _, page) = html(&b, format!("{}/ui/tickets/{by_ticket}", t.url)).await;
+    assert!(page.contains("id=\"unzustellbar\"") && page.contains("Postfach voll"), "{page}");
+}
+
+both!(lists_filter_sort_and_act_in_bulk, the_requester_context);

@@ -130,10 +130,29 @@ pub struct TicketDetail {
     pub business_minutes_left: Option<i64>,
     /// Actions the caller may take on this ticket (policy names like `ticket.take`).
     pub allowed_actions: Vec<String>,
+    /// The requester's other tickets the caller may read, newest first (at most 10).
+    pub requester_tickets: Vec<TicketSummary>,
+    /// Bounces recorded for the requester's address in tenants the caller may read, newest first.
+    pub requester_bounces: Vec<BounceView>,
     /// Processes started on this ticket, oldest first.
     pub processes: Vec<ProcessView>,
     /// Processes of the ticket's tenant one may start (slug and name).
     pub available_processes: Vec<ProcessChoice>,
+}
+
+/// A mail to an address that came back.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BounceView {
+    /// The SMTP status (`5.1.1`).
+    pub status: Option<String>,
+    /// user_unknown, mailbox_full, complaint, …
+    pub reason: Option<String>,
+    /// The reason in German words.
+    pub reason_label: Option<String>,
+    /// The ticket it was recorded on (the one whose mail bounced, or the collection).
+    pub ticket: i64,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

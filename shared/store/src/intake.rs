@@ -303,6 +303,20 @@ pub async fn bounces_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Res
         .await?)
 }
 
+/// Bounces recorded for an address, newest first, in these tenants (all: `None`).
+pub async fn bounces_of_address(
+    db: &impl ConnectionTrait,
+    address: &str,
+    tenants: Option<&[i64]>,
+    limit: u64,
+) -> Result<Vec<bounce::Model>> {
+    let mut q = bounce::Entity::find().filter(bounce::Column::Address.eq(address.trim().to_lowercase()));
+    if let Some(t) = tenants {
+        q = q.filter(bounce::Column::TenantId.is_in(t.iter().copied()));
+    }
+    Ok(q.order_by_desc(bounce::Column::Id).limit(limit).all(db).await?)
+}
+
 /// The polling state of a mailbox (created on first use).
 pub async fn mailbox_state(db: &impl ConnectionTrait, name: &str) -> Result<crate::entity::mailbox::Model> {
     use crate::entity::mailbox;

@@ -75,6 +75,10 @@ struct TicketPage {
     fields: Vec<(String, String)>,
     processes: Vec<ProcessRow>,
     process_choices: Vec<Choice>,
+    /// The requester's other tickets: (number, subject, status, age).
+    requester_tickets: Vec<(i64, String, &'static str, String)>,
+    /// Bounces of the requester's address, in words.
+    requester_bounces: Vec<String>,
     /// May start processes and tick off steps.
     can_process: bool,
 }
@@ -311,7 +315,24 @@ pub async fn ticket(
         .iter()
         .map(|p| Choice { value: p.slug.clone(), label: p.name.clone(), selected: false })
         .collect();
+    let requester_tickets = d
+        .requester_tickets
+        .iter()
+        .map(|o| (o.number, o.subject.clone(), s::status(&o.status), s::ago(o.created_at, now)))
+        .collect();
+    let requester_bounces = d
+        .requester_bounces
+        .iter()
+        .map(|b| {
+            let what =
+                [b.reason_label.as_deref(), b.status.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            let what = if what.is_empty() { "unzustellbar".to_owned() } else { what };
+            format!("{} · {what} · Ticket #{}", b.at.format("%d.%m.%Y"), b.ticket)
+        })
+        .collect();
     let page_data = TicketPage {
+        requester_tickets,
+        requester_bounces,
         processes,
         process_choices,
         can_process,

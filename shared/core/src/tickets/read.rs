@@ -264,6 +264,7 @@ impl Logbuch {
         let cal = dir.calendar(t.tenant_id);
         let now = logbuch_store::now();
         let (processes, available_processes) = crate::processes::process_views(&dir, &t, running, &people);
+        let (requester_tickets, requester_bounces) = self.requester_context(&dir, &scope, &t).await?;
         let summary = summary(t, &dir, &people)?;
         let business_minutes_left = summary.due_at().filter(|_| summary.status != "waiting").map(|due| {
             if due >= now { cal.business_minutes_between(now, due) } else { -cal.business_minutes_between(due, now) }
@@ -279,7 +280,55 @@ impl Logbuch {
             allowed_actions,
             processes,
             available_processes,
+            requester_tickets,
+            requester_bounces,
         })
+    }
+
+    /// The requester's other tickets in the caller's scope and the bounces recorded for the address.
+    async fn requester_context(
+        &self,
+        dir: &Directory,
+        scope: &logbuch_domain::AccessScope,
+        t: &Ticket,
+    ) -> AppResult<(Vec<TicketSummary>, Vec<crate::views::BounceView>)> {
+        if t.requester.trim().is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let db = &self.store.db;
+        let f = tickets::TicketFilter {
+            requester: Some(t.requester.clone()),
+            statuses: Status::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            sort: tickets::Sort::Newest,
+            limit: 11,
+            ..Default::default()
+        };
+        let mut rows = tickets::list_scoped(db, scope, &f).await?;
+        rows.retain(|r| r.id != t.id);
+        rows.truncate(10);
+        let owners: Vec<i64> = rows.iter().filter_map(|r| r.owner_id).collect();
+        let people = people(db, dir, &owners).await?;
+        let others = rows.into_iter().map(|r| summary(r, dir, &people)).collect::<AppResult<_>>()?;
+        let tenants: Option<Vec<i64>> = match scope {
+            logbuch_domain::AccessScope::All => None,
+            logbuch_domain::AccessScope::Only(g) => Some(g.iter().map(|g| g.tenant.0).collect()),
+        };
+        let bounces = logbuch_store::intake::bounces_of_address(db, &t.requester, tenants.as_deref(), 10)
+            .await?
+            .into_iter()
+            .map(|b| crate::views::BounceView {
+                reason_label: b
+                    .reason
+                    .as_deref()
+                    .and_then(logbuch_mail::Reason::from_name)
+                    .map(|r| r.label().to_owned()),
+                status: b.status,
+                reason: b.reason,
+                ticket: b.ticket_id,
+                at: b.created_at,
+            })
+            .collect();
+        Ok((others, bounces))
     }
 
     /// The history of a ticket the caller may read. The read is logged.

@@ -47,6 +47,26 @@ impl Reason {
         }
     }
 
+    /// The reason stored under `name` ([`Reason::as_str`]).
+    pub fn from_name(name: &str) -> Option<Reason> {
+        use Reason::*;
+        [
+            UserUnknown,
+            MailboxFull,
+            MessageTooLarge,
+            Blocked,
+            Expired,
+            HostUnknown,
+            Suspended,
+            Complaint,
+            NetworkError,
+            SystemError,
+            Other,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
+
     /// The German words for the staff pages.
     pub fn label(self) -> &'static str {
         match self {
