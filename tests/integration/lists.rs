@@ -183,4 +183,99 @@ Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; {who}\r\nActi
     assert!(page.contains("id=\"unzustellbar\"") && page.contains("Postfach voll"), "{page}");
 }
 
-both!(lists_filter_sort_and_act_in_bulk, the_requester_context);
+/// Two helpers on one ticket: a reply written against an older page is held
+/// back with a warning (the text kept); drafts stay on the server across logins.
+async fn collisions_and_drafts(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let anna = t.person("anna@nrw.example", &[("helper", Some("nw"), Some("presse"))]).await;
+    let ben = t.person("ben@nrw.example", &[("helper", Some("nw"), Some("presse"))]).await;
+    let stranger = t.person("s@by.example", &[("helper", Some("by"), None)]).await;
+    let n = t.create_ticket(&admin, "nw", "presse", "Zwei schreiben").await;
+    let newest =
+        |d: &Value| d["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).max().unwrap_or(0);
+    let (_, d) = t.get(&anna, &format!("/api/v1/tickets/{n}")).await;
+    let seen = newest(&d);
+    let (s, _) = t.post(&ben, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Ben antwortet."})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, b) =
+        t.post(&anna, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Anna auch.", "seen": seen})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("eine neue Nachricht") && b["detail"].as_str().unwrap().contains("ben@"),
+        "{b}"
+    );
+    let (_, d) = t.get(&anna, &format!("/api/v1/tickets/{n}")).await;
+    assert!(!d["messages"].as_array().unwrap().iter().any(|m| m["body_text"] == "Anna auch."), "nothing sent");
+    let (s, d) =
+        t.post(&anna, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Anna auch.", "seen": newest(&d)})).await;
+    assert_eq!(s, StatusCode::CREATED, "having read it, she sends: {d}");
+    // Her own messages never count against her.
+    let (s, _) =
+        t.post(&anna, &format!("/api/v1/tickets/{n}/notes"), json!({"body": "Notiz", "seen": newest(&d) - 1})).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // The page: loaded, then Ben writes, then Anna's reply comes back with the warning and her text.
+    let (browser, csrf) = browser_for(&t, &anna.email).await;
+    let (_, _, page) = html(&browser, format!("{}/ui/tickets/{n}", t.url)).await;
+    let seen_on_page = page.split("name=\"seen\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    t.post(&ben, &format!("/api/v1/tickets/{n}/notes"), json!({"body": "Ben notiert etwas."})).await;
+    let send = |seen: String| {
+        let (browser, csrf, url) = (&browser, csrf.clone(), format!("{}/ui/tickets/{n}/reply", t.url));
+        async move {
+            let form = [("csrf_token", csrf), ("body", "Meine lange Antwort".to_owned()), ("seen", seen)];
+            browser.post(url).form(&form).send().await.unwrap()
+        }
+    };
+    let r = send(seen_on_page).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"kollision\"")
+            && page.contains("Meine lange Antwort")
+            && page.contains("Ben notiert etwas."),
+        "{page}"
+    );
+    let seen_now = page.split("name=\"seen\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = send(seen_now).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+
+    // Drafts: kept on the server, there after a new login, gone once sent.
+    let (s, _) = t
+        .call(
+            Some(&anna),
+            Method::PUT,
+            &format!("/api/v1/tickets/{n}/drafts/reply"),
+            Some(json!({"body": "Halb fertig"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for path in [format!("/api/v1/tickets/{n}/drafts/reply")] {
+        let (s, _) = t.get(&stranger, &path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = t.call(Some(&stranger), Method::PUT, &path, Some(json!({"body": "x"}))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "another LV's helper");
+        let (_, b) = t.get(&ben, &path).await;
+        assert!(b.get("body").is_none(), "Ben has no draft of Anna's: {b}");
+    }
+    let (fresh, fresh_csrf) = browser_for(&t, &anna.email).await;
+    let (_, _, page) = html(&fresh, format!("{}/ui/tickets/{n}", t.url)).await;
+    assert!(page.contains(">Halb fertig</textarea>"), "the draft after a new login: {page}");
+    // A note draft from the page, then the reply sent: its draft is gone, the note's stays.
+    let r = fresh
+        .post(format!("{}/ui/tickets/{n}/note", t.url))
+        .form(&[("csrf_token", fresh_csrf.as_str()), ("body", "Notiz-Entwurf"), ("entwurf", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    let (s, _) =
+        t.post(&anna, &format!("/api/v1/tickets/{n}/replies"), json!({"body": "Halb fertig, jetzt ganz."})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = t.get(&anna, &format!("/api/v1/tickets/{n}/drafts/reply")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "sent, so no draft");
+    let (_, b) = t.get(&anna, &format!("/api/v1/tickets/{n}/drafts/note")).await;
+    assert_eq!(b["body"], "Notiz-Entwurf");
+}
+
+both!(lists_filter_sort_and_act_in_bulk, the_requester_context, collisions_and_drafts);

@@ -129,7 +129,7 @@ async fn ticket_at(t: &TestApp, admin: &Principal, place: Place, resolved: bool)
 async fn perform(t: &TestApp, who: &Principal, admin: &Principal, action: Action, place: Place) -> AppResult<()> {
     let (tenant, queue, other_queue) = place.location();
     let id = ticket_at(t, admin, place, action == Action::Reopen).await;
-    let note = || NewMessage { body: "x".into(), canned: None, attachments: vec![] };
+    let note = || NewMessage { body: "x".into(), canned: None, attachments: vec![], seen: None };
     let app = &t.app;
     match action {
         Action::ReadTicket => app.get_ticket(who, id).await.map(drop),

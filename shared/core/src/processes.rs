@@ -118,7 +118,8 @@ impl Logbuch {
         }
         let mut mails = Vec::new();
         if let Some(name) = &step.send {
-            let input = NewMessage { body: String::new(), canned: Some(name.clone()), attachments: Vec::new() };
+            let input =
+                NewMessage { body: String::new(), canned: Some(name.clone()), attachments: Vec::new(), seen: None };
             mails.extend(self.write_message(&txn, &dir, who, &t, input, MessageKind::Outbound).await?);
         }
         if !processes::mark_done(&txn, step.id, Some(who.user.0), None, evidence.clone()).await? {

@@ -7,6 +7,7 @@
 
 pub mod deferred;
 pub mod demo;
+pub mod drafts;
 pub mod entity;
 pub mod history;
 pub mod intake;
@@ -21,6 +22,7 @@ pub mod templates;
 pub mod tenants;
 pub mod tickets;
 pub mod users;
+pub mod views;
 
 use logbuch_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};

@@ -290,3 +290,47 @@ pub async fn bulk(
 ) -> ApiResult<Json<BulkResult>> {
     Ok(Json(app.bulk(&who, input).await?))
 }
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// The unsent text; empty drops the draft.
+    pub body: String,
+}
+
+fn draft_kind(kind: &str) -> Result<logbuch_domain::MessageKind, ApiError> {
+    match kind {
+        "reply" => Ok(logbuch_domain::MessageKind::Outbound),
+        "note" => Ok(logbuch_domain::MessageKind::Note),
+        other => {
+            Err(logbuch_core::AppError::NotFound(format!("Entwürfe gibt es als „reply“ und „note“, nicht „{other}“."))
+                .into())
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/drafts/{kind}", params(("id" = i64, Path), ("kind" = String, Path, description = "reply or note")), tag = "tickets",
+    responses((status = 200, body = Draft), (status = 404, body = Problem)))]
+pub async fn get_draft(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath((id, kind)): ApiPath<(i64, String)>,
+) -> ApiResult<Json<Draft>> {
+    let body = app
+        .draft(&who, id, draft_kind(&kind)?)
+        .await?
+        .ok_or_else(|| logbuch_core::AppError::NotFound(format!("Kein Entwurf für Ticket #{id}.")))?;
+    Ok(Json(Draft { body }))
+}
+
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/drafts/{kind}", params(("id" = i64, Path), ("kind" = String, Path, description = "reply or note")), request_body = Draft, tag = "tickets",
+    responses((status = 204), (status = 404, body = Problem), (status = 413, body = Problem)))]
+pub async fn save_draft(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath((id, kind)): ApiPath<(i64, String)>,
+    ApiJson(input): ApiJson<Draft>,
+) -> ApiResult<StatusCode> {
+    app.save_draft(&who, id, draft_kind(&kind)?, &input.body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use logbuch_core::tickets::{HandOver, NewMessage, TicketChange};
 use logbuch_core::{AppError, Logbuch};
+use logbuch_domain::MessageKind;
 use serde::Deserialize;
 
 struct FileRow {
@@ -75,6 +76,11 @@ struct TicketPage {
     fields: Vec<(String, String)>,
     processes: Vec<ProcessRow>,
     process_choices: Vec<Choice>,
+    /// The newest message id on the page: a reply or note says what it saw.
+    seen: i64,
+    /// Why a text came back unsent.
+    warning: Option<String>,
+    note_text: String,
     /// The requester's other tickets: (number, subject, status, age).
     requester_tickets: Vec<(i64, String, &'static str, String)>,
     /// Bounces of the requester's address, in words.
@@ -181,6 +187,26 @@ pub async fn ticket(
     Query(p): Query<TicketParams>,
 ) -> UiResult {
     let sp = page_session(&app, &headers).await?;
+    render(&app, &sp, id, p.vorlage.as_deref(), Compose::default()).await
+}
+
+/// What the reply and note forms hold when the page comes back from a refused send.
+#[derive(Default)]
+struct Compose {
+    /// Why the text was not sent (someone wrote in between).
+    warning: Option<String>,
+    reply: Option<String>,
+    note: Option<String>,
+}
+
+async fn render(
+    app: &Logbuch,
+    sp: &logbuch_core::sso::SessionPrincipal,
+    id: i64,
+    vorlage: Option<&str>,
+    compose: Compose,
+) -> UiResult {
+    let app = app.clone();
     let who = &sp.principal;
     let d = app.get_ticket(who, id).await?;
     let allowed = |a: &str| d.allowed_actions.iter().any(|x| x == a);
@@ -302,12 +328,22 @@ pub async fn ticket(
     let can_reply = allowed("ticket.reply");
     let (canned, reply_text) = if can_reply {
         let all = app.canned_for_ticket(who, id).await?;
-        let chosen = p.vorlage.as_deref().unwrap_or("");
-        let text = all.iter().find(|c| c.name == chosen).map(|c| c.body.clone()).unwrap_or_default();
+        let chosen = vorlage.unwrap_or("");
+        let text = match (compose.reply, all.iter().find(|c| c.name == chosen)) {
+            (Some(typed), _) => typed,
+            (None, Some(c)) => c.body.clone(),
+            (None, None) => app.draft(who, id, MessageKind::Outbound).await?.unwrap_or_default(),
+        };
         (all.into_iter().map(|c| Choice { selected: c.name == chosen, value: c.name, label: c.label }).collect(), text)
     } else {
         (Vec::new(), String::new())
     };
+    let note_text = match compose.note {
+        Some(typed) => typed,
+        None if allowed("ticket.note") => app.draft(who, id, MessageKind::Note).await?.unwrap_or_default(),
+        None => String::new(),
+    };
+    let seen = d.messages.iter().map(|m| m.id).max().unwrap_or(0);
     let can_process = can_reply && !resolved;
     let processes = process_rows(&d, now);
     let process_choices = d
@@ -331,6 +367,9 @@ pub async fn ticket(
         })
         .collect();
     let page_data = TicketPage {
+        warning: compose.warning,
+        note_text,
+        seen,
         requester_tickets,
         requester_bounces,
         processes,
@@ -504,18 +543,54 @@ pub async fn hand_over(State(app): State<Logbuch>, Path(id): Path<i64>, f: Staff
 pub struct TextForm {
     #[serde(default)]
     body: String,
+    /// The newest message id the page showed.
+    #[serde(default)]
+    seen: Option<String>,
+    /// Set by the "Entwurf speichern" button: keep the text, send nothing.
+    #[serde(default)]
+    entwurf: Option<String>,
 }
 
-/// `POST /ui/tickets/{id}/note`: an internal note.
+/// `POST /ui/tickets/{id}/note`: an internal note (or its draft).
 pub async fn note(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<TextForm>) -> UiResult {
-    let input = NewMessage { body: f.form.body, canned: None, attachments: Vec::new() };
-    app.add_note(&f.sp.principal, id, input).await?;
-    back(id)
+    write(app, id, f, MessageKind::Note).await
 }
 
-/// `POST /ui/tickets/{id}/reply`: a reply by mail to the requester.
+/// `POST /ui/tickets/{id}/reply`: a reply by mail to the requester (or its draft).
 pub async fn reply(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<TextForm>) -> UiResult {
-    let input = NewMessage { body: f.form.body, canned: None, attachments: Vec::new() };
-    app.add_reply(&f.sp.principal, id, input).await?;
-    back(id)
+    write(app, id, f, MessageKind::Outbound).await
+}
+
+/// Sends (or keeps as a draft) a reply or note; when someone wrote on the
+/// ticket since the page was loaded, the page comes back with the new
+/// message, a warning and the text as typed (send again to send it anyway).
+async fn write(app: Logbuch, id: i64, f: StaffForm<TextForm>, kind: MessageKind) -> UiResult {
+    let who = &f.sp.principal;
+    let anchor = if kind == MessageKind::Note { "notiz" } else { "antwort" };
+    if f.form.entwurf.is_some() {
+        app.save_draft(who, id, kind, &f.form.body).await?;
+        return Ok(see_other(&format!("/ui/tickets/{id}#{anchor}")));
+    }
+    let seen = f.form.seen.as_deref().and_then(|s| s.trim().parse().ok());
+    let input = NewMessage { body: f.form.body.clone(), canned: None, attachments: Vec::new(), seen };
+    let sent = if kind == MessageKind::Note {
+        app.add_note(who, id, input).await
+    } else {
+        app.add_reply(who, id, input).await
+    };
+    match sent {
+        Ok(_) => back(id),
+        Err(AppError::Conflict(why)) => {
+            let mut compose = Compose { warning: Some(why), ..Compose::default() };
+            if kind == MessageKind::Note {
+                compose.note = Some(f.form.body);
+            } else {
+                compose.reply = Some(f.form.body);
+            }
+            let mut r = render(&app, &f.sp, id, None, compose).await?;
+            *r.status_mut() = axum::http::StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -21,6 +21,11 @@ pub struct NewMessage {
     pub canned: Option<String>,
     #[serde(default)]
     pub attachments: Vec<NewFile>,
+    /// The newest message id the writer had seen. When someone else has
+    /// written on the ticket since, nothing is stored and the answer is 409
+    /// naming the new message: read it first, then send again with its id.
+    #[serde(default)]
+    pub seen: Option<i64>,
 }
 
 pub(crate) fn validate_body(body: &str, max_bytes: usize) -> AppResult<()> {
@@ -122,7 +127,33 @@ impl Logbuch {
         let dir = self.directory().await?;
         let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
+        if let Some(seen) = input.seen {
+            let newer: Vec<message::Model> = messages::of_ticket(&txn, t.id)
+                .await?
+                .into_iter()
+                .filter(|m| m.id > seen && m.author_id != Some(who.user.0))
+                .collect();
+            if let Some(m) = newer.last() {
+                let by = match m.author_id {
+                    Some(a) => super::read::user_refs(&txn, &[a]).await?.remove(&a).map(|u| u.display_name),
+                    None => m.from_addr.clone(),
+                };
+                let at = logbuch_domain::calendar::utc_to_berlin(m.created_at).format("%d.%m.%Y %H:%M");
+                return Err(AppError::Conflict(format!(
+                    "Seit Sie das Ticket geöffnet haben, ist {} dazugekommen (zuletzt von {} am {at}, Nachricht {}). \
+                     Bitte lesen Sie sie, bevor Sie senden; Ihr Text ist nicht verloren.",
+                    if newer.len() == 1 {
+                        "eine neue Nachricht".to_owned()
+                    } else {
+                        format!("{} neue Nachrichten", newer.len())
+                    },
+                    by.unwrap_or_else(|| "unbekannt".into()),
+                    m.id
+                )));
+            }
+        }
         let mails = self.write_message(&txn, &dir, who, &t, input, kind).await?;
+        logbuch_store::drafts::delete(&txn, t.id, who.user.0, kind.as_str()).await?;
         txn.commit().await?;
         self.dispatch_outbox(&mails).await;
         self.get_ticket(who, id).await
@@ -216,6 +247,35 @@ impl Logbuch {
         }
         self.save_changes(txn, who, row, t.id, changes).await?;
         Ok(mails)
+    }
+
+    /// Keeps the caller's unsent reply (`outbound`) or note (`note`) on a
+    /// ticket they may write on; an empty text drops the draft.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn save_draft(&self, who: &Principal, id: i64, kind: MessageKind, body: &str) -> AppResult<()> {
+        let action = match kind {
+            MessageKind::Note => Action::AddNote,
+            MessageKind::Outbound => Action::AddReply,
+            _ => return Err(AppError::validation("kind", "Entwürfe gibt es für Antworten und Notizen.")),
+        };
+        let dir = self.directory().await?;
+        let db = &self.store.db;
+        let t = self.load_ticket(db, who, id, action, &dir).await?;
+        if body.trim().is_empty() {
+            logbuch_store::drafts::delete(db, t.id, who.user.0, kind.as_str()).await?;
+            return Ok(());
+        }
+        validate_body(body, self.settings.limits.max_body_bytes)?;
+        logbuch_store::drafts::save(db, t.id, who.user.0, kind.as_str(), body).await?;
+        Ok(())
+    }
+
+    /// The caller's draft of that kind on a ticket they may read.
+    pub async fn draft(&self, who: &Principal, id: i64, kind: MessageKind) -> AppResult<Option<String>> {
+        let dir = self.directory().await?;
+        let db = &self.store.db;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
+        Ok(logbuch_store::drafts::get(db, t.id, who.user.0, kind.as_str()).await?.map(|d| d.body))
     }
 
     /// A file of a ticket the caller may read (404 otherwise), with its bytes.
