@@ -278,4 +278,74 @@ async fn collisions_and_drafts(backend: Backend) {
     assert_eq!(b["body"], "Notiz-Entwurf");
 }
 
-both!(lists_filter_sort_and_act_in_bulk, the_requester_context, collisions_and_drafts);
+/// Saved views: a helper's own, a tenant admin's shared with the LV, each
+/// on the start page with its count; another LV sees neither.
+async fn saved_views_with_counts(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let lead = t.person("lead@nrw.example", &[("tenant_admin", Some("nw"), None)]).await;
+    let h = t.person("presse@nrw.example", &[("helper", Some("nw"), Some("presse"))]).await;
+    let by = t.person("helfer@by.example", &[("helper", Some("by"), None)]).await;
+    for k in 0..3 {
+        t.create_ticket(&admin, "nw", "presse", &format!("Presse {k}")).await;
+    }
+    let mine = t.create_ticket(&admin, "nw", "presse", "Meins").await;
+    t.post(&admin, &format!("/api/v1/tickets/{mine}/assign"), json!({"owner": h.email})).await;
+
+    // From the list page's form.
+    let (browser, csrf) = browser_for(&t, &h.email).await;
+    let (_, _, list) = html(&browser, format!("{}/ui/tickets?tenant=nw&queue=presse&besitz=niemand", t.url)).await;
+    assert!(
+        list.contains("id=\"ansicht-speichern\"") && !list.contains("id=\"ansicht-teilen\""),
+        "a helper cannot share: {list}"
+    );
+    let query = "tenant=nw&queue=presse&besitz=niemand&prioritaet=hoch";
+    let r = browser
+        .post(format!("{}/ui/ansichten", t.url))
+        .form(&[("csrf_token", csrf.as_str()), ("name", "Presse unzugewiesen"), ("query", query)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let (s, b) =
+        t.post(&h, "/api/v1/views", json!({"name": "Geteilt?", "query": "tenant=nw", "share_with": "nw"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the tenant's admins share: {b}");
+    let (s, b) = t.post(&h, "/api/v1/views", json!({"name": "Böse", "query": "x=<script>"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, shared) = t
+        .post(&lead, "/api/v1/views", json!({"name": "NW alles Offene", "query": "tenant=nw", "share_with": "nw"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{shared}");
+
+    let (_, _, home) = html(&browser, format!("{}/", t.url)).await;
+    let row = |name: &str| {
+        home.split("<tr>").find(|r| r.contains(name)).unwrap_or_else(|| panic!("{name} missing: {home}")).to_owned()
+    };
+    assert!(row("Presse unzugewiesen").contains("<td class=\"num\">3</td>"), "three unassigned: {home}");
+    assert!(
+        row("NW alles Offene").contains("geteilt mit nw")
+            && row("NW alles Offene").contains("<td class=\"num\">4</td>"),
+        "{home}"
+    );
+    let (bb, _) = browser_for(&t, &by.email).await;
+    let (_, _, other) = html(&bb, format!("{}/", t.url)).await;
+    assert!(!other.contains("Presse unzugewiesen") && !other.contains("NW alles Offene"), "{other}");
+
+    // Deleting: the shared one only by NW's admins, one's own by oneself.
+    let id = shared["id"].as_i64().unwrap();
+    for who in [&h, &by] {
+        let (s, _) = t.call(Some(who), Method::DELETE, &format!("/api/v1/views/{id}"), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (_, views) = t.get(&h, "/api/v1/views").await;
+    let own =
+        views.as_array().unwrap().iter().find(|v| v["name"] == "Presse unzugewiesen").unwrap()["id"].as_i64().unwrap();
+    let (s, _) = t.call(Some(&h), Method::DELETE, &format!("/api/v1/views/{own}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = t.call(Some(&lead), Method::DELETE, &format!("/api/v1/views/{id}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, views) = t.get(&h, "/api/v1/views").await;
+    assert_eq!(views, json!([]));
+}
+
+both!(lists_filter_sort_and_act_in_bulk, the_requester_context, collisions_and_drafts, saved_views_with_counts);

@@ -30,7 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[openapi(
     info(title = "Logbuch API", description = "Request tracker for the Bund and the Landesverbände. Authenticate with a personal API token: `Authorization: Bearer lb_…` (`logbuch admin token create`)."),
     paths(
-        meta::me, meta::absence, meta::set_absence, meta::clear_absence, meta::tenants, meta::queues, meta::counts,
+        meta::me, meta::views, meta::save_view, meta::delete_view, meta::absence, meta::set_absence, meta::clear_absence, meta::tenants, meta::queues, meta::counts,
         tickets::list, tickets::create, tickets::get, tickets::change, tickets::history,
         tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
@@ -99,6 +99,8 @@ pub fn router(app: Logbuch) -> Router {
     };
     let api = Router::new()
         .route("/me", get(meta::me))
+        .route("/views", get(meta::views).post(meta::save_view))
+        .route("/views/{id}", axum::routing::delete(meta::delete_view))
         .route("/me/absence", get(meta::absence).put(meta::set_absence).delete(meta::clear_absence))
         .route("/tenants", get(meta::tenants))
         .route("/tenants/{tenant}/queues", get(meta::queues))
@@ -140,6 +142,8 @@ pub fn router(app: Logbuch) -> Router {
         .route("/", get(ui::home))
         .route("/ui/tickets", get(ui::tickets))
         .route("/ui/tickets/sammel", post(ui::bulk))
+        .route("/ui/ansichten", post(ui::save_view))
+        .route("/ui/ansichten/{id}/loeschen", post(ui::delete_view))
         .route("/ui/search", get(ui::search))
         .route("/ui/tickets/{id}", get(ui::ticket))
         .route("/ui/tickets/{id}/take", post(ui::take))

@@ -15,6 +15,7 @@ pub mod outgoing;
 pub mod portal;
 mod processes;
 pub mod reports;
+pub mod saved_views;
 pub mod sso;
 pub mod templates;
 pub mod tickets;

@@ -208,6 +208,11 @@ where
     rows.iter().map(|r| ticket_of(r, by_position)).collect()
 }
 
+/// How many tickets in scope match the filter (no search, no paging).
+pub async fn count_filtered(db: &impl ConnectionTrait, scope: &AccessScope, f: &TicketFilter) -> Result<u64> {
+    Ok(ticket::Entity::find().filter(scope_condition(scope)).filter(f.condition()).count(db).await?)
+}
+
 /// Whether a PostgreSQL row has exactly the model's columns, in its order.
 fn columns_in_model_order(row: &sea_orm::QueryResult) -> bool {
     use sea_orm::sqlx::{Column, Row};

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use logbuch_core::Logbuch;
 use logbuch_core::absence::{AbsenceInput, AbsenceView};
+use logbuch_core::saved_views::{NewView, SavedViewView};
 use logbuch_core::views::{CountView, MeView, QueueView, TenantView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -89,5 +90,32 @@ pub async fn set_absence(
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn clear_absence(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<StatusCode> {
     app.clear_absence(&who).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/views", tag = "people",
+    responses((status = 200, body = [SavedViewView])))]
+pub async fn views(State(app): State<Logbuch>, Auth(who): Auth) -> ApiResult<Json<Vec<SavedViewView>>> {
+    Ok(Json(app.saved_views(&who).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/views", request_body = NewView, tag = "people",
+    responses((status = 201, body = SavedViewView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn save_view(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiJson(input): ApiJson<NewView>,
+) -> ApiResult<(StatusCode, Json<SavedViewView>)> {
+    Ok((StatusCode::CREATED, Json(app.save_view(&who, input).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/views/{id}", params(("id" = i64, Path)), tag = "people",
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_view(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    app.delete_view(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -193,6 +193,17 @@ struct HomePage {
     /// Overdue process steps: (ticket, subject, process · step, since when).
     overdue_steps: Vec<(i64, String, String, String)>,
     covering: Vec<CoverRow>,
+    views: Vec<ViewRow>,
+}
+
+/// A saved view on the start page, with how many tickets it finds now.
+struct ViewRow {
+    id: i64,
+    name: String,
+    href: String,
+    count: String,
+    shared_with: Option<String>,
+    removable: bool,
 }
 
 /// Someone one covers for: name, last day away, their open tickets (number, subject).
@@ -244,7 +255,28 @@ pub async fn home(State(app): State<Logbuch>, headers: HeaderMap) -> UiResult {
             }
         })
         .collect();
-    Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues, overdue_steps, covering }))
+    let mut views = Vec::new();
+    for v in app.saved_views(&sp.principal).await? {
+        let uri: axum::http::Uri = format!("/ui/tickets?{}", v.query).parse().unwrap_or_default();
+        let count = match Query::<ListParams>::try_from_uri(&uri).ok().map(|Query(p)| list_query(&p)) {
+            Some(Ok(q)) => match app.count_matching(&sp.principal, q).await {
+                Ok(n) if n >= 999 => "999+".to_owned(),
+                Ok(n) => n.to_string(),
+                Err(AppError::Internal(e)) => return Err(UiError(AppError::Internal(e))),
+                Err(_) => "–".to_owned(),
+            },
+            _ => "–".to_owned(),
+        };
+        views.push(ViewRow {
+            href: format!("/ui/tickets?{}", v.query),
+            id: v.id,
+            name: v.name,
+            count,
+            shared_with: v.shared_with,
+            removable: v.removable,
+        });
+    }
+    Ok(page(&HomePage { nav: Some(nav(&app, &sp).await?), queues, overdue_steps, covering, views }))
 }
 
 /// An option of a select: value, label, selected.
@@ -329,6 +361,10 @@ struct Filter {
     q: String,
     /// The list's address, for the bulk form to come back to.
     back: String,
+    /// Its parameters, for saving it as a view.
+    query: String,
+    /// The tenant admin may share the view with the tenant.
+    can_share: bool,
 }
 
 impl TicketsPage {
@@ -410,14 +446,17 @@ fn shown(given: Option<&str>, choices: impl Iterator<Item = (&'static str, &'sta
     v
 }
 
-/// `GET /ui/tickets?tenant=…&queue=…` (a queue's open tickets, most urgent
-/// and oldest first), `?besitz=ich` (my tickets), with filters and an order
-/// kept in the address so a view can be bookmarked.
-pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Query<ListParams>) -> UiResult {
-    let sp = page_session(&app, &headers).await?;
-    let owner = if p.mine == Some(true) { Some("ich") } else { p.besitz.as_deref().map(str::trim) };
-    let mine = owner == Some("ich");
-    let unassigned = owner == Some("niemand");
+fn owner_of(p: &ListParams) -> Option<&str> {
+    if p.mine == Some(true) { Some("ich") } else { p.besitz.as_deref().map(str::trim) }
+}
+
+fn overdue_of(p: &ListParams) -> bool {
+    p.ueberfaellig.as_deref().is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The list's parameters (German, as in the address) as a query of the core.
+fn list_query(p: &ListParams) -> Result<ListQuery, UiError> {
+    let owner = owner_of(p);
     if let Some(o) = owner.filter(|o| !["", "alle", "ich", "niemand"].contains(o)) {
         return Err(UiError(AppError::validation(
             "besitz",
@@ -427,7 +466,29 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
     let status = pick("status", p.status.as_deref(), &STATUS_CHOICES)?;
     let priority = pick("prioritaet", p.prioritaet.as_deref(), &PRIORITY_CHOICES)?;
     let sort = pick("sortierung", p.sortierung.as_deref(), &SORT_CHOICES)?;
-    let overdue = p.ueberfaellig.as_deref().is_some_and(|v| !v.is_empty() && v != "0");
+    Ok(ListQuery {
+        tenant: p.tenant.clone(),
+        queue: p.queue.clone(),
+        mine: (owner == Some("ich")).then_some(true),
+        unassigned: (owner == Some("niemand")).then_some(true),
+        status: Some(status.to_owned()).filter(|s| !s.is_empty()),
+        priority: Some(priority.to_owned()).filter(|s| !s.is_empty()),
+        overdue: overdue_of(p).then_some(true),
+        sort: Some(sort.to_owned()),
+        q: p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
+        page: p.page,
+        ..Default::default()
+    })
+}
+
+/// `GET /ui/tickets?tenant=…&queue=…` (a queue's open tickets, most urgent
+/// and oldest first), `?besitz=ich` (my tickets), with filters and an order
+/// kept in the address so a view can be bookmarked.
+pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Query<ListParams>) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
+    let owner = owner_of(&p);
+    let mine = owner == Some("ich");
+    let overdue = overdue_of(&p);
     let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
     let (title, empty) = match (&p.tenant, &p.queue) {
         _ if mine && p.tenant.is_none() => (s::MY_TICKETS.to_owned(), s::NO_MY_TICKETS),
@@ -449,22 +510,13 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
     keep("ueberfaellig", overdue.then_some("1"));
     keep("q", text.as_deref());
     keep("sortierung", p.sortierung.as_deref().filter(|v| *v != "dringend"));
-    let view = format!("/ui/tickets?{}", parts.join("&"));
+    let query = parts.join("&");
+    let view = format!("/ui/tickets?{query}");
     let base = if parts.is_empty() { view.clone() } else { format!("{view}&") };
-    let q = ListQuery {
-        tenant: p.tenant.clone(),
-        queue: p.queue.clone(),
-        mine: mine.then_some(true),
-        unassigned: unassigned.then_some(true),
-        status: Some(status.to_owned()).filter(|s| !s.is_empty()),
-        priority: Some(priority.to_owned()).filter(|s| !s.is_empty()),
-        overdue: overdue.then_some(true),
-        sort: Some(sort.to_owned()),
-        q: text.clone(),
-        page: p.page,
-        ..Default::default()
-    };
+    let q = list_query(&p)?;
     let list = app.list_tickets(&sp.principal, q).await?;
+    let nav = nav(&app, &sp).await?;
+    let menu_admin = nav.admin_of.clone();
     let filter = Filter {
         tenant: p.tenant.clone().unwrap_or_default(),
         queue: p.queue.clone().unwrap_or_default(),
@@ -475,10 +527,42 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
         overdue,
         q: text.unwrap_or_default(),
         back: view,
+        can_share: p.tenant.as_ref().is_some_and(|t| menu_admin.iter().any(|a| a == t)),
+        query,
     };
-    let page_data =
-        TicketsPage { filter: Some(filter), ..TicketsPage::of(nav(&app, &sp).await?, title, empty, base, list) };
+    let page_data = TicketsPage { filter: Some(filter), ..TicketsPage::of(nav, title, empty, base, list) };
     Ok(page(&page_data))
+}
+
+#[derive(Deserialize)]
+pub struct ViewForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    teilen: String,
+}
+
+/// `POST /ui/ansichten`: saves the list as a view (shown on the start page).
+pub async fn save_view(State(app): State<Logbuch>, f: StaffForm<ViewForm>) -> UiResult {
+    let input = logbuch_core::saved_views::NewView {
+        name: f.form.name,
+        query: f.form.query,
+        share_with: Some(f.form.teilen).filter(|t| !t.trim().is_empty()),
+    };
+    app.save_view(&f.sp.principal, input).await?;
+    Ok(see_other("/#ansichten"))
+}
+
+/// `POST /ui/ansichten/{id}/loeschen`.
+pub async fn delete_view(
+    State(app): State<Logbuch>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    f: StaffForm<NoFields>,
+) -> UiResult {
+    app.delete_view(&f.sp.principal, id).await?;
+    Ok(see_other("/#ansichten"))
 }
 
 #[derive(Template)]

@@ -375,7 +375,7 @@ async fn render(
         processes,
         process_choices,
         can_process,
-        nav: Some(nav(&app, &sp).await?),
+        nav: Some(nav(&app, sp).await?),
         csrf: sp.csrf.clone(),
         number: t.number,
         subject: t.subject.clone(),

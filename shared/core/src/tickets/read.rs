@@ -103,9 +103,14 @@ fn start_of_day(field: &str, day: &str) -> AppResult<chrono::DateTime<chrono::Ut
 
 impl Logbuch {
     #[tracing::instrument(skip_all, fields(user = %who.user))]
-    pub async fn list_tickets(&self, who: &Principal, q: ListQuery) -> AppResult<TicketPage> {
+    /// The scope and filter of a list query, with its page and page size.
+    async fn list_filter(
+        &self,
+        who: &Principal,
+        dir: &Directory,
+        q: ListQuery,
+    ) -> AppResult<(logbuch_domain::AccessScope, tickets::TicketFilter, u64, u64)> {
         let db = &self.store.db;
-        let dir = self.directory().await?;
         let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let per_page = q.per_page.unwrap_or(50);
         if !(1..=200).contains(&per_page) {
@@ -187,6 +192,25 @@ impl Logbuch {
             }
             f.search = Some(terms);
         }
+        Ok((scope, f, page, per_page))
+    }
+
+    /// How many tickets a list query finds (a text search counts up to 1,000).
+    pub async fn count_matching(&self, who: &Principal, q: ListQuery) -> AppResult<u64> {
+        let dir = self.directory().await?;
+        let (scope, mut f, _, _) = self.list_filter(who, &dir, q).await?;
+        if f.search.is_some() {
+            f.offset = 0;
+            f.limit = 999;
+            return Ok(tickets::list_scoped(&self.store.db, &scope, &f).await?.len() as u64);
+        }
+        Ok(tickets::count_filtered(&self.store.db, &scope, &f).await?)
+    }
+
+    pub async fn list_tickets(&self, who: &Principal, q: ListQuery) -> AppResult<TicketPage> {
+        let db = &self.store.db;
+        let dir = self.directory().await?;
+        let (scope, f, page, per_page) = self.list_filter(who, &dir, q).await?;
         let mut rows = tickets::list_scoped(db, &scope, &f).await?;
         let more = rows.len() as u64 > per_page;
         rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
