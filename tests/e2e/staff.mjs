@@ -9,6 +9,8 @@
 // a canned response, writes a note, resolves and reopens it, starts the exit
 // process and ticks off its first step, and finds it
 // under her tickets; dave sees nothing.
+// phase "lists": alice filters BY's member queue to unassigned high-priority
+// tickets, takes three in one bulk action and answers one by keyboard only.
 // phase "removed": alice logs in after losing her group: no queues.
 import { chromium } from 'playwright-core';
 
@@ -72,7 +74,8 @@ try {
     await page.waitForTimeout(300);
     if (page.url() !== url) fail('the mail script navigated away');
     const dangerous = await page.evaluate(() => ({
-      scripts: document.querySelectorAll('script').length,
+      // Logbuch's own keyboard script is the only one allowed.
+      scripts: [...document.querySelectorAll('script')].filter((s) => !s.textContent.startsWith('// Logbuch keyboard shortcuts')).length,
       media: document.querySelectorAll('.mail-html img, .mail-html iframe, .mail-html object').length,
       handlers: [...document.querySelectorAll('.mail-html *')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
       jsLinks: [...document.querySelectorAll('a')].filter((a) => a.href.startsWith('javascript:')).length,
@@ -142,6 +145,48 @@ try {
     const dave = await login('dave');
     await dave.page.locator('#keine-queues').waitFor();
     await dave.page.screenshot({ path: `${shots}/06-ohne-rolle.png`, fullPage: true });
+  } else if (phase === 'lists') {
+    // alice narrows BY's member queue to unassigned high-priority tickets, takes
+    // three in one action, then answers one with the keyboard only.
+    const { page } = await login('alice');
+    await page.goto(app + '/ui/tickets?tenant=by&queue=mitglieder');
+    await page.selectOption('#f-besitz', 'niemand');
+    await page.selectOption('#f-prioritaet', 'hoch');
+    await page.click('#filtern');
+    await page.waitForURL(/besitz=niemand/);
+    const picked = ['Adresse ändern', 'Beitrag zu hoch', 'SEPA-Mandat'];
+    for (const subject of picked) {
+      await page.locator('tr', { hasText: subject }).locator('input[type=checkbox]').check();
+    }
+    if ((await page.content()).includes('Newsletter')) fail('a low-priority ticket in the filtered list');
+    await page.screenshot({ path: `${shots}/10-liste-gefiltert.png`, fullPage: true });
+    await page.selectOption('#aktion', 'take');
+    await page.click('#sammel-ausfuehren');
+    await page.locator('#sammel-ergebnis', { hasText: '3 erledigt' }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${shots}/11-sammelaktion.png`, fullPage: true });
+
+    // Keyboard only: my tickets, j to the first, Enter, r to reply, type, Ctrl+Enter.
+    await page.goto(app + '/ui/tickets?besitz=ich&sortierung=alt');
+    await page.keyboard.press('j');
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-ticket'));
+    if (!focused) fail('j did not move to a ticket');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/ui\/tickets\/\d+$/);
+    await page.keyboard.press('r');
+    const inReply = await page.evaluate(() => document.activeElement?.id);
+    if (inReply !== 'antwort-text') fail(`r focused ${inReply}`);
+    await page.keyboard.type('Guten Tag, erledigen wir gern. Viele Grüße, Alice');
+    await page.keyboard.press('Control+Enter');
+    await page.locator('article', { hasText: 'erledigen wir gern' }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${shots}/12-ticket-tastatur.png`, fullPage: true });
+    await page.goto(app + '/');
+    await page.screenshot({ path: `${shots}/13-start.png`, fullPage: true });
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(app + '/ui/tickets?tenant=by&queue=mitglieder');
+    await page.screenshot({ path: `${shots}/14-liste-handy.png`, fullPage: true });
+    await page.goto(app + '/');
+    await page.screenshot({ path: `${shots}/15-start-handy.png`, fullPage: true });
   } else if (phase === 'removed') {
     const { page } = await login('alice');
     await page.locator('#keine-queues').waitFor();

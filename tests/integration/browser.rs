@@ -55,6 +55,24 @@ async fn staff_work_in_a_real_browser() {
     let url = t.url.clone();
     tokio::task::spawn_blocking(move || run_phase("main", &url)).await.unwrap();
 
+    // A day's work in the list: three unassigned high-priority tickets among others.
+    for (subject, priority) in
+        [("Adresse ändern", "high"), ("Beitrag zu hoch", "high"), ("SEPA-Mandat", "high"), ("Newsletter", "low")]
+    {
+        let n = t.create_ticket(&officer, "by", "mitglieder", subject).await;
+        let (s, b) = t
+            .call(
+                Some(&officer),
+                reqwest::Method::PATCH,
+                &format!("/api/v1/tickets/{n}"),
+                Some(serde_json::json!({"priority": priority})),
+            )
+            .await;
+        assert!(s.is_success() || s == reqwest::StatusCode::CONFLICT, "{b}");
+    }
+    let url = t.url.clone();
+    tokio::task::spawn_blocking(move || run_phase("lists", &url)).await.unwrap();
+
     let port = op.issuer.rsplit(':').next().unwrap().parse().unwrap();
     drop(op);
     let _op = Provider::start(&t.url, &oidc::accounts(&[]), port).await;

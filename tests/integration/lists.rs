@@ -76,7 +76,7 @@ async fn lists_filter_sort_and_act_in_bulk(backend: Backend) {
     let (s, _, page) = html(&browser, url).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("Alpha hoch") && !page.contains("Gamma normal") && !page.contains("Beta dringend"), "{page}");
-    assert!(page.contains("id=\"filter\"") && page.contains("<th scope=\"col\">Von</th>"), "{page}");
+    assert!(page.contains("id=\"filter\"") && page.contains("<th scope=\"col\" class=\"wide\">Von</th>"), "{page}");
     let (_, _, page) = html(&browser, format!("{}/ui/tickets?tenant=nw&queue=presse&besitz=ich", t.url)).await;
     assert!(page.contains("Beta dringend") && !page.contains("Alpha hoch"), "{page}");
 

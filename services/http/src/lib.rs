@@ -143,6 +143,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/ui/tickets", get(ui::tickets))
         .route("/ui/tickets/sammel", post(ui::bulk))
         .route("/ui/ansichten", post(ui::save_view))
+        .route("/ui/tastatur", get(ui::keys))
         .route("/ui/ansichten/{id}/loeschen", post(ui::delete_view))
         .route("/ui/search", get(ui::search))
         .route("/ui/tickets/{id}", get(ui::ticket))

@@ -36,9 +36,21 @@ pub use ticket::{
     start_process, take, ticket,
 };
 
-/// No scripts, nothing from elsewhere, no framing; styles only inline.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// The keyboard shortcuts, inline in every staff page; the only script, allowed by its hash.
+pub(crate) const KEYS_JS: &str = include_str!("../../assets/keys.js");
+
+/// Nothing from elsewhere, no framing; styles only inline; no script but the
+/// keyboard shortcuts (by their SHA-256).
+static CSP: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(KEYS_JS.as_bytes()));
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; img-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
 
 type UiResult = Result<Response, UiError>;
 
@@ -56,7 +68,7 @@ fn page_with(t: &impl Template, status: axum::http::StatusCode) -> Response {
 fn html_response(html: String, status: axum::http::StatusCode) -> Response {
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -532,6 +544,18 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
     };
     let page_data = TicketsPage { filter: Some(filter), ..TicketsPage::of(nav, title, empty, base, list) };
     Ok(page(&page_data))
+}
+
+#[derive(Template)]
+#[template(path = "keys.html")]
+struct KeysPage {
+    nav: Option<Nav>,
+}
+
+/// `GET /ui/tastatur`: the keyboard shortcuts.
+pub async fn keys(State(app): State<Logbuch>, headers: HeaderMap) -> UiResult {
+    let sp = page_session(&app, &headers).await?;
+    Ok(page(&KeysPage { nav: Some(nav(&app, &sp).await?) }))
 }
 
 #[derive(Deserialize)]

@@ -47,6 +47,7 @@ pub const NEXT_DUE: &str = "Nächste Frist";
 pub const PROCESSES: &str = "Abläufe";
 pub const BULK_DONE: &str = "Sammelaktion";
 pub const SAVE_DRAFT: &str = "Entwurf speichern";
+pub const KEYS: &str = "Tastenkürzel";
 pub const VIEW_NAME: &str = "Als Ansicht";
 pub const VIEW_SHARE: &str = "für den ganzen Verband";
 pub const VIEW_SAVE: &str = "Ansicht speichern";
@@ -249,3 +250,5 @@ mod tests {
         assert_eq!(ago(now - Duration::minutes(130), now), "vor 2 Std.");
     }
 }
+
+pub(crate) use super::KEYS_JS;
