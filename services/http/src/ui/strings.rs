@@ -1,5 +1,7 @@
 //! Every word the staff pages show, in one place (German).
 
+pub(crate) use super::KEYS_JS;
+
 pub const APP: &str = "Logbuch";
 pub const LOGIN_TITLE: &str = "Anmelden";
 pub const LOGIN_TEXT: &str = "Melde dich mit deinem Parteikonto an, um die Tickets deines Verbands zu sehen.";
@@ -250,5 +252,3 @@ mod tests {
         assert_eq!(ago(now - Duration::minutes(130), now), "vor 2 Std.");
     }
 }
-
-pub(crate) use super::KEYS_JS;
