@@ -1,7 +1,7 @@
 //! A place to work all day (issue 18): the requester's other tickets and
 //! recorded bounces are looked up by address (two indexes); drafts of
 //! replies and notes per person and ticket; saved list views, a person's own
-//! or shared with a tenant.
+//! or shared with a tenant; merged tickets and the ticket they live on in.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -30,11 +30,20 @@ enum SavedViews {
     CreatedAt,
 }
 
+#[derive(DeriveIden)]
+enum TicketMerges {
+    Table,
+    MergedId,
+    SurvivorId,
+    MergedBy,
+    MergedAt,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        db.execute_unprepared("CREATE INDEX tickets_requester ON tickets (requester)").await?;
+        db.execute_unprepared("CREATE INDEX tickets_requester ON tickets (requester, created_at)").await?;
         db.execute_unprepared("CREATE INDEX bounces_address ON bounces (address)").await?;
         m.create_table(
             Table::create()
@@ -67,10 +76,21 @@ impl MigrationTrait for Migration {
             Index::create().name("saved_views_user").table(SavedViews::Table).col(SavedViews::UserId).to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(TicketMerges::Table)
+                .col(big_integer(TicketMerges::MergedId).primary_key())
+                .col(big_integer(TicketMerges::SurvivorId))
+                .col(big_integer_null(TicketMerges::MergedBy))
+                .col(timestamp_with_time_zone(TicketMerges::MergedAt))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(TicketMerges::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(SavedViews::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(Drafts::Table).to_owned()).await?;
         let db = m.get_connection();

@@ -348,4 +348,78 @@ async fn saved_views_with_counts(backend: Backend) {
     assert_eq!(views, json!([]));
 }
 
-both!(lists_filter_sort_and_act_in_bulk, the_requester_context, collisions_and_drafts, saved_views_with_counts);
+/// Two tickets of the same request become one: messages and watchers move,
+/// the merged one points to the survivor, and mail to either lands there.
+async fn merging_two_tickets(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let h = t.person("presse@nrw.example", &[("helper", Some("nw"), None)]).await;
+    let by = t.person("helfer@by.example", &[("helper", Some("by"), None)]).await;
+    for (id, subject) in [("m1@x", "Interview am Montag"), ("m2@x", "Nochmal: Interview")] {
+        let m = crate::intake::mail(id, "journalistin@example.org", "presse@piratenpartei-nrw.de", subject, "Hallo");
+        t.app.ingest_raw("test", &m).await.unwrap();
+    }
+    crate::intake::drain(&t).await;
+    let mut both = t.list_numbers(&h, "?requester=journalistin@example.org").await;
+    both.sort_unstable();
+    let (a, b) = (both[0], both[1]);
+    let (s, _) = t.post(&admin, &format!("/api/v1/tickets/{b}/watchers"), json!({"email": h.email})).await;
+    assert!(s.is_success());
+    let c = t.create_ticket(&admin, "by", "mitglieder", "Bayern").await;
+
+    let (s, _) = t.post(&by, &format!("/api/v1/tickets/{a}/merge"), json!({"ticket": b})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another LV's helper");
+    let (s, _) = t.post(&h, &format!("/api/v1/tickets/{a}/merge"), json!({"ticket": c})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a ticket out of reach is not there");
+    let (s, r) = t.post(&admin, &format!("/api/v1/tickets/{a}/merge"), json!({"ticket": c})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "across tenants: {r}");
+    let (s, r) = t.post(&h, &format!("/api/v1/tickets/{a}/merge"), json!({"ticket": a})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+
+    let (s, d) = t.post(&h, &format!("/api/v1/tickets/{a}/merge"), json!({"ticket": b})).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["messages"].as_array().unwrap().len(), 2, "b's mail moved: {d}");
+    assert!(d["watchers"].as_array().unwrap().iter().any(|w| w["email"] == h.email.as_str()), "{d}");
+    assert!(d["history"].as_array().unwrap().iter().any(|x| x["field"] == "merged"), "{d}");
+    let (_, gone) = t.get(&h, &format!("/api/v1/tickets/{b}")).await;
+    assert_eq!((gone["status"].as_str(), gone["merged_into"].as_i64()), (Some("resolved"), Some(a)), "{gone}");
+    assert!(gone["messages"].as_array().unwrap().is_empty() && gone["watchers"].as_array().unwrap().is_empty());
+    for (x, y) in [(a, b), (b, a)] {
+        let (s, _) = t.post(&h, &format!("/api/v1/tickets/{x}/merge"), json!({"ticket": y})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "merged once");
+    }
+
+    // Threading afterwards: the merged number in the subject, and an answer to b's first mail.
+    let tagged = crate::intake::mail(
+        "m3@x",
+        "journalistin@example.org",
+        "presse@piratenpartei-nrw.de",
+        &format!("AW: [Logbuch #{b}] Nochmal: Interview"),
+        "Nachtrag",
+    );
+    t.app.ingest_raw("test", &tagged).await.unwrap();
+    let answer = "From: journalistin@example.org\r\nTo: presse@piratenpartei-nrw.de\r\nSubject: Re: Nochmal\r\n\
+                  Message-ID: <m4@x>\r\nIn-Reply-To: <m2@x>\r\n\r\nNoch etwas.\r\n";
+    t.app.ingest_raw("test", answer.as_bytes()).await.unwrap();
+    crate::intake::drain(&t).await;
+    let (_, d) = t.get(&h, &format!("/api/v1/tickets/{a}")).await;
+    assert_eq!(d["messages"].as_array().unwrap().len(), 4, "both land in the survivor: {d}");
+    let mut now_both = t.list_numbers(&h, "?requester=journalistin@example.org&status=new,open,waiting,resolved").await;
+    now_both.sort_unstable();
+    assert_eq!(now_both, vec![a, b], "no new ticket");
+    let (_, gone) = t.get(&h, &format!("/api/v1/tickets/{b}")).await;
+    assert!(gone["messages"].as_array().unwrap().is_empty(), "{gone}");
+
+    // The page says where it went.
+    let (browser, _) = browser_for(&t, &h.email).await;
+    let (_, _, page) = html(&browser, format!("{}/ui/tickets/{b}", t.url)).await;
+    assert!(page.contains("id=\"zusammengefuehrt\"") && page.contains(&format!("href=\"/ui/tickets/{a}\"")), "{page}");
+}
+
+both!(
+    lists_filter_sort_and_act_in_bulk,
+    the_requester_context,
+    collisions_and_drafts,
+    saved_views_with_counts,
+    merging_two_tickets
+);

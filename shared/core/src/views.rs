@@ -134,6 +134,8 @@ pub struct TicketDetail {
     pub requester_tickets: Vec<TicketSummary>,
     /// Bounces recorded for the requester's address in tenants the caller may read, newest first.
     pub requester_bounces: Vec<BounceView>,
+    /// The ticket this one was merged into (mail naming this one lands there).
+    pub merged_into: Option<i64>,
     /// Processes started on this ticket, oldest first.
     pub processes: Vec<ProcessView>,
     /// Processes of the ticket's tenant one may start (slug and name).

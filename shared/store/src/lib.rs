@@ -11,6 +11,7 @@ pub mod drafts;
 pub mod entity;
 pub mod history;
 pub mod intake;
+pub mod merges;
 pub mod messages;
 pub mod outbox;
 pub mod portal;

@@ -334,3 +334,21 @@ pub async fn save_draft(
     app.save_draft(&who, id, draft_kind(&kind)?, &input.body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// The ticket to merge into this one (it is resolved and points here).
+    pub ticket: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/merge", params(("id" = i64, Path)), request_body = Merge, tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn merge(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<Merge>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.merge_tickets(&who, id, input.ticket).await?))
+}

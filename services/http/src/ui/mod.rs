@@ -32,8 +32,8 @@ pub use admin::{admin, admin_index, delete_template, edit_template, save_templat
 pub use reports::{csv as report_csv, report, wiki as report_wiki};
 pub use sanitize::mail_html;
 pub use ticket::{
-    add_watcher, assign, change, complete_step, hand_over, move_queue, note, remove_watcher, reopen, reply, resolve,
-    start_process, take, ticket,
+    add_watcher, assign, change, complete_step, hand_over, merge, move_queue, note, remove_watcher, reopen, reply,
+    resolve, start_process, take, ticket,
 };
 
 /// The keyboard shortcuts, inline in every staff page; the only script, allowed by its hash.

@@ -49,6 +49,9 @@ pub const NEXT_DUE: &str = "Nächste Frist";
 pub const PROCESSES: &str = "Abläufe";
 pub const BULK_DONE: &str = "Sammelaktion";
 pub const SAVE_DRAFT: &str = "Entwurf speichern";
+pub const MERGED_INTO: &str = "Dieses Ticket ist zusammengeführt in";
+pub const MERGE_FROM: &str = "Ticket Nr. hierher zusammenführen";
+pub const MERGE: &str = "Zusammenführen";
 pub const KEYS: &str = "Tastenkürzel";
 pub const VIEW_NAME: &str = "Als Ansicht";
 pub const VIEW_SHARE: &str = "für den ganzen Verband";
@@ -193,6 +196,7 @@ pub fn field(f: &str) -> &str {
         "breach" => "Frist überschritten",
         "process" => "Ablauf",
         "absence" => "Vertretung",
+        "merged" => "zusammengeführt",
         other => other,
     }
 }

@@ -78,6 +78,7 @@ struct TicketPage {
     process_choices: Vec<Choice>,
     /// The newest message id on the page: a reply or note says what it saw.
     seen: i64,
+    merged_into: Option<i64>,
     /// Why a text came back unsent.
     warning: Option<String>,
     note_text: String,
@@ -367,6 +368,7 @@ async fn render(
         })
         .collect();
     let page_data = TicketPage {
+        merged_into: d.merged_into,
         warning: compose.warning,
         note_text,
         seen,
@@ -414,6 +416,23 @@ async fn render(
 
 fn back(id: i64) -> UiResult {
     Ok(see_other(&format!("/ui/tickets/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    /// The other ticket's number (with or without `#`).
+    #[serde(default)]
+    ticket: String,
+}
+
+/// `POST /ui/tickets/{id}/merge`: merges the other ticket into this one.
+pub async fn merge(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<MergeForm>) -> UiResult {
+    let other: i64 =
+        f.form.ticket.trim().trim_start_matches('#').parse().map_err(|_| {
+            AppError::validation("ticket", format!("„{}“ ist keine Ticketnummer.", f.form.ticket.trim()))
+        })?;
+    app.merge_tickets(&f.sp.principal, id, other).await?;
+    back(id)
 }
 
 #[derive(Deserialize)]

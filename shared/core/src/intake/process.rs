@@ -281,7 +281,12 @@ impl Logbuch {
     /// The ticket a mail answers: by the tag in its subject, else by In-Reply-To/References.
     async fn thread_of(&self, db: &impl ConnectionTrait, m: &ParsedMail) -> AppResult<Option<Ticket>> {
         if let Some(n) = logbuch_mail::ticket_tag(&m.subject)
-            && let Some(t) = intake::find_ticket_for_system(db, n).await?
+            && let Some(t) = intake::find_ticket_for_system(
+                db,
+                // A merged ticket's number leads to the ticket it was merged into.
+                logbuch_store::merges::survivor_of(db, n).await?.unwrap_or(n),
+            )
+            .await?
         {
             return Ok(Some(t));
         }

@@ -236,6 +236,7 @@ impl Logbuch {
         ids.extend(msgs.iter().filter_map(|m| m.author_id));
         ids.extend(hist.iter().filter_map(|h| h.actor_id));
         let running = logbuch_store::processes::of_ticket(db, t.id).await?;
+        let merged_into = logbuch_store::merges::survivor_of(db, t.id).await?;
         for (p, steps) in &running {
             ids.extend(p.started_by);
             ids.extend(steps.iter().filter_map(|s| s.done_by));
@@ -306,6 +307,7 @@ impl Logbuch {
             available_processes,
             requester_tickets,
             requester_bounces,
+            merged_into,
         })
     }
 

@@ -102,3 +102,40 @@ impl Logbuch {
         }
     }
 }
+
+impl Logbuch {
+    /// Merges ticket `merged` into `survivor` (same tenant): its messages,
+    /// files and watchers move, it is resolved and points to the survivor,
+    /// and mail naming it lands in the survivor. Needs the right to resolve
+    /// the one and to write on the other (404 for what is out of reach).
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = survivor, merged = merged))]
+    pub async fn merge_tickets(&self, who: &Principal, survivor: i64, merged: i64) -> AppResult<TicketDetail> {
+        if survivor == merged {
+            return Err(AppError::validation("ticket", "Ein Ticket lässt sich nicht mit sich selbst zusammenführen."));
+        }
+        let dir = self.directory().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
+        let m = self.load_ticket(&txn, who, merged, Action::Resolve, &dir).await?;
+        let s = self.load_ticket(&txn, who, survivor, Action::AddNote, &dir).await?;
+        if m.tenant_id != s.tenant_id {
+            return Err(AppError::validation("ticket", "Zusammenführen geht nur innerhalb eines Verbands."));
+        }
+        for (t, what) in [(&m, "ist schon"), (&s, "ist selbst")] {
+            if let Some(into) = logbuch_store::merges::survivor_of(&txn, t.id).await? {
+                return Err(AppError::Conflict(format!("Ticket #{} {what} in #{into} zusammengeführt.", t.id)));
+            }
+        }
+        logbuch_store::merges::merge(&txn, m.id, s.id, who.user.0).await?;
+        let mut row: ticket::ActiveModel = m.clone().into();
+        let mut changes = vec![("merged", None, Some(format!("in #{}", s.id)))];
+        if m.status != Status::Resolved.as_str() {
+            super::status_with_clock(&m, &mut row, Status::Resolved, dir.calendar(m.tenant_id));
+            changes.push(("status", Some(m.status.clone()), Some(Status::Resolved.as_str().to_owned())));
+        }
+        self.save_changes(&txn, who, row, m.id, changes).await?;
+        let row: ticket::ActiveModel = s.clone().into();
+        self.save_changes(&txn, who, row, s.id, vec![("merged", None, Some(format!("#{} hierher", m.id)))]).await?;
+        txn.commit().await?;
+        self.get_ticket(who, survivor).await
+    }
+}
