@@ -1,7 +1,8 @@
 //! A place to work all day (issue 18): the requester's other tickets and
 //! recorded bounces are looked up by address (two indexes); drafts of
 //! replies and notes per person and ticket; saved list views, a person's own
-//! or shared with a tenant; merged tickets and the ticket they live on in.
+//! or shared with a tenant; merged tickets and the ticket they live on in;
+//! tags on tickets.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -39,11 +40,18 @@ enum TicketMerges {
     MergedAt,
 }
 
+#[derive(DeriveIden)]
+enum TicketTags {
+    Table,
+    TicketId,
+    Tag,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        db.execute_unprepared("CREATE INDEX tickets_requester ON tickets (requester, created_at)").await?;
+        db.execute_unprepared("CREATE INDEX tickets_requester ON tickets (requester, tenant_id, created_at)").await?;
         db.execute_unprepared("CREATE INDEX bounces_address ON bounces (address)").await?;
         m.create_table(
             Table::create()
@@ -86,10 +94,24 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(TicketTags::Table)
+                .col(big_integer(TicketTags::TicketId))
+                .col(string(TicketTags::Tag))
+                .primary_key(Index::create().col(TicketTags::TicketId).col(TicketTags::Tag))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create().name("ticket_tags_tag").table(TicketTags::Table).col(TicketTags::Tag).to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(TicketTags::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(TicketMerges::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(SavedViews::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(Drafts::Table).to_owned()).await?;

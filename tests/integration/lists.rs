@@ -416,7 +416,52 @@ async fn merging_two_tickets(backend: Backend) {
     assert!(page.contains("id=\"zusammengefuehrt\"") && page.contains(&format!("href=\"/ui/tickets/{a}\"")), "{page}");
 }
 
+/// Free tags per tenant: added and removed on the history, filtered by, added in
+/// bulk, suggested from what the tenant uses; another LV's ticket is out of reach.
+async fn tags_on_tickets(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
+    let h = t.person("presse@nrw.example", &[("helper", Some("nw"), Some("presse"))]).await;
+    let by = t.person("helfer@by.example", &[("helper", Some("by"), None)]).await;
+    let a = t.create_ticket(&admin, "nw", "presse", "Termin").await;
+    let b = t.create_ticket(&admin, "nw", "presse", "Anderes").await;
+    let c = t.create_ticket(&admin, "by", "mitglieder", "Bayern").await;
+    let tags =
+        |d: &Value| d["tags"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let (s, d) = t.post(&h, &format!("/api/v1/tickets/{a}/tags"), json!({"add": ["Presse-Termin", "#wichtig"]})).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(tags(&d), ["presse-termin", "wichtig"]);
+    assert_eq!(d["history"].as_array().unwrap().iter().filter(|x| x["field"] == "tag").count(), 2);
+    let (s, _) = t.post(&h, &format!("/api/v1/tickets/{a}/tags"), json!({"add": ["wichtig"]})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = t.post(&h, &format!("/api/v1/tickets/{a}/tags"), json!({"add": ["zwei wörter!"]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = t.post(&by, &format!("/api/v1/tickets/{a}/tags"), json!({"add": ["fremd"]})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another LV");
+    assert_eq!(t.list_numbers(&h, "?tag=wichtig").await, vec![a]);
+    assert_eq!(t.list_numbers(&h, "?tag=gibtsnicht").await, Vec::<i64>::new());
+
+    // In bulk: two of three, the Bavarian one refused.
+    let (_, r) =
+        t.post(&h, "/api/v1/tickets/bulk", json!({"tickets": [a, b, c], "action": "tag", "value": "Sammel"})).await;
+    assert_eq!(r["done"], json!([a, b]), "{r}");
+    assert_eq!(r["refused"][0]["ticket"], c);
+    let (_, d) = t.get(&admin, &format!("/api/v1/tickets/{c}")).await;
+    assert!(tags(&d).is_empty(), "{d}");
+    let (s, d) = t.post(&h, &format!("/api/v1/tickets/{a}/tags"), json!({"remove": ["wichtig"]})).await;
+    assert_eq!((s, tags(&d)), (StatusCode::OK, vec!["presse-termin".to_owned(), "sammel".to_owned()]));
+
+    // The page: the filter, and suggestions from the tenant's tags.
+    let (browser, _) = browser_for(&t, &h.email).await;
+    let (_, _, list) =
+        html(&browser, format!("{}/ui/tickets?tenant=nw&queue=presse&schlagwort=presse-termin", t.url)).await;
+    assert!(list.contains("Termin") && !list.contains("Anderes"), "{list}");
+    let (_, _, page) = html(&browser, format!("{}/ui/tickets/{b}", t.url)).await;
+    assert!(page.contains("<option value=\"presse-termin\">") && page.contains("id=\"schlagwoerter\""), "{page}");
+}
+
 both!(
+    tags_on_tickets,
     lists_filter_sort_and_act_in_bulk,
     the_requester_context,
     collisions_and_drafts,

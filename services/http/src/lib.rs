@@ -34,7 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::list, tickets::create, tickets::get, tickets::change, tickets::history,
         tickets::take, tickets::assign, tickets::add_watcher, tickets::remove_watcher,
         tickets::move_queue, tickets::hand_over, tickets::add_note, tickets::add_reply,
-        tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step, tickets::bulk, tickets::merge, tickets::get_draft, tickets::save_draft,
+        tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step, tickets::bulk, tickets::merge, tickets::tags, tickets::get_draft, tickets::save_draft,
         intake::status, intake::quarantine, intake::raw, intake::retry, intake::outbox_status, intake::outbox_resend,
         templates::list, templates::save, templates::delete, templates::canned,
     ),
@@ -121,6 +121,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/reopen", post(tickets::reopen))
         .route("/tickets/{id}/processes", post(tickets::start_process))
         .route("/tickets/{id}/merge", post(tickets::merge))
+        .route("/tickets/{id}/tags", post(tickets::tags))
         .route("/tickets/{id}/drafts/{kind}", get(tickets::get_draft).put(tickets::save_draft))
         .route("/tickets/{id}/steps/{step}/done", post(tickets::complete_step))
         .route("/tickets/{id}/attachments/{attachment}", get(tickets::download))
@@ -161,6 +162,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/ui/tickets/{id}/reply", post(ui::reply))
         .route("/ui/tickets/{id}/processes", post(ui::start_process))
         .route("/ui/tickets/{id}/merge", post(ui::merge))
+        .route("/ui/tickets/{id}/tags", post(ui::tags))
         .route("/ui/tickets/{id}/steps/{step}", post(ui::complete_step))
         .route("/ui/abwesenheit", get(ui::absence_page).post(ui::save_absence))
         .route("/ui/abwesenheit/beenden", post(ui::end_absence))

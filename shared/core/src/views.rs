@@ -136,6 +136,7 @@ pub struct TicketDetail {
     pub requester_bounces: Vec<BounceView>,
     /// The ticket this one was merged into (mail naming this one lands there).
     pub merged_into: Option<i64>,
+    pub tags: Vec<String>,
     /// Processes started on this ticket, oldest first.
     pub processes: Vec<ProcessView>,
     /// Processes of the ticket's tenant one may start (slug and name).

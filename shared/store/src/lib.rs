@@ -19,6 +19,7 @@ pub mod processes;
 pub mod reports;
 pub mod search;
 pub mod sessions;
+pub mod tags;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;

@@ -56,6 +56,8 @@ pub struct TicketFilter {
     pub search: Option<Vec<Term>>,
     /// Priority ranks; empty means any.
     pub priorities: Vec<i16>,
+    /// Only tickets with this tag.
+    pub tag: Option<String>,
     /// Only tickets whose due time that counts (see [`DUE`]) lies before this.
     pub overdue_at: Option<chrono::DateTime<chrono::Utc>>,
     pub sort: Sort,
@@ -119,6 +121,15 @@ impl TicketFilter {
         }
         if !self.priorities.is_empty() {
             c = c.add(ticket::Column::Priority.is_in(self.priorities.clone()));
+        }
+        if let Some(tag) = &self.tag {
+            use crate::entity::ticket_tag;
+            let tagged = sea_orm::sea_query::Query::select()
+                .column(ticket_tag::Column::TicketId)
+                .from(ticket_tag::Entity)
+                .and_where(ticket_tag::Column::Tag.eq(tag.clone()))
+                .to_owned();
+            c = c.add(ticket::Column::Id.in_subquery(tagged));
         }
         if let Some(at) = self.overdue_at {
             // [`DUE`] before `at`, spelled out (a custom expression's placeholders differ per backend).

@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
-use logbuch_core::tickets::{BulkAction, BulkResult, HandOver, ListQuery, NewMessage, NewTicket, TicketChange};
+use logbuch_core::tickets::{
+    BulkAction, BulkResult, HandOver, ListQuery, NewMessage, NewTicket, TagChange, TicketChange,
+};
 use logbuch_core::views::{HistoryView, TicketDetail, TicketPage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -351,4 +353,15 @@ pub async fn merge(
     ApiJson(input): ApiJson<Merge>,
 ) -> ApiResult<Json<TicketDetail>> {
     Ok(Json(app.merge_tickets(&who, id, input.ticket).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/tags", params(("id" = i64, Path)), request_body = TagChange, tag = "tickets",
+    responses((status = 200, body = TicketDetail), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn tags(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<TagChange>,
+) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(app.change_tags(&who, id, input).await?))
 }

@@ -33,7 +33,7 @@ pub use reports::{csv as report_csv, report, wiki as report_wiki};
 pub use sanitize::mail_html;
 pub use ticket::{
     add_watcher, assign, change, complete_step, hand_over, merge, move_queue, note, remove_watcher, reopen, reply,
-    resolve, start_process, take, ticket,
+    resolve, start_process, tags, take, ticket,
 };
 
 /// The keyboard shortcuts, inline in every staff page; the only script, allowed by its hash.
@@ -371,6 +371,7 @@ struct Filter {
     sort: Vec<Choice>,
     overdue: bool,
     q: String,
+    tag: String,
     /// The list's address, for the bulk form to come back to.
     back: String,
     /// Its parameters, for saving it as a view.
@@ -412,6 +413,7 @@ pub struct ListParams {
     q: Option<String>,
     /// dringend (default), neu, alt, frist, geaendert.
     sortierung: Option<String>,
+    schlagwort: Option<String>,
 }
 
 const STATUS_CHOICES: [(&str, &str, &str); 6] = [
@@ -488,6 +490,7 @@ fn list_query(p: &ListParams) -> Result<ListQuery, UiError> {
         overdue: overdue_of(p).then_some(true),
         sort: Some(sort.to_owned()),
         q: p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
+        tag: p.schlagwort.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned),
         page: p.page,
         ..Default::default()
     })
@@ -521,6 +524,7 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
     keep("prioritaet", p.prioritaet.as_deref().filter(|v| *v != "alle"));
     keep("ueberfaellig", overdue.then_some("1"));
     keep("q", text.as_deref());
+    keep("schlagwort", p.schlagwort.as_deref());
     keep("sortierung", p.sortierung.as_deref().filter(|v| *v != "dringend"));
     let query = parts.join("&");
     let view = format!("/ui/tickets?{query}");
@@ -538,6 +542,7 @@ pub async fn tickets(State(app): State<Logbuch>, headers: HeaderMap, Query(p): Q
         sort: shown(p.sortierung.as_deref(), SORT_CHOICES.iter().map(|c| (c.0, c.1))),
         overdue,
         q: text.unwrap_or_default(),
+        tag: p.schlagwort.clone().unwrap_or_default(),
         back: view,
         can_share: p.tenant.as_ref().is_some_and(|t| menu_admin.iter().any(|a| a == t)),
         query,
@@ -605,6 +610,9 @@ pub struct BulkForm {
     aktion: String,
     #[serde(default)]
     zurueck: String,
+    /// The tag for `aktion=tag`.
+    #[serde(default)]
+    schlagwort: String,
     /// The chosen tickets as `t1234=1`.
     #[serde(flatten)]
     chosen: std::collections::HashMap<String, String>,
@@ -623,6 +631,7 @@ pub async fn bulk(State(app): State<Logbuch>, f: StaffForm<BulkForm>) -> UiResul
     tickets.sort_unstable();
     let (action, value) = match f.form.aktion.split_once(':') {
         Some((a, v)) => (a.to_owned(), Some(v.to_owned())),
+        None if f.form.aktion == "tag" => ("tag".to_owned(), Some(f.form.schlagwort.clone())),
         None => (f.form.aktion.clone(), None),
     };
     let r = app.bulk(&f.sp.principal, logbuch_core::tickets::BulkAction { tickets, action, value }).await?;

@@ -52,6 +52,9 @@ pub const SAVE_DRAFT: &str = "Entwurf speichern";
 pub const MERGED_INTO: &str = "Dieses Ticket ist zusammengeführt in";
 pub const MERGE_FROM: &str = "Ticket Nr. hierher zusammenführen";
 pub const MERGE: &str = "Zusammenführen";
+pub const TAG: &str = "Schlagwort";
+pub const TAGS: &str = "Schlagwörter";
+pub const TAG_ADD: &str = "Hinzufügen";
 pub const KEYS: &str = "Tastenkürzel";
 pub const VIEW_NAME: &str = "Als Ansicht";
 pub const VIEW_SHARE: &str = "für den ganzen Verband";
@@ -197,6 +200,7 @@ pub fn field(f: &str) -> &str {
         "process" => "Ablauf",
         "absence" => "Vertretung",
         "merged" => "zusammengeführt",
+        "tag" => "Schlagwort",
         other => other,
     }
 }

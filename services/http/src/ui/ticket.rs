@@ -79,6 +79,8 @@ struct TicketPage {
     /// The newest message id on the page: a reply or note says what it saw.
     seen: i64,
     merged_into: Option<i64>,
+    tags: Vec<String>,
+    tag_suggestions: Vec<String>,
     /// Why a text came back unsent.
     warning: Option<String>,
     note_text: String,
@@ -369,6 +371,8 @@ async fn render(
         .collect();
     let page_data = TicketPage {
         merged_into: d.merged_into,
+        tags: d.tags.clone(),
+        tag_suggestions: if allowed("ticket.note") { app.tag_suggestions(who, id).await? } else { Vec::new() },
         warning: compose.warning,
         note_text,
         seen,
@@ -416,6 +420,22 @@ async fn render(
 
 fn back(id: i64) -> UiResult {
     Ok(see_other(&format!("/ui/tickets/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct TagForm {
+    #[serde(default)]
+    add: String,
+    #[serde(default)]
+    remove: String,
+}
+
+/// `POST /ui/tickets/{id}/tags`: adds the typed tags (comma or space separated) or removes one.
+pub async fn tags(State(app): State<Logbuch>, Path(id): Path<i64>, f: StaffForm<TagForm>) -> UiResult {
+    let split = |s: &str| s.split([',', ' ']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+    let input = logbuch_core::tickets::TagChange { add: split(&f.form.add), remove: split(&f.form.remove) };
+    app.change_tags(&f.sp.principal, id, input).await?;
+    back(id)
 }
 
 #[derive(Deserialize)]

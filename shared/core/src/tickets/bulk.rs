@@ -17,10 +17,10 @@ pub const MAX_BULK: usize = 200;
 pub struct BulkAction {
     /// Ticket numbers (duplicates count once).
     pub tickets: Vec<i64>,
-    /// take, assign, priority, status, resolve, reopen, move, handover.
+    /// take, assign, priority, status, resolve, reopen, move, handover, tag.
     pub action: String,
     /// assign: a mail address (empty: nobody); priority: low…urgent; status: new, open, waiting;
-    /// move: a queue slug of the ticket's tenant; handover: a tenant code.
+    /// move: a queue slug of the ticket's tenant; handover: a tenant code; tag: a tag to add.
     #[serde(default)]
     pub value: Option<String>,
 }
@@ -48,6 +48,7 @@ enum Op {
     Reopen,
     Move(String),
     HandOver(String),
+    Tag(String),
 }
 
 fn op_of(action: &str, value: Option<&str>) -> AppResult<Op> {
@@ -65,11 +66,12 @@ fn op_of(action: &str, value: Option<&str>) -> AppResult<Op> {
         "reopen" => Op::Reopen,
         "move" => Op::Move(value.filter(|v| !v.is_empty()).ok_or_else(|| needed("eine Queue"))?.to_owned()),
         "handover" => Op::HandOver(value.filter(|v| !v.is_empty()).ok_or_else(|| needed("einen Verband"))?.to_owned()),
+        "tag" => Op::Tag(super::work::tag_of(value.ok_or_else(|| needed("ein Schlagwort"))?)?),
         other => {
             return Err(AppError::validation(
                 "action",
                 format!(
-                    "„{other}“ ist keine Sammelaktion; möglich: take, assign, priority, status, resolve, reopen, move, handover."
+                    "„{other}“ ist keine Sammelaktion; möglich: take, assign, priority, status, resolve, reopen, move, handover, tag."
                 ),
             ));
         }
@@ -109,6 +111,10 @@ impl Logbuch {
                 Op::Resolve => self.resolve_ticket(who, id).await.map(drop),
                 Op::Reopen => self.reopen_ticket(who, id).await.map(drop),
                 Op::Move(q) => self.move_ticket(who, id, q).await.map(drop),
+                Op::Tag(tag) => {
+                    let change = super::TagChange { add: vec![tag.clone()], remove: Vec::new() };
+                    self.change_tags(who, id, change).await.map(drop)
+                }
                 Op::HandOver(t) => {
                     self.hand_over_ticket(who, id, HandOver { tenant: t.clone(), queue: None }).await.map(drop)
                 }

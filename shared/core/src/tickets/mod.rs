@@ -15,7 +15,7 @@ pub use create::{NewFile, NewTicket};
 pub use messages::NewMessage;
 pub use read::ListQuery;
 pub use route::HandOver;
-pub use work::TicketChange;
+pub use work::{TagChange, TicketChange};
 
 pub(crate) use create::{NewTicketRow, open_ticket, validate_address, validate_subject};
 pub(crate) use directory::Directory;

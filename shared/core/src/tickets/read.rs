@@ -44,6 +44,8 @@ pub struct ListQuery {
     pub priority: Option<String>,
     /// Only tickets past the due time that counts now.
     pub overdue: Option<bool>,
+    /// Only tickets with this tag.
+    pub tag: Option<String>,
     /// urgent (default: most urgent, then longest untouched), newest, oldest, due, updated.
     pub sort: Option<String>,
     /// Page number, from 1.
@@ -156,6 +158,9 @@ impl Logbuch {
                 f.priorities.push(part.parse::<Priority>()?.rank());
             }
         }
+        if let Some(tag) = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            f.tag = Some(super::work::tag_of(tag)?);
+        }
         if q.overdue == Some(true) {
             f.overdue_at = Some(logbuch_store::now());
         }
@@ -237,6 +242,7 @@ impl Logbuch {
         ids.extend(hist.iter().filter_map(|h| h.actor_id));
         let running = logbuch_store::processes::of_ticket(db, t.id).await?;
         let merged_into = logbuch_store::merges::survivor_of(db, t.id).await?;
+        let tags = logbuch_store::tags::of_ticket(db, t.id).await?;
         for (p, steps) in &running {
             ids.extend(p.started_by);
             ids.extend(steps.iter().filter_map(|s| s.done_by));
@@ -308,7 +314,15 @@ impl Logbuch {
             requester_tickets,
             requester_bounces,
             merged_into,
+            tags,
         })
+    }
+
+    /// Tags the ticket's tenant uses, most used first, for the tag field of a ticket the caller may read.
+    pub async fn tag_suggestions(&self, who: &Principal, id: i64) -> AppResult<Vec<String>> {
+        let dir = self.directory().await?;
+        let t = self.load_ticket(&self.store.db, who, id, Action::ReadTicket, &dir).await?;
+        Ok(logbuch_store::tags::of_tenant(&self.store.db, t.tenant_id, 30).await?)
     }
 
     /// The requester's other tickets in the caller's scope and the bounces recorded for the address.

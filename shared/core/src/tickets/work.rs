@@ -10,6 +10,35 @@ use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+/// Tags to add to and remove from a ticket.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagChange {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// Most tags on one ticket.
+const MAX_TAGS: usize = 20;
+
+/// A tag as stored: trimmed, lower case, 1–40 letters, digits, `-` or `_`.
+pub(crate) fn tag_of(raw: &str) -> AppResult<String> {
+    let tag = raw.trim().trim_start_matches('#').to_lowercase();
+    let ok = !tag.is_empty()
+        && tag.chars().count() <= 40
+        && tag.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(tag)
+    } else {
+        Err(AppError::validation(
+            "tag",
+            format!("„{}“ ist kein Schlagwort (1 bis 40 Buchstaben, Ziffern, - oder _).", raw.trim()),
+        ))
+    }
+}
+
 /// Fields to change on a ticket; missing fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +80,41 @@ impl Logbuch {
             None => None,
         };
         self.set_owner(who, id, owner, Action::AssignTicket).await
+    }
+
+    /// Adds and removes tags on a ticket the caller may write notes on; each change on the history.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn change_tags(&self, who: &Principal, id: i64, input: TagChange) -> AppResult<TicketDetail> {
+        if input.add.len() + input.remove.len() > MAX_TAGS {
+            return Err(AppError::validation("tag", format!("Höchstens {MAX_TAGS} Schlagwörter auf einmal.")));
+        }
+        let add = input.add.iter().map(|t| tag_of(t)).collect::<AppResult<Vec<_>>>()?;
+        let remove = input.remove.iter().map(|t| tag_of(t)).collect::<AppResult<Vec<_>>>()?;
+        let dir = self.directory().await?;
+        let txn = logbuch_store::begin_write(&self.store.db).await?;
+        let t = self.load_ticket(&txn, who, id, Action::AddNote, &dir).await?;
+        let mut changed = false;
+        for tag in &remove {
+            if logbuch_store::tags::remove(&txn, t.id, tag).await? {
+                logbuch_store::history::record(&txn, t.id, Some(who.user.0), "tag", Some(tag.clone()), None).await?;
+                changed = true;
+            }
+        }
+        for tag in &add {
+            if logbuch_store::tags::add(&txn, t.id, tag).await? {
+                logbuch_store::history::record(&txn, t.id, Some(who.user.0), "tag", None, Some(tag.clone())).await?;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Err(AppError::Conflict(format!("Ticket #{id}: nichts zu ändern, die Schlagwörter sind schon so.")));
+        }
+        if logbuch_store::tags::of_ticket(&txn, t.id).await?.len() > MAX_TAGS {
+            return Err(AppError::validation("tag", format!("Ein Ticket trägt höchstens {MAX_TAGS} Schlagwörter.")));
+        }
+        tickets::touch(&txn, t.id).await?;
+        txn.commit().await?;
+        self.get_ticket(who, id).await
     }
 
     /// Whether person `user_id` may take ticket `t`.

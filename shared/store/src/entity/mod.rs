@@ -30,5 +30,6 @@ pub mod ticket;
 pub mod ticket_field;
 pub mod ticket_link;
 pub mod ticket_process;
+pub mod ticket_tag;
 pub mod ticket_watcher;
 pub mod user;
