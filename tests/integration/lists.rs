@@ -162,7 +162,9 @@ Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; {who}\r\nActi
     crate::intake::drain(&t).await;
     let nw_tickets = t.list_numbers(&h, &format!("?requester={who}")).await;
     assert_eq!(nw_tickets.len(), 2, "{nw_tickets:?}");
-    let (s, d) = t.get(&h, &format!("/api/v1/tickets/{}", nw_tickets[0])).await;
+    let (_, plain) = t.get(&h, &format!("/api/v1/tickets/{}", nw_tickets[0])).await;
+    assert_eq!(plain["requester_tickets"], json!([]), "only when asked for");
+    let (s, d) = t.get(&h, &format!("/api/v1/tickets/{}?context=true", nw_tickets[0])).await;
     assert_eq!(s, StatusCode::OK);
     let others: Vec<&str> =
         d["requester_tickets"].as_array().unwrap().iter().map(|o| o["subject"].as_str().unwrap()).collect();
@@ -171,7 +173,7 @@ Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; {who}\r\nActi
     assert!(d["requester_bounces"].as_array().unwrap().is_empty(), "the bounce was recorded in BY: {d}");
     // In Bavaria the bounce shows, in words.
     let by_ticket = t.list_numbers(&by, &format!("?requester={who}")).await[0];
-    let (_, d) = t.get(&by, &format!("/api/v1/tickets/{by_ticket}")).await;
+    let (_, d) = t.get(&by, &format!("/api/v1/tickets/{by_ticket}?context=true")).await;
     let bounces = d["requester_bounces"].as_array().unwrap();
     assert_eq!(bounces.len(), 1, "{d}");
     assert_eq!(bounces[0]["status"], "5.2.2");

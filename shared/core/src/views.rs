@@ -130,9 +130,11 @@ pub struct TicketDetail {
     pub business_minutes_left: Option<i64>,
     /// Actions the caller may take on this ticket (policy names like `ticket.take`).
     pub allowed_actions: Vec<String>,
-    /// The requester's other tickets the caller may read, newest first (at most 10).
+    /// The requester's other tickets the caller may read, newest first (at most 10;
+    /// with `?context=true`, else empty).
     pub requester_tickets: Vec<TicketSummary>,
-    /// Bounces recorded for the requester's address in tenants the caller may read, newest first.
+    /// Bounces recorded for the requester's address in tenants the caller may read, newest first
+    /// (with `?context=true`, else empty).
     pub requester_bounces: Vec<BounceView>,
     /// The ticket this one was merged into (mail naming this one lands there).
     pub merged_into: Option<i64>,

@@ -80,14 +80,23 @@ pub async fn create(
     Ok(res)
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "ticket number")), tag = "tickets",
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DetailQuery {
+    /// Also the requester's other tickets and recorded bounces.
+    pub context: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "ticket number"), DetailQuery), tag = "tickets",
     responses((status = 200, body = TicketDetail), (status = 404, body = Problem)))]
 pub async fn get(
     State(app): State<Logbuch>,
     Auth(who): Auth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<DetailQuery>,
 ) -> ApiResult<Json<TicketDetail>> {
-    Ok(Json(app.get_ticket(&who, id).await?))
+    Ok(Json(app.get_ticket_with(&who, id, q.context == Some(true)).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = i64, Path)), request_body = TicketChange, tag = "tickets",

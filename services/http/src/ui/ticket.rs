@@ -211,7 +211,7 @@ async fn render(
 ) -> UiResult {
     let app = app.clone();
     let who = &sp.principal;
-    let d = app.get_ticket(who, id).await?;
+    let d = app.get_ticket_with(who, id, true).await?;
     let allowed = |a: &str| d.allowed_actions.iter().any(|x| x == a);
     let me = who.user.0;
     let t = &d.ticket;

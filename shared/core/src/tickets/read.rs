@@ -228,6 +228,13 @@ impl Logbuch {
     /// One ticket with messages, files, watchers and history. The read is logged.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
     pub async fn get_ticket(&self, who: &Principal, id: i64) -> AppResult<TicketDetail> {
+        self.get_ticket_with(who, id, false).await
+    }
+
+    /// As [`Logbuch::get_ticket`]; with `context`, also the requester's other
+    /// tickets and bounces (a few more statements: the ticket page asks, the
+    /// API on request).
+    pub async fn get_ticket_with(&self, who: &Principal, id: i64, context: bool) -> AppResult<TicketDetail> {
         let db = &self.store.db;
         let dir = self.directory().await?;
         let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
@@ -295,7 +302,8 @@ impl Logbuch {
         let cal = dir.calendar(t.tenant_id);
         let now = logbuch_store::now();
         let (processes, available_processes) = crate::processes::process_views(&dir, &t, running, &people);
-        let (requester_tickets, requester_bounces) = self.requester_context(&dir, &scope, &t).await?;
+        let (requester_tickets, requester_bounces) =
+            if context { self.requester_context(&dir, &scope, &t).await? } else { (Vec::new(), Vec::new()) };
         let summary = summary(t, &dir, &people)?;
         let business_minutes_left = summary.due_at().filter(|_| summary.status != "waiting").map(|due| {
             if due >= now { cal.business_minutes_between(now, due) } else { -cal.business_minutes_between(due, now) }
