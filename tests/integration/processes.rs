@@ -212,6 +212,7 @@ async fn an_overdue_step_shows_and_is_told_once(backend: Backend) {
         .filter(|c| c.mail.subject.contains("Frist überschritten"))
         .collect();
     assert_eq!(told.len(), 1, "told once");
+    assert!(told[0].mail.text.contains("Schritt „Kreisverband"), "the mail names the step: {}", told[0].mail.text);
     assert!(captured(&format!("auf-{tag}@by")).is_empty(), "not another LV");
 }
 

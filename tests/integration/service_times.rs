@@ -136,6 +136,7 @@ async fn a_breach_is_told_exactly_once(backend: Backend) {
         .collect();
     assert_eq!(told.len(), 1, "the queue's helper is told once");
     assert!(told[0].mail.subject.contains(&format!("#{n}")));
+    assert!(told[0].mail.text.contains("abgelaufen (gezählt in Arbeitszeit): Erste Antwort."), "{}", told[0].mail.text);
     let _ = helper;
 }
 

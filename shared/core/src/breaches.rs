@@ -28,7 +28,7 @@ impl Logbuch {
             let when = logbuch_domain::calendar::utc_to_berlin(due).format("%d.%m.%Y %H:%M");
             history::record_at(&txn, t.id, None, now, "breach", None, Some(format!("{what} war fällig am {when}")))
                 .await?;
-            let mails = self.notify(&txn, &dir, &t, Notice::Breached, None).await?;
+            let mails = self.notify(&txn, &dir, &t, Notice::Breached { what }, None).await?;
             txn.commit().await?;
             self.dispatch_outbox(&mails).await;
             recorded += 1;

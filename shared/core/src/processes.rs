@@ -281,7 +281,8 @@ impl Logbuch {
                 Some(format!("Schritt „{}“ war fällig am {when}", s.name)),
             )
             .await?;
-            let mails = self.notify(&txn, &dir, &t, Notice::Breached, None).await?;
+            let what = format!("Schritt „{}“", s.name);
+            let mails = self.notify(&txn, &dir, &t, Notice::Breached { what: &what }, None).await?;
             txn.commit().await?;
             self.dispatch_outbox(&mails).await;
             recorded += 1;

@@ -70,7 +70,7 @@ Sie lesen sie unter Ihrem persönlichen Link (bitte nicht weitergeben):\n\n{{ po
         "notification.breached",
         "Frist überschritten (an die Queue und die Besitzerin)",
         "[Logbuch #{{ ticket.number }}] Frist überschritten: {{ ticket.subject }}",
-        "Bei diesem Ticket ist eine Frist abgelaufen (gezählt in Arbeitszeit).\n\n{% include 'facts' %}",
+        "Bei diesem Ticket ist eine Frist abgelaufen (gezählt in Arbeitszeit){% if breach is defined %}: {{ breach.what }}{% endif %}.\n\n{% include 'facts' %}",
     ),
     (
         "canned.austritt-bestaetigung",
@@ -184,6 +184,7 @@ fn sample_context() -> Value {
         },
         requester => context! { name => "Erika Mustermann", address => "erika@example.org" },
         portal_link => "https://logbuch.example/status/0123456789abcdef",
+        breach => context! { what => "Erste Antwort" },
     }
 }
 

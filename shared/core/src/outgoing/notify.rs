@@ -25,8 +25,11 @@ pub(crate) enum Notice<'a> {
     Assigned,
     RequesterWrote,
     HandedOver,
-    /// A due time passed (told to the queue's people and the owner).
-    Breached,
+    /// A due time passed (told to the queue's people and the owner); `what`
+    /// names it for the mail (`breach.what`: "Erste Antwort", "Schritt „…“").
+    Breached {
+        what: &'a str,
+    },
 }
 
 impl Logbuch {
@@ -71,7 +74,7 @@ impl Logbuch {
                 users::holders_in(db, t.tenant_id, t.queue_id, &["helper", "tenant_admin"]).await?
             }
             Notice::Assigned => users::find_users(db, &t.owner_id.into_iter().collect::<Vec<_>>()).await?,
-            Notice::Breached => {
+            Notice::Breached { .. } => {
                 let mut people = users::holders_in(db, t.tenant_id, t.queue_id, &["helper", "tenant_admin"]).await?;
                 for o in users::find_users(db, &t.owner_id.into_iter().collect::<Vec<_>>()).await? {
                     if !people.iter().any(|p| p.id == o.id) {
@@ -110,13 +113,16 @@ impl Logbuch {
                 }
             }
         }
-        let ctx = self.context_of(dir, t)?;
+        let mut ctx = self.context_of(dir, t)?;
+        if let Notice::Breached { what } = notice {
+            ctx = minijinja::context! { breach => minijinja::context! { what => what }, ..ctx };
+        }
         let name = match notice {
             Notice::Opened { .. } => "notification.opened",
             Notice::Assigned => "notification.assigned",
             Notice::RequesterWrote => "notification.requester_wrote",
             Notice::HandedOver => "notification.handed_over",
-            Notice::Breached => "notification.breached",
+            Notice::Breached { .. } => "notification.breached",
         };
         let mut drafts = Vec::new();
         if !to.is_empty()
