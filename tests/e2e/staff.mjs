@@ -179,6 +179,10 @@ try {
     await page.keyboard.press('Control+Enter');
     await page.locator('article', { hasText: 'erledigen wir gern' }).waitFor({ timeout: 10000 });
     await page.screenshot({ path: `${shots}/12-ticket-tastatur.png`, fullPage: true });
+    // j / k on a ticket: the next (or previous) one of its queue.
+    const here = page.url();
+    await page.keyboard.press((await page.locator('#naechstes').count()) ? 'j' : 'k');
+    await page.waitForURL((u) => u.toString() !== here, { timeout: 10000 });
     await page.goto(app + '/');
     await page.screenshot({ path: `${shots}/13-start.png`, fullPage: true });
 

@@ -79,6 +79,13 @@ async fn lists_filter_sort_and_act_in_bulk(backend: Backend) {
     assert!(page.contains("id=\"filter\"") && page.contains("<th scope=\"col\" class=\"wide\">Von</th>"), "{page}");
     let (_, _, page) = html(&browser, format!("{}/ui/tickets?tenant=nw&queue=presse&besitz=ich", t.url)).await;
     assert!(page.contains("Beta dringend") && !page.contains("Alpha hoch"), "{page}");
+    // A ticket links to its neighbours in the queue's list (most urgent first: b, a, c, d).
+    let (_, _, page) = html(&browser, format!("{}/ui/tickets/{a}", t.url)).await;
+    assert!(
+        page.contains(&format!("href=\"/ui/tickets/{b}\" rel=\"prev\""))
+            && page.contains(&format!("href=\"/ui/tickets/{c}\" rel=\"next\"")),
+        "{page}"
+    );
 
     // Bulk over the API: a mixed selection.
     let (s, r) =

@@ -9,7 +9,8 @@
   function focus(id) { var el = byId(id); if (el) { el.focus(); return true; } return false; }
   function move(step) {
     var list = Array.prototype.slice.call(document.querySelectorAll("a[data-ticket]"));
-    if (!list.length) { return false; }
+    // On a ticket: the next or previous one of its queue.
+    if (!list.length) { return click(step > 0 ? "naechstes" : "voriges"); }
     var i = list.indexOf(document.activeElement);
     var next = i < 0 ? (step > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, i + step));
     list[next].focus();

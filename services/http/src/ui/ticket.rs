@@ -79,6 +79,9 @@ struct TicketPage {
     /// The newest message id on the page: a reply or note says what it saw.
     seen: i64,
     merged_into: Option<i64>,
+    /// The tickets before and after this one in its queue's open list (most urgent first).
+    previous: Option<i64>,
+    next: Option<i64>,
     tags: Vec<String>,
     tag_suggestions: Vec<String>,
     /// Why a text came back unsent.
@@ -369,7 +372,23 @@ async fn render(
             format!("{} · {what} · Ticket #{}", b.at.format("%d.%m.%Y"), b.ticket)
         })
         .collect();
+    // Neighbours in the queue's list as it is shown by default (the first 200).
+    let (previous, next) = {
+        let q = logbuch_core::tickets::ListQuery {
+            tenant: Some(t.tenant.clone()),
+            queue: Some(t.queue.clone()),
+            per_page: Some(200),
+            ..Default::default()
+        };
+        let numbers: Vec<i64> = app.list_tickets(who, q).await?.tickets.iter().map(|x| x.number).collect();
+        match numbers.iter().position(|n| *n == t.number) {
+            Some(i) => (i.checked_sub(1).map(|j| numbers[j]), numbers.get(i + 1).copied()),
+            None => (None, None),
+        }
+    };
     let page_data = TicketPage {
+        previous,
+        next,
         merged_into: d.merged_into,
         tags: d.tags.clone(),
         tag_suggestions: if allowed("ticket.note") { app.tag_suggestions(who, id).await? } else { Vec::new() },
