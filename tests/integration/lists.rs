@@ -469,7 +469,62 @@ async fn tags_on_tickets(backend: Backend) {
     assert!(page.contains("<option value=\"presse-termin\">") && page.contains("id=\"schlagwoerter\""), "{page}");
 }
 
+/// Every bulk action over the API, each on a mixed selection: the ticket in
+/// reach changes (with its history entry), the other LV's stays as it was.
+async fn every_bulk_action(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let officer = t.person("fo@bund.example", &[("federal_officer", None, None)]).await;
+    let lead = t.person("lead@nrw.example", &[("tenant_admin", Some("nw"), None)]).await;
+    let helper = t.person("h@nrw.example", &[("helper", Some("nw"), None)]).await;
+    let mine = t.create_ticket(&officer, "nw", "presse", "In NRW").await;
+    let other = t.create_ticket(&officer, "by", "mitglieder", "In Bayern").await;
+    let bulk = |action: &str, value: Option<&str>| {
+        let (t, lead, action, value) = (&t, &lead, action.to_owned(), value.map(str::to_owned));
+        async move {
+            let (s, r) = t
+                .post(lead, "/api/v1/tickets/bulk", json!({"tickets": [mine, other], "action": action, "value": value}))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{action}: {r}");
+            assert_eq!(r["done"], json!([mine]), "{action}: {r}");
+            assert_eq!(r["refused"][0]["ticket"], other, "{action}: {r}");
+        }
+    };
+    let field = |d: &Value, f: &str| d["history"].as_array().unwrap().iter().filter(|x| x["field"] == f).count();
+    bulk("take", None).await;
+    bulk("assign", Some(helper.email.as_str())).await;
+    bulk("priority", Some("urgent")).await;
+    bulk("status", Some("waiting")).await;
+    bulk("resolve", None).await;
+    bulk("reopen", None).await;
+    bulk("move", Some("pgf")).await;
+    bulk("tag", Some("sammel")).await;
+    let (_, d) = t.get(&officer, &format!("/api/v1/tickets/{mine}")).await;
+    assert_eq!(
+        (d["owner"]["email"].as_str(), d["priority"].as_str(), d["status"].as_str(), d["queue"].as_str()),
+        (Some(helper.email.as_str()), Some("urgent"), Some("open"), Some("pgf")),
+        "{d}"
+    );
+    assert_eq!(field(&d, "owner"), 2, "take, then assign: {d}");
+    assert_eq!(field(&d, "priority"), 1);
+    assert!(field(&d, "status") >= 3, "waiting, resolved, open: {d}");
+    assert_eq!(field(&d, "queue"), 1);
+    assert_eq!(field(&d, "tag"), 1);
+    let (_, b) = t.get(&officer, &format!("/api/v1/tickets/{other}")).await;
+    assert!(b["history"].as_array().unwrap().iter().all(|x| x["field"] == "created"), "untouched: {b}");
+    // Handing over is the Bund's: the officer hands both on, the LV's admin may not.
+    let (_, r) =
+        t.post(&lead, "/api/v1/tickets/bulk", json!({"tickets": [mine], "action": "handover", "value": "by"})).await;
+    assert_eq!(r["done"], json!([]), "{r}");
+    let (_, r) = t
+        .post(&officer, "/api/v1/tickets/bulk", json!({"tickets": [mine, other], "action": "handover", "value": "he"}))
+        .await;
+    assert_eq!(r["done"], json!([mine, other]), "{r}");
+    let (_, d) = t.get(&officer, &format!("/api/v1/tickets/{mine}")).await;
+    assert_eq!(d["tenant"], "he", "{d}");
+}
+
 both!(
+    every_bulk_action,
     tags_on_tickets,
     lists_filter_sort_and_act_in_bulk,
     the_requester_context,
