@@ -2,7 +2,7 @@
 //! recorded bounces are looked up by address (two indexes); drafts of
 //! replies and notes per person and ticket; saved list views, a person's own
 //! or shared with a tenant; merged tickets and the ticket they live on in;
-//! tags on tickets.
+//! tags on tickets; who has a ticket's reply form open.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -45,6 +45,14 @@ enum TicketTags {
     Table,
     TicketId,
     Tag,
+}
+
+#[derive(DeriveIden)]
+enum TicketPresence {
+    Table,
+    TicketId,
+    UserId,
+    SeenAt,
 }
 
 #[async_trait::async_trait]
@@ -107,10 +115,21 @@ impl MigrationTrait for Migration {
             Index::create().name("ticket_tags_tag").table(TicketTags::Table).col(TicketTags::Tag).to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(TicketPresence::Table)
+                .col(big_integer(TicketPresence::TicketId))
+                .col(big_integer(TicketPresence::UserId))
+                .col(timestamp_with_time_zone(TicketPresence::SeenAt))
+                .primary_key(Index::create().col(TicketPresence::TicketId).col(TicketPresence::UserId))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(TicketPresence::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(TicketTags::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(TicketMerges::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(SavedViews::Table).to_owned()).await?;

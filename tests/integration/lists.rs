@@ -192,8 +192,9 @@ Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; {who}\r\nActi
     assert!(page.contains("id=\"unzustellbar\"") && page.contains("Postfach voll"), "{page}");
 }
 
-/// Two helpers on one ticket: a reply written against an older page is held
-/// back with a warning (the text kept); drafts stay on the server across logins.
+/// Two helpers on one ticket: each sees that the other has it open; a reply
+/// written against an older page is held back with a warning (the text kept);
+/// drafts stay on the server across logins.
 async fn collisions_and_drafts(backend: Backend) {
     let t = spawn_app(backend).await;
     let admin = t.person("root@bund.example", &[("admin", None, None)]).await;
@@ -228,6 +229,11 @@ async fn collisions_and_drafts(backend: Backend) {
     let (browser, csrf) = browser_for(&t, &anna.email).await;
     let (_, _, page) = html(&browser, format!("{}/ui/tickets/{n}", t.url)).await;
     let seen_on_page = page.split("name=\"seen\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(!page.contains("id=\"auch-offen\""), "nobody else yet: {page}");
+    // Ben opens it too: his page says Anna has it open.
+    let (ben_browser, _) = browser_for(&t, &ben.email).await;
+    let (_, _, ben_page) = html(&ben_browser, format!("{}/ui/tickets/{n}", t.url)).await;
+    assert!(ben_page.contains("id=\"auch-offen\"") && ben_page.contains("anna@nrw.example"), "{ben_page}");
     t.post(&ben, &format!("/api/v1/tickets/{n}/notes"), json!({"body": "Ben notiert etwas."})).await;
     let send = |seen: String| {
         let (browser, csrf, url) = (&browser, csrf.clone(), format!("{}/ui/tickets/{n}/reply", t.url));

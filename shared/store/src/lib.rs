@@ -15,6 +15,7 @@ pub mod merges;
 pub mod messages;
 pub mod outbox;
 pub mod portal;
+pub mod presence;
 pub mod processes;
 pub mod reports;
 pub mod search;

@@ -53,6 +53,7 @@ pub const MERGED_INTO: &str = "Dieses Ticket ist zusammengeführt in";
 pub const MERGE_FROM: &str = "Ticket Nr. hierher zusammenführen";
 pub const MERGE: &str = "Zusammenführen";
 pub const TAG: &str = "Schlagwort";
+pub const ALSO_HERE: &str = "Dieses Ticket hat gerade auch offen:";
 pub const PREVIOUS_TICKET: &str = "← Voriges Ticket der Queue";
 pub const NEXT_TICKET: &str = "Nächstes Ticket der Queue →";
 pub const TAGS: &str = "Schlagwörter";

@@ -79,6 +79,8 @@ struct TicketPage {
     /// The newest message id on the page: a reply or note says what it saw.
     seen: i64,
     merged_into: Option<i64>,
+    /// Others who have this ticket's reply form open: "Name (seit 14:02)".
+    also_here: Vec<String>,
     /// The tickets before and after this one in its queue's open list (most urgent first).
     previous: Option<i64>,
     next: Option<i64>,
@@ -386,7 +388,19 @@ async fn render(
             None => (None, None),
         }
     };
+    let also_here = if can_reply {
+        app.replying_now(who, id)
+            .await?
+            .into_iter()
+            .map(|(u, at)| {
+                format!("{} (zuletzt {})", u.display_name, logbuch_domain::calendar::utc_to_berlin(at).format("%H:%M"))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page_data = TicketPage {
+        also_here,
         previous,
         next,
         merged_into: d.merged_into,

@@ -270,6 +270,23 @@ impl Logbuch {
         Ok(())
     }
 
+    /// Notes that the caller has the reply form of a ticket open (they may
+    /// reply there) and says who else had it open in the last ten minutes.
+    pub async fn replying_now(
+        &self,
+        who: &Principal,
+        id: i64,
+    ) -> AppResult<Vec<(crate::views::UserRef, chrono::DateTime<chrono::Utc>)>> {
+        let dir = self.directory().await?;
+        let db = &self.store.db;
+        let t = self.load_ticket(db, who, id, Action::ReadTicket, &dir).await?;
+        let since = now() - chrono::Duration::minutes(10);
+        let others = logbuch_store::presence::touch_and_others(db, t.id, who.user.0, since).await?;
+        let ids: Vec<i64> = others.iter().map(|o| o.0).collect();
+        let people = super::read::user_refs(db, &ids).await?;
+        Ok(others.into_iter().filter_map(|(u, at)| people.get(&u).cloned().map(|p| (p, at))).collect())
+    }
+
     /// The caller's draft of that kind on a ticket they may read.
     pub async fn draft(&self, who: &Principal, id: i64, kind: MessageKind) -> AppResult<Option<String>> {
         let dir = self.directory().await?;
