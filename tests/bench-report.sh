@@ -23,6 +23,7 @@
 # compare the figures of two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/bench-lib.sh
 DB=${LOGBUCH_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/logbuch_bench?sslmode=disable}
 TICKETS=${TICKETS:-1000000}
 RUNS=${RUNS:-7}
@@ -62,30 +63,13 @@ running=$(date -d "$newest" +%Y)Q$(( ($(date -d "$newest" +%-m) - 1) / 3 + 1 ))
 y=${running%Q*} n=${running#*Q}
 if [ "$n" -eq 1 ]; then full=$((y - 1))Q4; else full=${y}Q$((n - 1)); fi
 
-# The machine's own speed in this run, as in tests/bench-scale.sh: PostgreSQL's
-# select-only pgbench, 32 clients (about 56,000/s on this machine kind, ../shared/limits).
-REF_URL="${base%/*}/${DBNAME}_ref${DB#"$base"}"
-if command -v pgbench >/dev/null; then
-  if [ -z "$(psql "$ADMIN_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '${DBNAME}_ref'")" ]; then
-    psql "$ADMIN_URL" -qc "CREATE DATABASE \"${DBNAME}_ref\""
-    pgbench -q -i -s 10 "$REF_URL" >/dev/null 2>&1
-  fi
-  reference() {
-    local tps
-    tps=$(pgbench -n -S -c 32 -j 2 -T 10 "$REF_URL" 2>/dev/null | awk '/^tps/ {printf "%d", $3}' || true)
-    echo "${tps:-– (pgbench lief nicht)}"
-  }
-else
-  reference() { echo "– (pgbench fehlt: Debian-Paket postgresql)"; }
-fi
+# The machine's own speed in this run (tests/bench-lib.sh).
+setup_reference
 
 link=$("$BIN" admin token link --user bundesbeauftragte@demo.logbuch.local | grep -o '/auth/link/lb_[0-9a-f]*' | head -1)
 LOGBUCH__SERVER__LISTEN=127.0.0.1:$PORT "$BIN" serve --no-workers --skip-migrations >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
-  sleep 0.2
-done
+wait_ready "$PORT"
 curl -s -c "$work/jar" -o /dev/null "http://127.0.0.1:$PORT$link"
 
 ref_before=$(reference)

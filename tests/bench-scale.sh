@@ -17,6 +17,7 @@
 # the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/bench-lib.sh
 DB=${LOGBUCH_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/logbuch_bench?sslmode=disable}
 TICKETS=${TICKETS:-1000000}
 CONNS=${CONNS:-32}
@@ -61,10 +62,7 @@ rare=$(q "SELECT count(DISTINCT ticket_id) FROM messages WHERE body_text LIKE '%
 
 LOGBUCH__DATABASE__MAX_CONNECTIONS=$POOL LOGBUCH__SERVER__LISTEN=127.0.0.1:$PORT "$BIN" serve --no-workers --skip-migrations 2>"$work/server.log" &
 server=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
-  sleep 0.2
-done
+wait_ready "$PORT"
 
 cat >"$work/bench.lua" <<'LUA'
 local token = os.getenv("BENCH_TOKEN")
@@ -84,23 +82,8 @@ done = function(summary, latency, requests)
 end
 LUA
 
-# The machine's own speed in this run, to read the figures against: the same
-# shared VM is up to a fifth slower at some hours. Reference: PostgreSQL's
-# select-only pgbench, 32 clients (about 56,000/s on this machine kind).
-REF_URL="${base%/*}/${DBNAME}_ref${DB#"$base"}"
-if command -v pgbench >/dev/null; then
-  if [ -z "$(psql "$ADMIN_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '${DBNAME}_ref'")" ]; then
-    psql "$ADMIN_URL" -qc "CREATE DATABASE \"${DBNAME}_ref\""
-    pgbench -q -i -s 10 "$REF_URL" >/dev/null 2>&1
-  fi
-  reference() {
-    local tps
-    tps=$(pgbench -n -S -c 32 -j 2 -T 10 "$REF_URL" 2>/dev/null | awk '/^tps/ {printf "%d", $3}' || true)
-    echo "${tps:-– (pgbench lief nicht)}"
-  }
-else
-  reference() { echo "– (pgbench fehlt: Debian-Paket postgresql)"; }
-fi
+# The machine's own speed in this run (tests/bench-lib.sh).
+setup_reference
 
 results=()
 run() { # name token bar paths...

@@ -224,26 +224,21 @@ impl Logbuch {
     pub async fn overdue_steps(&self, who: &Principal) -> AppResult<Vec<OverdueStep>> {
         let db = &self.store.db;
         let dir = self.directory().await?;
-        let scope = self.authz.scope(who, Action::ReadTicket, &dir.tenant_refs());
         let steps = processes::overdue(db, logbuch_store::now(), false, ROUND).await?;
+        let names = processes::names(db, &steps.iter().map(|s| s.process_id).collect::<Vec<_>>()).await?;
         let mut out = Vec::new();
         for s in steps {
             let Some(due_at) = s.due_at else { continue };
-            let Some(t) = tickets::find_scoped(db, &scope, s.ticket_id, false).await? else { continue };
-            if t.status == Status::Resolved.as_str() || self.require_on(who, Action::ReadTicket, &t, &dir).is_err() {
-                continue;
-            }
-            let process = processes::of_ticket(db, t.id)
-                .await?
-                .into_iter()
-                .find(|(p, _)| p.id == s.process_id)
-                .map(|(p, _)| p.name)
-                .unwrap_or_default();
+            let t = match self.load_ticket(db, who, s.ticket_id, Action::ReadTicket, &dir).await {
+                Ok(t) if t.status != Status::Resolved.as_str() => t,
+                Ok(_) | Err(AppError::NotFound(_) | AppError::Forbidden(_)) => continue,
+                Err(e) => return Err(e),
+            };
             out.push(OverdueStep {
                 ticket: t.id,
                 subject: t.subject,
                 tenant: dir.tenant(t.tenant_id)?.code.clone(),
-                process,
+                process: names.get(&s.process_id).cloned().unwrap_or_default(),
                 step: s.name,
                 due_at,
             });

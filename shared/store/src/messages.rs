@@ -53,6 +53,27 @@ pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<
         .await?)
 }
 
+/// A ticket's messages after message `after` not written by `author`
+/// (someone else wrote since a page was loaded), oldest first.
+pub async fn newer_by_others(
+    db: &impl ConnectionTrait,
+    ticket_id: i64,
+    after: i64,
+    author: i64,
+) -> Result<Vec<Message>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::TicketId.eq(ticket_id))
+        .filter(message::Column::Id.gt(after))
+        .filter(
+            sea_orm::Condition::any()
+                .add(message::Column::AuthorId.is_null())
+                .add(message::Column::AuthorId.ne(author)),
+        )
+        .order_by_asc(message::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// A file to attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFile {

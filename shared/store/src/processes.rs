@@ -79,6 +79,19 @@ pub async fn of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<
         .collect())
 }
 
+/// The names of these processes, by id.
+pub async fn names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    Ok(ticket_process::Entity::find()
+        .select_only()
+        .columns([ticket_process::Column::Id, ticket_process::Column::Name])
+        .filter(ticket_process::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// The step a running process of the ticket waits at for the requester's answer, if any.
 pub async fn waiting_for_requester(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<Step>> {
     let open = process_step::Entity::find()

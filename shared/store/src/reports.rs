@@ -125,16 +125,7 @@ pub async fn first_responses(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Span>> {
-    Ok(ticket::Entity::find()
-        .select_only()
-        .columns([ticket::Column::QueueId, ticket::Column::CreatedAt, ticket::Column::FirstRespondedAt])
-        .filter(ticket::Column::TenantId.eq(tenant_id))
-        .filter(ticket::Column::CreatedAt.gte(from))
-        .filter(ticket::Column::CreatedAt.lt(to))
-        .filter(ticket::Column::FirstRespondedAt.is_not_null())
-        .into_tuple()
-        .all(db)
-        .await?)
+    spans(db, tenant_id, ticket::Column::CreatedAt, ticket::Column::FirstRespondedAt, from, to).await
 }
 
 /// Tickets of `tenant_id` resolved in [from, to): queue, opened, resolved.
@@ -144,12 +135,26 @@ pub async fn resolutions(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Span>> {
+    spans(db, tenant_id, ticket::Column::ResolvedAt, ticket::Column::ResolvedAt, from, to).await
+}
+
+/// Tickets of `tenant_id` whose `within` lies in [from, to) and that have an
+/// `end`: queue, opened, `end`.
+async fn spans(
+    db: &impl ConnectionTrait,
+    tenant_id: i64,
+    within: ticket::Column,
+    end: ticket::Column,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Span>> {
     Ok(ticket::Entity::find()
         .select_only()
-        .columns([ticket::Column::QueueId, ticket::Column::CreatedAt, ticket::Column::ResolvedAt])
+        .columns([ticket::Column::QueueId, ticket::Column::CreatedAt, end])
         .filter(ticket::Column::TenantId.eq(tenant_id))
-        .filter(ticket::Column::ResolvedAt.gte(from))
-        .filter(ticket::Column::ResolvedAt.lt(to))
+        .filter(within.gte(from))
+        .filter(within.lt(to))
+        .filter(end.is_not_null())
         .into_tuple()
         .all(db)
         .await?)

@@ -128,11 +128,7 @@ impl Logbuch {
         let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         if let Some(seen) = input.seen {
-            let newer: Vec<message::Model> = messages::of_ticket(&txn, t.id)
-                .await?
-                .into_iter()
-                .filter(|m| m.id > seen && m.author_id != Some(who.user.0))
-                .collect();
+            let newer = messages::newer_by_others(&txn, t.id, seen, who.user.0).await?;
             if let Some(m) = newer.last() {
                 let by = match m.author_id {
                     Some(a) => super::read::user_refs(&txn, &[a]).await?.remove(&a).map(|u| u.display_name),
