@@ -19,6 +19,7 @@ mod m0013_calendar;
 mod m0014_processes;
 mod m0015_report_indexes;
 mod m0016_requester_context;
+mod m0017_member_data;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_processes::Migration),
             Box::new(m0015_report_indexes::Migration),
             Box::new(m0016_requester_context::Migration),
+            Box::new(m0017_member_data::Migration),
         ]
     }
 }

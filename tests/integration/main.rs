@@ -20,6 +20,7 @@ mod pipe;
 mod policy_matrix;
 mod portal;
 mod processes;
+mod records;
 mod reports;
 mod scaling;
 mod scenarios;

@@ -35,6 +35,11 @@ pub enum AdminCommand {
         #[arg(long, default_value = "markdown")]
         format: String,
     },
+    /// Check the tamper-evident record: every hash chain of the history and
+    /// access log, and the signed checkpoints. Exits with 1 at the first break found.
+    Verify,
+    /// Seal new history and access-log entries and write a signed checkpoint now.
+    Checkpoint,
     /// Load demonstration data: German tickets over all tenants, sized like
     /// the real associations, with demo helpers per tenant and a federal officer.
     SeedDemo {
@@ -145,6 +150,8 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
                 other => anyhow::bail!("unknown format {other}: markdown or csv"),
             }
         }
+        AdminCommand::Verify => crate::records::verify(&app).await?,
+        AdminCommand::Checkpoint => crate::records::checkpoint(&app).await?,
         AdminCommand::Tenants => {
             for t in logbuch_store::tenants::list_tenants(&app.store.db).await? {
                 let queues = logbuch_store::tenants::list_queues(&app.store.db, Some(t.id)).await?;

@@ -22,6 +22,26 @@ pub struct Settings {
     pub outgoing: OutgoingSettings,
     pub oidc: OidcSettings,
     pub portal: PortalSettings,
+    pub audit: AuditSettings,
+}
+
+/// The tamper-evident record (issue 17): sealing the history and access log
+/// into hash chains and signing checkpoints over them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// The Ed25519 key that signs checkpoints: 32 bytes, hex (64 digits).
+    /// Keep it outside the database (`LOGBUCH__AUDIT__SIGNING_KEY`); unset:
+    /// a key made once and kept in `<data_dir>/audit-signing.key`.
+    pub signing_key: Option<SecretString>,
+    /// A signed checkpoint over all chains this often.
+    pub checkpoint_minutes: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { signing_key: None, checkpoint_minutes: 60 }
+    }
 }
 
 /// The requester's side: the web form (`/anfrage/…`) and the status page (`/status`).
@@ -255,6 +275,7 @@ impl Default for Settings {
             outgoing: OutgoingSettings::default(),
             oidc: OidcSettings::default(),
             portal: PortalSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -353,7 +374,7 @@ impl Settings {
 
 /// Keys whose values are text even when they look like numbers (a password
 /// of digits must not turn into an integer).
-const TEXT_KEYS: &[&str] = &["password", "user", "url", "token", "secret", "host", "prefix", "address"];
+const TEXT_KEYS: &[&str] = &["password", "user", "url", "token", "secret", "host", "prefix", "address", "signing_key"];
 
 /// `http://` and the listen address, with an any-address (`0.0.0.0`, `[::]`)
 /// replaced by loopback: the address a browser on the same machine can open.

@@ -4,6 +4,7 @@
 
 pub mod absence;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 mod breaches;
 pub mod demo;

@@ -54,6 +54,7 @@ pub const SCHEDULER_LEASE: &str = "job:scheduled";
 const SCHEDULER_LEASE_FOR: Duration = Duration::from_secs(150);
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const SPOOL_EVERY: Duration = Duration::from_secs(2);
+const SEAL_EVERY: Duration = Duration::from_secs(5);
 const IDLE_PAUSE: Duration = Duration::from_millis(250);
 /// A stored mail still pending after this long has probably lost its job.
 const STALE_AFTER: Duration = Duration::from_secs(300);
@@ -74,7 +75,7 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
     let worker = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
     tracing::info!(%worker, "background workers started");
     let long_ago = Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now);
-    let (mut escalated, mut swept, mut spooled) = (long_ago, long_ago, long_ago);
+    let (mut escalated, mut swept, mut spooled, mut sealed) = (long_ago, long_ago, long_ago, long_ago);
     // Whether this worker holds the scheduler lease; unknown before the first round.
     let mut holding: Option<bool> = None;
     // Intake: independent loops, each taking a few jobs at a time, so one slow
@@ -144,6 +145,12 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
                 app.run_scheduled(logbuch_store::now()).await;
             }
         }
+        // Between the scheduled rounds, the holder seals new history and
+        // access-log entries into their chains within seconds.
+        if holding == Some(true) && sealed.elapsed() >= SEAL_EVERY {
+            sealed = Instant::now();
+            log_err("audit seal", app.seal_record().await);
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(IDLE_PAUSE) => {}
@@ -173,6 +180,12 @@ impl Logbuch {
         }
         if let Some(n) = log_err("breaches", self.record_breaches(now).await).filter(|n| *n > 0) {
             tracing::info!(tickets = n, "recorded missed due times");
+        }
+        if let Some(n) = log_err("audit seal", self.seal_record().await).filter(|n| *n > 0) {
+            tracing::debug!(entries = n, "sealed history and access log entries");
+        }
+        if log_err("audit checkpoint", self.checkpoint_when_due(now).await) == Some(true) {
+            tracing::info!("wrote a signed checkpoint of the history and access log");
         }
     }
 }

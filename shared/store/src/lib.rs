@@ -5,6 +5,7 @@
 //! "find any ticket" on the web path. Functions take any connection, so a use
 //! case runs several of them in one transaction.
 
+pub mod audit;
 pub mod deferred;
 pub mod demo;
 pub mod drafts;
