@@ -74,6 +74,11 @@ impl MigrationTrait for Migration {
             // The sealer's work list: small, since entries are sealed within seconds.
             db.execute_unprepared(&format!("CREATE INDEX {table}_unsealed ON {table} (id) WHERE hash IS NULL")).await?;
         }
+        // Retention removes a file when no other attachment uses it.
+        db.execute_unprepared("CREATE INDEX attachments_sha256 ON attachments (sha256)").await?;
+        // Retention, resolved from the federation file per queue (months after resolution; mode).
+        db.execute_unprepared("ALTER TABLE queues ADD COLUMN retention_months INTEGER").await?;
+        db.execute_unprepared("ALTER TABLE queues ADD COLUMN retention_mode VARCHAR(16)").await?;
         m.create_table(
             Table::create()
                 .table(AuditHeads::Table)
@@ -140,6 +145,9 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table(AuditCheckpoints::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(AuditHeads::Table).to_owned()).await?;
         let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX attachments_sha256").await?;
+        db.execute_unprepared("ALTER TABLE queues DROP COLUMN retention_months").await?;
+        db.execute_unprepared("ALTER TABLE queues DROP COLUMN retention_mode").await?;
         for table in CHAINED {
             db.execute_unprepared(&format!("DROP INDEX {table}_unsealed")).await?;
             for col in ["chain_pos", "prev_hash", "hash", "sealed_in"] {

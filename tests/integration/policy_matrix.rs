@@ -87,7 +87,9 @@ fn expected(h: Holder, action: Action, place: Place) -> Outcome {
         Action::ManageQueues | Action::ManageUsers => matches!(h.role, Role::TenantAdmin | Role::Admin),
         // The intake's quarantine holds every tenant's mail: admins only.
         Action::ManageIntake => h.role == Role::Admin,
-        Action::ReadReports => matches!(h.role, Role::TenantAdmin | Role::FederalOfficer | Role::Admin),
+        Action::ReadReports | Action::ManageMemberData => {
+            matches!(h.role, Role::TenantAdmin | Role::FederalOfficer | Role::Admin)
+        }
     };
     if allowed { Outcome::Allowed } else { Outcome::Forbidden }
 }
@@ -169,6 +171,7 @@ async fn perform(t: &TestApp, who: &Principal, admin: &Principal, action: Action
         Action::AddReply => app.add_reply(who, id, note()).await.map(drop),
         Action::Resolve => app.resolve_ticket(who, id).await.map(drop),
         Action::Reopen => app.reopen_ticket(who, id).await.map(drop),
+        Action::ManageMemberData => app.set_legal_hold(who, id, Some("Prüfung")).await.map(drop),
         Action::ManageQueues | Action::ManageUsers | Action::ManageIntake | Action::ReadReports => {
             // No use case yet beyond the CLI; ask the same enforcement the use cases use.
             let code = TenantCode::parse(tenant).unwrap();

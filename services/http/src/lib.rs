@@ -17,7 +17,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use error::problem;
 use logbuch_core::Logbuch;
-use routes::{auth, intake, meta, templates, tickets};
+use routes::{auth, intake, member_data, meta, templates, tickets};
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -37,6 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step, tickets::bulk, tickets::merge, tickets::tags, tickets::get_draft, tickets::save_draft,
         intake::status, intake::quarantine, intake::raw, intake::retry, intake::outbox_status, intake::outbox_resend,
         templates::list, templates::save, templates::delete, templates::canned,
+        member_data::set_hold, member_data::lift_hold,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
@@ -126,6 +127,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/steps/{step}/done", post(tickets::complete_step))
         .route("/tickets/{id}/attachments/{attachment}", get(tickets::download))
         .route("/tickets/{id}/canned", get(templates::canned))
+        .route("/tickets/{id}/hold", axum::routing::put(member_data::set_hold).delete(member_data::lift_hold))
         .route("/tenants/{tenant}/templates", get(templates::list))
         .route("/tenants/{tenant}/templates/{name}", axum::routing::put(templates::save).delete(templates::delete))
         .route("/outbox/status", get(intake::outbox_status))

@@ -40,6 +40,13 @@ pub enum AdminCommand {
     Verify,
     /// Seal new history and access-log entries and write a signed checkpoint now.
     Checkpoint,
+    /// Anonymise or delete the resolved tickets past their retention time
+    /// (federation file: retention_months), as the scheduled work does.
+    Retention {
+        /// Only list what would go.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Load demonstration data: German tickets over all tenants, sized like
     /// the real associations, with demo helpers per tenant and a federal officer.
     SeedDemo {
@@ -152,6 +159,7 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Verify => crate::records::verify(&app).await?,
         AdminCommand::Checkpoint => crate::records::checkpoint(&app).await?,
+        AdminCommand::Retention { dry_run } => crate::records::retention(&app, dry_run).await?,
         AdminCommand::Tenants => {
             for t in logbuch_store::tenants::list_tenants(&app.store.db).await? {
                 let queues = logbuch_store::tenants::list_queues(&app.store.db, Some(t.id)).await?;

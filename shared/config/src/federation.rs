@@ -213,6 +213,30 @@ pub struct TenantSpec {
     /// Processes of this tenant: replace the federation's of the same slug, add to or hide them.
     #[serde(default, rename = "process")]
     pub processes: Vec<ProcessSpec>,
+    /// Resolved tickets are anonymised or deleted this many months after
+    /// their resolution; unset: the Bund's; nowhere set: kept.
+    pub retention_months: Option<u32>,
+    /// What retention does: `anonymise` (default: the ticket's figures stay
+    /// for the reports, everything personal goes) or `delete`; unset: the Bund's.
+    pub retention_mode: Option<RetentionMode>,
+}
+
+/// What retention does to a ticket past its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetentionMode {
+    #[serde(alias = "anonymize")]
+    Anonymise,
+    Delete,
+}
+
+impl RetentionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionMode::Anonymise => "anonymise",
+            RetentionMode::Delete => "delete",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,6 +264,8 @@ pub struct QueueSpec {
     /// link to the status page instead.
     #[serde(default)]
     pub portal_only: bool,
+    /// Months after resolution this queue's tickets are kept (overrides the tenant's).
+    pub retention_months: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -337,6 +363,16 @@ impl Federation {
             .collect()
     }
 
+    /// How long a queue's resolved tickets are kept, in months, and what
+    /// happens then: the queue's months, else the tenant's, else the Bund's;
+    /// the tenant's mode, else the Bund's, else anonymise. None: kept.
+    pub fn retention_for(&self, tenant: &TenantSpec, queue: &QueueSpec) -> Option<(u32, RetentionMode)> {
+        let bund = self.tenants.iter().find(|t| t.code.is_bund());
+        let months = queue.retention_months.or(tenant.retention_months).or(bund.and_then(|b| b.retention_months))?;
+        let mode = tenant.retention_mode.or(bund.and_then(|b| b.retention_mode)).unwrap_or(RetentionMode::Anonymise);
+        Some((months, mode))
+    }
+
     /// The business calendar of `tenant`: its hours (else the Bund's, else
     /// Monday to Friday 9–17), its Land's public holidays (the Bund: the
     /// nationwide ones) and its extra closed days. Validated at parse time.
@@ -397,6 +433,17 @@ impl Federation {
                     if !addresses.insert(a.clone()) {
                         return Err(invalid(format!("address {a} belongs to two queues")));
                     }
+                }
+            }
+            let months = t.retention_months.iter().map(|m| (String::new(), *m));
+            for (what, m) in
+                months.chain(t.queues.iter().filter_map(|q| Some((format!(" queue {}", q.slug), q.retention_months?))))
+            {
+                if !(1..=1200).contains(&m) {
+                    return Err(invalid(format!(
+                        "tenant {}{what}: retention_months must be 1 to 1200, not {m}",
+                        t.code
+                    )));
                 }
             }
             if let Some(h) = &t.hours {

@@ -181,6 +181,9 @@ impl Logbuch {
         if let Some(n) = log_err("breaches", self.record_breaches(now).await).filter(|n| *n > 0) {
             tracing::info!(tickets = n, "recorded missed due times");
         }
+        if let Some(n) = log_err("retention", self.retention_round(now).await).filter(|n| *n > 0) {
+            tracing::info!(tickets = n, "anonymised or deleted tickets past their retention time");
+        }
         if let Some(n) = log_err("audit seal", self.seal_record().await).filter(|n| *n > 0) {
             tracing::debug!(entries = n, "sealed history and access log entries");
         }

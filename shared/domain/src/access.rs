@@ -87,6 +87,9 @@ pub enum Action {
     ManageIntake,
     /// See a tenant's reports (figures, no contents).
     ReadReports,
+    /// Member data as the handbook requires: legal holds, access logs,
+    /// a requester's data export and erasure (DSGVO Art. 15/17).
+    ManageMemberData,
 }
 
 impl Action {
@@ -109,6 +112,7 @@ impl Action {
         Action::ManageUsers,
         Action::ManageIntake,
         Action::ReadReports,
+        Action::ManageMemberData,
     ];
 
     /// The (object, action) pair as written in the policy file.
@@ -132,6 +136,7 @@ impl Action {
             Action::ManageUsers => ("users", "manage"),
             Action::ManageIntake => ("intake", "manage"),
             Action::ReadReports => ("reports", "read"),
+            Action::ManageMemberData => ("memberdata", "manage"),
         }
     }
 }

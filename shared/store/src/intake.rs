@@ -251,7 +251,11 @@ pub async fn ticket_by_message_ids(db: &impl ConnectionTrait, ids: &[String]) ->
 
 /// A ticket by number, for the system (intake threading); never for a person's request.
 pub async fn find_ticket_for_system(db: &impl ConnectionTrait, id: i64) -> Result<Option<ticket::Model>> {
-    let q = ticket::Entity::find_by_id(id);
+    // A ticket anonymised by retention or erasure takes no more mail: an
+    // answer quoting its number opens a new ticket.
+    let q = ticket::Entity::find_by_id(id).filter(sea_orm::sea_query::Expr::cust(
+        "NOT EXISTS (SELECT 1 FROM ticket_tombstones x WHERE x.ticket_id = tickets.id)",
+    ));
     let q = if db.get_database_backend() == sea_orm::DbBackend::Postgres { q.lock_exclusive() } else { q };
     Ok(q.one(db).await?)
 }

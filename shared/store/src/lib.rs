@@ -19,6 +19,7 @@ pub mod portal;
 pub mod presence;
 pub mod processes;
 pub mod reports;
+pub mod retention;
 pub mod search;
 pub mod sessions;
 pub mod tags;

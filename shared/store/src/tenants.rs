@@ -105,7 +105,9 @@ pub async fn apply_federation(db: &impl ConnectionTrait, fed: &Federation) -> Re
         };
         let existing = list_queues(db, Some(row.id)).await?;
         for q in &t.queues {
-            let id = upsert_queue(db, row.id, q, existing.iter().find(|e| e.slug == q.slug), &cal, &mut report).await?;
+            let retention = fed.retention_for(t, q).map(|(m, mode)| (m as i32, mode.as_str().to_owned()));
+            let found = existing.iter().find(|e| e.slug == q.slug);
+            let id = upsert_queue(db, row.id, q, found, &cal, retention, &mut report).await?;
             queue_ids.insert((t.code.as_str().to_owned(), q.slug.clone()), id);
             queue_address::Entity::delete_many().filter(queue_address::Column::QueueId.eq(id)).exec(db).await?;
         }
@@ -165,6 +167,7 @@ async fn upsert_queue(
     q: &QueueSpec,
     existing: Option<&queue::Model>,
     cal: &logbuch_domain::calendar::Calendar,
+    retention: Option<(i32, String)>,
     report: &mut ApplyReport,
 ) -> Result<i64> {
     // Due times count business time of the tenant's calendar; the escalation step wall-clock time.
@@ -180,6 +183,8 @@ async fn upsert_queue(
         notify,
         q.acknowledge,
         q.portal_only,
+        retention.as_ref().map(|r| r.0),
+        retention.map(|r| r.1),
     );
     match existing {
         Some(e) => {
@@ -192,6 +197,8 @@ async fn upsert_queue(
                 e.notify.clone(),
                 e.acknowledge,
                 e.portal_only,
+                e.retention_months,
+                e.retention_mode.clone(),
             );
             if have != wanted {
                 report.queues_updated += 1;
@@ -204,6 +211,8 @@ async fn upsert_queue(
                 am.notify = Set(wanted.5);
                 am.acknowledge = Set(wanted.6);
                 am.portal_only = Set(wanted.7);
+                am.retention_months = Set(wanted.8);
+                am.retention_mode = Set(wanted.9);
                 am.update(db).await?;
             }
             Ok(e.id)
@@ -221,6 +230,8 @@ async fn upsert_queue(
                 notify: Set(wanted.5),
                 acknowledge: Set(wanted.6),
                 portal_only: Set(wanted.7),
+                retention_months: Set(wanted.8),
+                retention_mode: Set(wanted.9),
                 created_at: Set(now()),
                 ..Default::default()
             }

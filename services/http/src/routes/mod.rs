@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod intake;
+pub mod member_data;
 pub mod meta;
 pub mod templates;
 pub mod tickets;

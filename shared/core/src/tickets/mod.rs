@@ -50,6 +50,7 @@ pub fn action_label(a: Action) -> &'static str {
         Action::ManageUsers => "Personen verwalten",
         Action::ManageIntake => "den Mail-Eingang verwalten",
         Action::ReadReports => "Berichte sehen",
+        Action::ManageMemberData => "Mitgliederdaten verwalten (Sperrvermerk, Zugriffsprotokoll, Auskunft, Löschung)",
     }
 }
 

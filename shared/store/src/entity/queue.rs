@@ -21,6 +21,10 @@ pub struct Model {
     pub acknowledge: bool,
     /// Replies are not mailed in clear: the requester gets a link to the status page.
     pub portal_only: bool,
+    /// Resolved tickets are removed this many months after resolution (None: kept).
+    pub retention_months: Option<i32>,
+    /// `anonymise` or `delete`.
+    pub retention_mode: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
