@@ -22,6 +22,7 @@ mod portal;
 mod processes;
 mod records;
 mod reports;
+mod requester_data;
 mod retention;
 mod scaling;
 mod scenarios;

@@ -37,7 +37,8 @@ use utoipa_swagger_ui::SwaggerUi;
         tickets::resolve, tickets::reopen, tickets::download, tickets::start_process, tickets::complete_step, tickets::bulk, tickets::merge, tickets::tags, tickets::get_draft, tickets::save_draft,
         intake::status, intake::quarantine, intake::raw, intake::retry, intake::outbox_status, intake::outbox_resend,
         templates::list, templates::save, templates::delete, templates::canned,
-        member_data::set_hold, member_data::lift_hold,
+        member_data::set_hold, member_data::lift_hold, member_data::access_log,
+        member_data::requester, member_data::export, member_data::erase,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
@@ -127,6 +128,10 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/steps/{step}/done", post(tickets::complete_step))
         .route("/tickets/{id}/attachments/{attachment}", get(tickets::download))
         .route("/tickets/{id}/canned", get(templates::canned))
+        .route("/tickets/{id}/access", get(member_data::access_log))
+        .route("/requesters/{address}", get(member_data::requester))
+        .route("/requesters/{address}/export", get(member_data::export))
+        .route("/requesters/{address}/erase", post(member_data::erase))
         .route("/tickets/{id}/hold", axum::routing::put(member_data::set_hold).delete(member_data::lift_hold))
         .route("/tenants/{tenant}/templates", get(templates::list))
         .route("/tenants/{tenant}/templates/{name}", axum::routing::put(templates::save).delete(templates::delete))
@@ -152,6 +157,10 @@ pub fn router(app: Logbuch) -> Router {
         .route("/ui/search", get(ui::search))
         .route("/ui/tickets/{id}", get(ui::ticket))
         .route("/ui/tickets/{id}/take", post(ui::take))
+        .route("/ui/tickets/{id}/zugriffe", get(ui::access_log))
+        .route("/ui/datenschutz", get(ui::member_data))
+        .route("/ui/datenschutz/auskunft", post(ui::export_requester))
+        .route("/ui/datenschutz/loeschen", post(ui::erase_requester))
         .route("/ui/tickets/{id}/resolve", post(ui::resolve))
         .route("/ui/tickets/{id}/handover", post(ui::hand_over))
         .route("/ui/tickets/{id}/reopen", post(ui::reopen))

@@ -16,6 +16,7 @@ pub mod outgoing;
 pub mod portal;
 mod processes;
 pub mod reports;
+pub mod requester_data;
 pub mod retention;
 pub mod saved_views;
 pub mod sso;

@@ -410,3 +410,18 @@ pub async fn pending_by_source(db: &impl ConnectionTrait) -> Result<Vec<(String,
         .all(db)
         .await?)
 }
+
+/// The raw mails a ticket came from: its intake keys' and its bounces'.
+pub async fn raw_mails_of_ticket(db: &impl ConnectionTrait, ticket_id: i64) -> Result<Vec<RawMail>> {
+    let sql = format!(
+        "SELECT raw_mail_id FROM intake_keys WHERE ticket_id = {ticket_id} \
+         UNION SELECT raw_mail_id FROM bounces WHERE ticket_id = {ticket_id}"
+    );
+    let ids: Vec<i64> = db
+        .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get_by_index::<i64>(0).ok())
+        .collect();
+    find_raws(db, &ids).await
+}

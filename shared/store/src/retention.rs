@@ -82,6 +82,7 @@ pub async fn tickets_of_address(db: &impl ConnectionTrait, address: &str) -> Res
            OR lower(to_addrs) LIKE $3 ESCAPE '\\' OR lower(cc_addrs) LIKE $4 ESCAPE '\\' \
          UNION SELECT ticket_id FROM portal_links WHERE lower(requester) = $5 \
          UNION SELECT ticket_id FROM bounces WHERE lower(address) = $6 \
+           AND ticket_id NOT IN (SELECT ticket_id FROM bounce_collections) \
          ORDER BY 1",
     );
     let rows = db
@@ -277,4 +278,43 @@ pub async fn sweep_counters(db: &impl ConnectionTrait, day: &str) -> Result<u64>
     let backend = db.get_database_backend();
     let sql = placeholders(backend, "DELETE FROM auto_mail_counts WHERE day < $1");
     Ok(db.execute_raw(Statement::from_sql_and_values(backend, sql, [day.into()])).await?.rows_affected())
+}
+
+/// Erasure of an address's bounces (in these tenants; all: None): the
+/// bounce rows, and in the day's collection tickets the messages that name
+/// the address with their files, raw mails and search documents (the rest
+/// of a collection is other people's and stays). Returns rows removed.
+pub async fn forget_bounces(db: &impl ConnectionTrait, address: &str, tenants: Option<&[i64]>) -> Result<u64> {
+    let backend = db.get_database_backend();
+    let within = match tenants {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(t) => format!(" AND tenant_id IN ({})", t.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+    };
+    let like = format!("%{}%", address.replace(['\\', '%'], "").replace('_', "\\_"));
+    let collections = format!("SELECT ticket_id FROM bounce_collections WHERE 1 = 1{within}");
+    let mentioning =
+        format!("SELECT id FROM messages WHERE ticket_id IN ({collections}) AND lower(body_text) LIKE $1 ESCAPE '\\'");
+    let doc = if backend == sea_orm::DbBackend::Postgres { "document::text" } else { "content" };
+    let steps = [
+        format!(
+            "DELETE FROM raw_mails WHERE id IN (SELECT k.raw_mail_id FROM intake_keys k JOIN messages m \
+             ON m.message_id_header = k.message_id AND m.ticket_id = k.ticket_id WHERE m.id IN ({mentioning}))"
+        ),
+        format!(
+            "DELETE FROM intake_keys WHERE EXISTS (SELECT 1 FROM messages m WHERE m.message_id_header = intake_keys.message_id \
+             AND m.ticket_id = intake_keys.ticket_id AND m.id IN ({mentioning}))"
+        ),
+        format!("DELETE FROM attachments WHERE message_id IN ({mentioning})"),
+        format!("DELETE FROM messages WHERE id IN ({mentioning})"),
+        format!("DELETE FROM search_docs WHERE ticket_id IN ({collections}) AND lower({doc}) LIKE $1 ESCAPE '\\'"),
+        format!("DELETE FROM bounces WHERE lower(address) = lower($1){within}"),
+    ];
+    let mut n = 0;
+    for (i, sql) in steps.iter().enumerate() {
+        let value: sea_orm::Value = if i == steps.len() - 1 { address.into() } else { like.clone().into() };
+        let sql = placeholders(backend, sql);
+        n += db.execute_raw(Statement::from_sql_and_values(backend, sql, [value])).await?.rows_affected();
+    }
+    Ok(n)
 }

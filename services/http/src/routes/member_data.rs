@@ -5,7 +5,10 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
 use crate::json::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
+use logbuch_core::requester_data::{AccessEntry, RequesterOverview};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -47,4 +50,62 @@ pub async fn lift_hold(
 ) -> ApiResult<Json<HoldState>> {
     let changed = app.set_legal_hold(&who, id, None).await?;
     Ok(Json(HoldState { held: false, changed }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/access", params(("id" = i64, Path)), tag = "member data",
+    responses((status = 200, body = [AccessEntry]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn access_log(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<AccessEntry>>> {
+    Ok(Json(app.ticket_access_log(&who, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/requesters/{address}", params(("address" = String, Path)), tag = "member data",
+    responses((status = 200, body = RequesterOverview), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn requester(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(address): ApiPath<String>,
+) -> ApiResult<Json<RequesterOverview>> {
+    Ok(Json(app.requester_overview(&who, &address).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/requesters/{address}/export", params(("address" = String, Path)), tag = "member data",
+    responses((status = 200, description = "ZIP: auskunft.json, the raw mails and files", content_type = "application/zip"),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn export(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(address): ApiPath<String>,
+) -> ApiResult<Response> {
+    let zip = app.export_requester(&who, &address).await?;
+    Ok(zip_response(zip))
+}
+
+/// A download of an export.
+pub(crate) fn zip_response(zip: Vec<u8>) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/zip")),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"datenauskunft.zip\"")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    (headers, zip).into_response()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Erased {
+    /// Tickets anonymised.
+    pub tickets: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/requesters/{address}/erase", params(("address" = String, Path)), tag = "member data",
+    responses((status = 200, body = Erased), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn erase(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(address): ApiPath<String>,
+) -> ApiResult<Json<Erased>> {
+    Ok(Json(Erased { tickets: app.erase_requester(&who, &address).await? }))
 }

@@ -95,6 +95,8 @@ struct TicketPage {
     requester_bounces: Vec<String>,
     /// May start processes and tick off steps.
     can_process: bool,
+    /// May see the access log (member data of this tenant).
+    can_audit: bool,
 }
 
 struct ProcessRow {
@@ -414,6 +416,7 @@ async fn render(
         processes,
         process_choices,
         can_process,
+        can_audit: allowed("memberdata.manage"),
         nav: Some(nav(&app, sp).await?),
         csrf: sp.csrf.clone(),
         number: t.number,
