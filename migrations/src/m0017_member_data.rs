@@ -6,6 +6,9 @@
 //!   writers stay one insert), and the checkpoint round it was sealed in.
 //!   `audit_heads` holds each chain's end; `audit_checkpoints` the signed
 //!   digests of all ends, one per round.
+//! - OpenPGP: public keys of outside addresses, a key pair per queue that
+//!   encrypts (its secret key locked with a secret from the configuration),
+//!   each message's encryption and signature state, the queue's mode.
 //! - Retention: legal holds on tickets, and a counted tombstone for every
 //!   ticket anonymised or deleted (with its chains' ends at that moment, so
 //!   the checkpoints stay verifiable without the removed rows).
@@ -36,6 +39,27 @@ enum AuditCheckpoints {
     Digest,
     Signature,
     PublicKey,
+}
+
+#[derive(DeriveIden)]
+enum PgpKeys {
+    Table,
+    Address,
+    Fingerprint,
+    Armored,
+    Source,
+    AddedAt,
+    AddedBy,
+}
+
+#[derive(DeriveIden)]
+enum QueueKeys {
+    Table,
+    QueueId,
+    Fingerprint,
+    PublicArmored,
+    SecretArmored,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -79,6 +103,35 @@ impl MigrationTrait for Migration {
         // Retention, resolved from the federation file per queue (months after resolution; mode).
         db.execute_unprepared("ALTER TABLE queues ADD COLUMN retention_months INTEGER").await?;
         db.execute_unprepared("ALTER TABLE queues ADD COLUMN retention_mode VARCHAR(16)").await?;
+        // "optional" or "required" (never a reply in clear); NULL: no OpenPGP.
+        db.execute_unprepared("ALTER TABLE queues ADD COLUMN encryption VARCHAR(16)").await?;
+        // JSON: {"encrypted": bool, "signer": fingerprint, "signer_address", "verified": bool}.
+        db.execute_unprepared("ALTER TABLE messages ADD COLUMN pgp TEXT").await?;
+        m.create_table(
+            Table::create()
+                .table(PgpKeys::Table)
+                .col(string(PgpKeys::Address).primary_key())
+                .col(string(PgpKeys::Fingerprint))
+                .col(text(PgpKeys::Armored))
+                // "upload" (by staff), "mail" (attached to or announced in a mail), "wkd".
+                .col(string(PgpKeys::Source))
+                .col(timestamp_with_time_zone(PgpKeys::AddedAt))
+                .col(big_integer_null(PgpKeys::AddedBy))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(QueueKeys::Table)
+                .col(big_integer(QueueKeys::QueueId).primary_key())
+                .col(string(QueueKeys::Fingerprint))
+                .col(text(QueueKeys::PublicArmored))
+                // Locked with `pgp.secret`; never leaves the server.
+                .col(text(QueueKeys::SecretArmored))
+                .col(timestamp_with_time_zone(QueueKeys::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(AuditHeads::Table)
@@ -148,6 +201,10 @@ impl MigrationTrait for Migration {
         db.execute_unprepared("DROP INDEX attachments_sha256").await?;
         db.execute_unprepared("ALTER TABLE queues DROP COLUMN retention_months").await?;
         db.execute_unprepared("ALTER TABLE queues DROP COLUMN retention_mode").await?;
+        db.execute_unprepared("ALTER TABLE queues DROP COLUMN encryption").await?;
+        db.execute_unprepared("ALTER TABLE messages DROP COLUMN pgp").await?;
+        m.drop_table(Table::drop().table(QueueKeys::Table).to_owned()).await?;
+        m.drop_table(Table::drop().table(PgpKeys::Table).to_owned()).await?;
         for table in CHAINED {
             db.execute_unprepared(&format!("DROP INDEX {table}_unsealed")).await?;
             for col in ["chain_pos", "prev_hash", "hash", "sealed_in"] {

@@ -15,6 +15,7 @@ mod isolation;
 mod jobs;
 mod lists;
 mod metrics;
+mod openpgp;
 mod outgoing;
 mod pipe;
 mod policy_matrix;

@@ -39,6 +39,7 @@ use utoipa_swagger_ui::SwaggerUi;
         templates::list, templates::save, templates::delete, templates::canned,
         member_data::set_hold, member_data::lift_hold, member_data::access_log,
         member_data::requester, member_data::export, member_data::erase,
+        member_data::set_key, member_data::get_key, member_data::delete_key,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
@@ -130,6 +131,7 @@ pub fn router(app: Logbuch) -> Router {
         .route("/tickets/{id}/canned", get(templates::canned))
         .route("/tickets/{id}/access", get(member_data::access_log))
         .route("/requesters/{address}", get(member_data::requester))
+        .route("/keys/{address}", get(member_data::get_key).put(member_data::set_key).delete(member_data::delete_key))
         .route("/requesters/{address}/export", get(member_data::export))
         .route("/requesters/{address}/erase", post(member_data::erase))
         .route("/tickets/{id}/hold", axum::routing::put(member_data::set_hold).delete(member_data::lift_hold))
@@ -145,6 +147,7 @@ pub fn router(app: Logbuch) -> Router {
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .route("/healthz", get(meta::healthz))
+        .route("/pgp/{address}", get(member_data::queue_key))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(scrape))
         .merge(portal_routes(&app))

@@ -266,6 +266,29 @@ pub struct QueueSpec {
     pub portal_only: bool,
     /// Months after resolution this queue's tickets are kept (overrides the tenant's).
     pub retention_months: Option<u32>,
+    /// OpenPGP (seed 004: member and finance matters encrypted): the queue
+    /// gets a key pair; incoming encrypted mail is decrypted, replies to a
+    /// requester with a known key leave encrypted and signed. `required`:
+    /// never a reply in clear (without a key the requester gets a link to
+    /// the status page, or the reply is held).
+    pub encryption: Option<Encryption>,
+}
+
+/// A queue's OpenPGP mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encryption {
+    Optional,
+    Required,
+}
+
+impl Encryption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encryption::Optional => "optional",
+            Encryption::Required => "required",
+        }
+    }
 }
 
 fn yes() -> bool {

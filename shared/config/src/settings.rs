@@ -23,6 +23,16 @@ pub struct Settings {
     pub oidc: OidcSettings,
     pub portal: PortalSettings,
     pub audit: AuditSettings,
+    pub pgp: PgpSettings,
+}
+
+/// OpenPGP (issue 17).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PgpSettings {
+    /// Locks the queues' secret keys at rest (`LOGBUCH__PGP__SECRET`);
+    /// unset: a random secret made once and kept in `<data_dir>/pgp-secret.key`.
+    pub secret: Option<SecretString>,
 }
 
 /// The tamper-evident record (issue 17): sealing the history and access log
@@ -276,6 +286,7 @@ impl Default for Settings {
             oidc: OidcSettings::default(),
             portal: PortalSettings::default(),
             audit: AuditSettings::default(),
+            pgp: PgpSettings::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub async fn apply_federation(app: &Logbuch, fed: &Federation) -> AppResult<tena
     let report = tenants::apply_federation(&txn, fed).await?;
     txn.commit().await?;
     app.invalidate_directory();
+    app.ensure_queue_keys().await?;
     Ok(report)
 }
 

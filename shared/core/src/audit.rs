@@ -24,22 +24,27 @@ fn parse_key(hex_text: &str) -> anyhow::Result<SigningKey> {
 
 /// The checkpoint key: `audit.signing_key`, else the key file (made at first use, readable by the owner only).
 pub fn signing_key(settings: &Settings) -> anyhow::Result<SigningKey> {
-    if let Some(key) = &settings.audit.signing_key {
-        return parse_key(key.expose_secret());
+    match &settings.audit.signing_key {
+        Some(key) => parse_key(key.expose_secret()),
+        None => parse_key(&local_secret(settings, KEY_FILE)?),
     }
-    let path = settings.data_dir.join(KEY_FILE);
+}
+
+/// A secret of this installation kept in a file beside the embedded
+/// database (`<data_dir>/name`, owner-only): 32 random bytes as hex, made
+/// at first use. Installations with their own database set it in the
+/// configuration instead, so every process has the same.
+pub(crate) fn local_secret(settings: &Settings, name: &str) -> anyhow::Result<String> {
+    let path = settings.data_dir.join(name);
     match std::fs::read_to_string(&path) {
-        Ok(text) => parse_key(&text).with_context(|| format!("{}", path.display())),
+        Ok(text) => Ok(text.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(&settings.data_dir)
                 .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
-            let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-            write_private(&path, &hex::encode(key.to_bytes()))?;
-            tracing::warn!(
-                path = %path.display(),
-                "made a new key for the audit checkpoints; keep it safe, or set audit.signing_key"
-            );
-            Ok(key)
+            let secret = hex::encode(rand::random::<[u8; 32]>());
+            write_private(&path, &secret)?;
+            tracing::warn!(path = %path.display(), "made a new secret of this installation; keep the file safe");
+            Ok(secret)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }

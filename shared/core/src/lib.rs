@@ -13,6 +13,7 @@ mod escalation;
 pub mod figures;
 pub mod intake;
 pub mod outgoing;
+pub mod pgp;
 pub mod portal;
 mod processes;
 pub mod reports;

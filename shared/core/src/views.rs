@@ -89,6 +89,9 @@ pub struct MessageView {
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<AttachmentView>,
+    /// OpenPGP, in words: „verschlüsselt · signiert von …, geprüft“; absent for plain mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgp: Option<String>,
 }
 
 /// A field of the web form, as the requester filled it in.

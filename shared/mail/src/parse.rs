@@ -29,6 +29,9 @@ pub struct ParsedMail {
     pub html: Option<String>,
     pub attachments: Vec<MailAttachment>,
     pub kind: crate::MailKind,
+    /// OpenPGP state as stored with the message (JSON), set once the mail
+    /// was decrypted or its signature checked; None: plain.
+    pub pgp: Option<String>,
 }
 
 fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
@@ -120,6 +123,7 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, MailError> {
         text,
         html,
         attachments,
+        pgp: None,
     })
 }
 

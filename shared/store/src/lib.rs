@@ -15,6 +15,7 @@ pub mod intake;
 pub mod merges;
 pub mod messages;
 pub mod outbox;
+pub mod pgp;
 pub mod portal;
 pub mod presence;
 pub mod processes;

@@ -185,6 +185,7 @@ async fn upsert_queue(
         q.portal_only,
         retention.as_ref().map(|r| r.0),
         retention.map(|r| r.1),
+        q.encryption.map(|e| e.as_str().to_owned()),
     );
     match existing {
         Some(e) => {
@@ -199,6 +200,7 @@ async fn upsert_queue(
                 e.portal_only,
                 e.retention_months,
                 e.retention_mode.clone(),
+                e.encryption.clone(),
             );
             if have != wanted {
                 report.queues_updated += 1;
@@ -213,6 +215,7 @@ async fn upsert_queue(
                 am.portal_only = Set(wanted.7);
                 am.retention_months = Set(wanted.8);
                 am.retention_mode = Set(wanted.9);
+                am.encryption = Set(wanted.10);
                 am.update(db).await?;
             }
             Ok(e.id)
@@ -232,6 +235,7 @@ async fn upsert_queue(
                 portal_only: Set(wanted.7),
                 retention_months: Set(wanted.8),
                 retention_mode: Set(wanted.9),
+                encryption: Set(wanted.10),
                 created_at: Set(now()),
                 ..Default::default()
             }

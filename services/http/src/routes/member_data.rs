@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
+use logbuch_core::pgp::KeyView;
 use logbuch_core::requester_data::{AccessEntry, RequesterOverview};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -108,4 +109,57 @@ pub async fn erase(
     ApiPath(address): ApiPath<String>,
 ) -> ApiResult<Json<Erased>> {
     Ok(Json(Erased { tickets: app.erase_requester(&who, &address).await? }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// The public OpenPGP key, ASCII-armored (`-----BEGIN PGP PUBLIC KEY BLOCK-----`).
+    pub key: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/keys/{address}", params(("address" = String, Path)), request_body = NewKey, tag = "member data",
+    responses((status = 200, body = KeyView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_key(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(address): ApiPath<String>,
+    ApiJson(input): ApiJson<NewKey>,
+) -> ApiResult<Json<KeyView>> {
+    Ok(Json(app.set_public_key(&who, &address, &input.key).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/{address}", params(("address" = String, Path)), tag = "member data",
+    responses((status = 200, body = KeyView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_key(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(address): ApiPath<String>,
+) -> ApiResult<Json<KeyView>> {
+    Ok(Json(app.public_key_of(&who, &address).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/keys/{address}", params(("address" = String, Path)), tag = "member data",
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_key(
+    State(app): State<Logbuch>,
+    Auth(who): Auth,
+    ApiPath(address): ApiPath<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    if app.remove_public_key(&who, &address).await? {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(logbuch_core::AppError::NotFound(format!("Für {address} ist kein Schlüssel hinterlegt.")).into())
+    }
+}
+
+/// `GET /pgp/{address}`: the public key of the queue receiving mail at
+/// that address, for members who want to write encrypted (no login).
+pub async fn queue_key(
+    State(app): State<Logbuch>,
+    axum::extract::Path(address): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    let armored = app.queue_public_key(address.trim_end_matches(".asc")).await?;
+    let headers = [(header::CONTENT_TYPE, HeaderValue::from_static("application/pgp-keys"))];
+    Ok((headers, armored).into_response())
 }

@@ -25,6 +25,8 @@ struct MessageRow {
     html: Option<String>,
     text: String,
     files: Vec<FileRow>,
+    /// „verschlüsselt · signiert von …, geprüft“.
+    pgp: Option<String>,
 }
 
 fn choices<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>, current: &str) -> Vec<Choice> {
@@ -234,6 +236,7 @@ async fn render(
             at: m.created_at.format("%d.%m.%Y %H:%M").to_string(),
             html: m.body_html.as_deref().map(super::mail_html),
             text: m.body_text.clone(),
+            pgp: m.pgp.clone(),
             files: m
                 .attachments
                 .iter()

@@ -134,7 +134,10 @@ impl Logbuch {
                 continue;
             }
             match self.parse_with_limit(&raw).instrument(tracing::info_span!("intake.parse", size = raw.size)).await {
-                Ok(p) => ready.push((raw, p)),
+                Ok(p) => {
+                    let p = self.open_pgp(&raw.content, p).await;
+                    ready.push((raw, p));
+                }
                 Err(why) => outcomes.push(self.quarantine(id, why).await?),
             }
         }
@@ -404,6 +407,7 @@ pub(super) fn mail_row(ticket_id: i64, m: &ParsedMail, max_subject: usize) -> me
         body_text: Set(m.text.clone()),
         body_html: Set(m.html.clone()),
         created_at: Set(now()),
+        pgp: Set(m.pgp.clone()),
         ..Default::default()
     }
 }

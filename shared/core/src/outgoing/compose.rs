@@ -31,6 +31,8 @@ pub(crate) struct Draft {
     pub limited: bool,
     /// Use this Message-ID (replies store theirs on the ticket first).
     pub message_id: Option<String>,
+    /// Encrypt and sign (OpenPGP, RFC 3156) before it is stored.
+    pub seal: Option<crate::pgp::Sealing>,
 }
 
 /// The host name of Logbuch's public URL (for Message-IDs and the fallback sender).
@@ -105,6 +107,10 @@ async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppRe
         b = b.header("Auto-Submitted", Raw::new("auto-generated")).header("Precedence", Raw::new("bulk"));
     }
     let raw = b.write_to_vec().map_err(|e| anyhow::anyhow!("cannot build mail: {e}"))?;
+    let raw = match &d.seal {
+        Some(seal) => sealed(&raw, &d.body, seal)?,
+        None => raw,
+    };
     // The envelope sender names the ticket (VERP), so a bounce finds it
     // even when it quotes nothing of the mail.
     let envelope_from = match (&app.settings.outgoing.bounce_address, d.ticket_id) {
@@ -129,4 +135,40 @@ async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppRe
         sent_at: Set(None),
         ..Default::default()
     }))
+}
+
+/// The mail `raw` (built in clear) with its body replaced by the RFC 3156
+/// encryption of `body` to the recipients' keys and the queue's, signed by
+/// the queue. The subject stays readable: it carries the ticket's tag.
+fn sealed(raw: &[u8], body: &str, seal: &crate::pgp::Sealing) -> AppResult<Vec<u8>> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+    let mut inner =
+        String::from("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    for chunk in encoded.as_bytes().chunks(76) {
+        inner.push_str(&String::from_utf8_lossy(chunk));
+        inner.push_str("\r\n");
+    }
+    let recipients: Vec<&str> = seal.recipient_keys.iter().map(String::as_str).collect();
+    let mime = logbuch_pgp::encrypt_and_sign_mime(inner.as_bytes(), &recipients, &seal.secret_key, &seal.passphrase)
+        .map_err(|e| anyhow::anyhow!("cannot encrypt the mail: {e}"))?;
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut out = String::with_capacity(mime.body.len() + head.len() + 200);
+    let mut skipping = false;
+    for line in head.split("\r\n") {
+        if !line.starts_with([' ', '\t']) {
+            let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+            skipping = name.starts_with("content-") || name == "mime-version";
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("MIME-Version: 1.0\r\nContent-Type: ");
+    out.push_str(&mime.content_type);
+    out.push_str("\r\n\r\n");
+    out.push_str(&mime.body);
+    Ok(out.into_bytes())
 }

@@ -144,6 +144,7 @@ impl Logbuch {
                     automatic: true,
                     limited: false,
                     message_id: None,
+                    seal: None,
                 });
             }
         }
@@ -175,6 +176,7 @@ impl Logbuch {
                 automatic: true,
                 limited: true,
                 message_id: None,
+                seal: None,
             });
         }
         queue_drafts(self, db, drafts).await

@@ -146,6 +146,7 @@ impl Logbuch {
             automatic,
             limited: automatic,
             message_id: None,
+            seal: None,
         };
         crate::outgoing::queue_drafts(self, db, vec![draft]).await
     }

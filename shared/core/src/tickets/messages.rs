@@ -185,7 +185,33 @@ impl Logbuch {
         let mut row = message_by(t, who, kind, &input.body);
         let mut mails = Vec::new();
         let queue = dir.queue(t.queue_id)?;
-        if kind == MessageKind::Outbound && queue.portal_only && self.settings.portal.enabled {
+        // OpenPGP: encrypted when the requester's key is on file; in a queue
+        // that requires it, never in clear (a link to the status page instead, or held).
+        let crypto = if kind == MessageKind::Outbound {
+            self.reply_crypto(txn, queue, &t.requester).await?
+        } else {
+            crate::pgp::ReplyCrypto::Clear
+        };
+        let withhold = matches!(crypto, crate::pgp::ReplyCrypto::Withhold);
+        if withhold {
+            let why = if self.settings.portal.enabled {
+                format!(
+                    "Für {} ist kein OpenPGP-Schlüssel hinterlegt: die Antwort ging nicht per Mail, sondern als Link zur Statusseite.",
+                    t.requester
+                )
+            } else {
+                format!(
+                    "Für {} ist kein OpenPGP-Schlüssel hinterlegt: die Antwort wurde nicht verschickt (Bereich verlangt Verschlüsselung).",
+                    t.requester
+                )
+            };
+            history::record(txn, t.id, Some(who.user.0), "encryption", None, Some(why)).await?;
+        }
+        if withhold && !self.settings.portal.enabled {
+            // Held: on the ticket, never handed to SMTP.
+            row.from_addr = Set(Some(who.email.clone()));
+            row.to_addrs = Set(Some(t.requester.clone()));
+        } else if kind == MessageKind::Outbound && (queue.portal_only || withhold) && self.settings.portal.enabled {
             // A sensitive queue: the reply stays here, the requester gets a link to read it.
             row.from_addr = Set(Some(who.email.clone()));
             row.to_addrs = Set(Some(t.requester.clone()));
@@ -223,6 +249,13 @@ impl Logbuch {
                 automatic: false,
                 limited: false,
                 message_id: Some(message_id),
+                seal: match crypto {
+                    crate::pgp::ReplyCrypto::Encrypt(s) => {
+                        row.pgp = Set(Some(r#"{"encrypted":true,"signed":true,"verified":true}"#.to_owned()));
+                        Some(s)
+                    }
+                    _ => None,
+                },
             };
             mails.extend(crate::outgoing::queue_draft(self, txn, draft).await?);
         } else {

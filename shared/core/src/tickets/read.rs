@@ -283,6 +283,7 @@ impl Logbuch {
                 in_reply_to: m.in_reply_to,
                 body_text: m.body_text,
                 body_html: m.body_html,
+                pgp: m.pgp.as_deref().and_then(crate::pgp::PgpState::describe),
                 created_at: m.created_at,
             })
             .collect();

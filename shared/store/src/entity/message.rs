@@ -20,6 +20,8 @@ pub struct Model {
     pub body_text: String,
     pub body_html: Option<String>,
     pub created_at: DateTimeUtc,
+    /// OpenPGP state (JSON): encrypted, signer, verified; None: plain.
+    pub pgp: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

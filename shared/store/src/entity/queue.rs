@@ -25,6 +25,8 @@ pub struct Model {
     pub retention_months: Option<i32>,
     /// `anonymise` or `delete`.
     pub retention_mode: Option<String>,
+    /// OpenPGP: `optional` or `required` (never a reply in clear); None: off.
+    pub encryption: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
