@@ -208,6 +208,9 @@ with helm.Chart.load(chart_dir) as chart:
     expect_failure("redis enabled without URL", "render", lambda: chart.render(
         {"database": {"url": "postgres://u:p@db/logbuch"}}, name=RELEASE, namespace=NAMESPACE,
         is_install=True), "redis.url")
+    expect_failure("no audit signing key", "render", lambda: chart.render(
+        {"database": {"url": "postgres://u:p@db/logbuch"}, "redis": {"url": "redis://r:6379"},
+         "pgp": {"secret": "x" * 40}}, name=RELEASE, namespace=NAMESPACE, is_install=True), "audit.signingKey")
     bad = {"database": {"url": "postgres://u:p@db/logbuch"}, "redis": {"url": "redis://r:6379"},
            "http": {"replicaCount": "drei"}}
     expect_failure("bad values (http.replicaCount: drei)", "values.schema.json",

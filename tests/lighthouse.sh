@@ -4,7 +4,8 @@
 # and a helper's pages (start page with an overdue process step, a queue's
 # list with its filters and bulk form, a ticket
 # with a running process, the absence page), these with a session cookie
-# from a one-time login link.
+# from a one-time login link, and a tenant admin's data-protection pages
+# (what is stored about an address, who read a ticket).
 #
 # Installs (once) Debian's chromium and npm lighthouse in
 # ${PEERS_DIR:-/tmp/peers}/lighthouse (needs root for apt), builds and starts
@@ -150,7 +151,7 @@ STATUS_URL=$BASE/status/$STATUS_TOKEN
 code=$(curl -sS --max-time 20 -o /dev/null -w '%{http_code}' "$STATUS_URL/antwort" \
   --form-string "body=Noch eine Ergänzung: Die Frist ist nicht so eng.")
 case "$code" in 200|303) ;; *) log "reply: HTTP $code"; exit 1;; esac
-curl -fsS --max-time 10 "$STATUS_URL" | grep -q 'Noch eine Ergänzung' \
+curl -fsS --max-time 10 "$STATUS_URL" | grep -c 'Noch eine Ergänzung' >/dev/null \
   || { log "reply not on the status page"; exit 1; }
 
 # A helper's pages: a session from a login link, a ticket with the exit process
@@ -180,10 +181,20 @@ db = sqlite3.connect(sys.argv[1], timeout=30)
 db.execute("UPDATE process_steps SET due_at = '2026-01-05 09:00:00+00:00' WHERE ticket_id = ? AND done_at IS NULL AND due_at IS NOT NULL", (int(sys.argv[2]),))
 db.commit()
 PY
-curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$SESSION" "$BASE/" | grep -q 'Überfällige Schritte' \
+curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$SESSION" "$BASE/" | grep -c 'Überfällige Schritte' >/dev/null \
   || { log "the start page shows no overdue step"; exit 1; }
-curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$SESSION" "$BASE/ui/tickets/$TICKET" | grep -q 'id="ablaeufe"' \
+curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$SESSION" "$BASE/ui/tickets/$TICKET" | grep -c 'id="ablaeufe"' >/dev/null \
   || { log "the ticket page shows no process"; exit 1; }
+
+# A tenant admin's session for the data-protection pages.
+lb user create --email datenschutz@nrw.example --name "Dana Datenschutz" >/dev/null
+lb role grant --user datenschutz@nrw.example --role tenant_admin --tenant nw >/dev/null
+LINK2=$(lb token link --user datenschutz@nrw.example | grep -o '/auth/link/[^[:space:]]*' | head -1)
+ADMIN_SESSION=$(curl -sS --max-time 10 -o /dev/null -D - "$BASE$LINK2" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: logbuch_sitzung=\([^;]*\).*/\1/p' | head -1)
+[ -n "$ADMIN_SESSION" ] || { log "no session for the tenant admin"; exit 1; }
+curl -fsS --max-time 10 -H "Cookie: logbuch_sitzung=$ADMIN_SESSION" "$BASE/ui/datenschutz?adresse=max@example.org" \
+  | grep -c 'id="auskunft"' >/dev/null || { log "the data-protection page finds nothing for max@example.org"; exit 1; }
 
 # --- lighthouse ----------------------------------------------------------------
 PAGES=(
@@ -196,13 +207,18 @@ PAGES=(
   "mitarbeit-liste|$BASE/ui/tickets?tenant=nw&queue=mitgliederverwaltung"
   "mitarbeit-ticket|$BASE/ui/tickets/$TICKET"
   "mitarbeit-abwesenheit|$BASE/ui/abwesenheit"
+  "datenschutz-adresse|$BASE/ui/datenschutz?adresse=max@example.org"
+  "datenschutz-zugriffe|$BASE/ui/tickets/$TICKET/zugriffe"
 )
 rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 export CHROME_PATH=$CHROME
 for p in "${PAGES[@]}"; do
   name=${p%%|*} url=${p#*|}
   extra=()
-  case $name in mitarbeit-*) extra=(--extra-headers="{\"Cookie\":\"logbuch_sitzung=$SESSION\"}") ;; esac
+  case $name in
+    mitarbeit-*) extra=(--extra-headers="{\"Cookie\":\"logbuch_sitzung=$SESSION\"}") ;;
+    datenschutz-*) extra=(--extra-headers="{\"Cookie\":\"logbuch_sitzung=$ADMIN_SESSION\"}") ;;
+  esac
   if ! timeout 300 "$LH" "$url" "${extra[@]}" --only-categories=accessibility --output=json \
         --output-path="$REPORTS/$name.json" --quiet \
         --chrome-flags="--headless=new --no-sandbox --disable-gpu" 2>"$WORK/lh-$name.log"; then

@@ -123,6 +123,12 @@ oidc-client-secret: {{ $v.oidc.clientSecret | b64enc | quote }}
 {{- if and $v.metrics.token (not $v.metrics.existingSecret) }}
 metrics-token: {{ $v.metrics.token | b64enc | quote }}
 {{- end }}
+{{- if and $v.audit.signingKey (not $v.audit.existingSecret) }}
+audit-signing-key: {{ $v.audit.signingKey | b64enc | quote }}
+{{- end }}
+{{- if and $v.pgp.secret (not $v.pgp.existingSecret) }}
+pgp-secret: {{ $v.pgp.secret | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{- define "logbuch.imapSecretData" -}}
@@ -149,6 +155,12 @@ metrics-token: {{ $v.metrics.token | b64enc | quote }}
 {{- end }}
 {{- if and $v.redis.enabled (not (include "logbuch.secretRef" (list . "redis" "url" "redis-url" "x"))) }}
 {{- fail "redis.enabled is true but no Redis is given: set redis.url, redis.existingSecret or existingSecret – or redis.enabled=false to keep the job queue in PostgreSQL." }}
+{{- end }}
+{{- if not (include "logbuch.secretRef" (list . "audit" "signingKey" "audit-signing-key" "x")) }}
+{{- fail "audit.signingKey is needed (64 hex digits: openssl rand -hex 32), or audit.existingSecret / existingSecret: every pod must sign the audit checkpoints with the same key." }}
+{{- end }}
+{{- if not (include "logbuch.secretRef" (list . "pgp" "secret" "pgp-secret" "x")) }}
+{{- fail "pgp.secret is needed (a long random text), or pgp.existingSecret / existingSecret: every pod must unlock the queues' OpenPGP keys with the same secret." }}
 {{- end }}
 {{- if and $v.federation $v.existingFederationConfigMap }}
 {{- fail "Give either federation (inline TOML) or existingFederationConfigMap, not both." }}
@@ -241,6 +253,8 @@ Environment of every Logbuch container. Call with (dict "root" $ "component"
 {{- if or $v.metrics.token $v.metrics.existingSecret }}
 {{ include "logbuch.secretEnv" (list "LOGBUCH__SERVER__METRICS_TOKEN" (include "logbuch.secretRef" (list $root "metrics" "token" "metrics-token" $secret))) }}
 {{- end }}
+{{ include "logbuch.secretEnv" (list "LOGBUCH__AUDIT__SIGNING_KEY" (include "logbuch.secretRef" (list $root "audit" "signingKey" "audit-signing-key" $secret))) }}
+{{ include "logbuch.secretEnv" (list "LOGBUCH__PGP__SECRET" (include "logbuch.secretRef" (list $root "pgp" "secret" "pgp-secret" $secret))) }}
 - name: LOGBUCH_LOG_FORMAT
   value: {{ $v.config.logFormat | quote }}
 - name: RUST_LOG
