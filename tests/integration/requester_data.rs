@@ -134,10 +134,20 @@ async fn export_and_erase_an_address(backend: Backend) {
     assert_eq!(t.get(&nw_helper, &format!("/api/v1/tickets/{nw}/access")).await.0, StatusCode::FORBIDDEN);
     assert_eq!(t.get(&sl_admin, &format!("/api/v1/tickets/{nw}/access")).await.0, StatusCode::NOT_FOUND);
 
-    // Erasure: nothing of x anywhere; y's own ticket stays.
+    // Erasure: a ticket under a legal hold stays (Art. 17(3)(e)) until the hold is lifted.
+    let (s, _) = t
+        .call(Some(&bob), Method::PUT, &format!("/api/v1/tickets/{by}/hold"), Some(json!({"reason": "Klage anhängig"})))
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let (s, e) = t.call(Some(&bob), Method::POST, &format!("/api/v1/requesters/{x}/erase"), None).await;
     assert_eq!(s, StatusCode::OK, "{e}");
-    assert_eq!(e["tickets"], 3);
+    assert_eq!((e["tickets"].as_i64(), e["held"].clone()), (Some(2), json!([by])));
+    assert!(!occurrences(&t, &x).await.is_empty(), "the held ticket still names x");
+    t.call(Some(&bob), Method::DELETE, &format!("/api/v1/tickets/{by}/hold"), None).await;
+    // Then nothing of x anywhere; y's own ticket stays.
+    let (s, e) = t.call(Some(&bob), Method::POST, &format!("/api/v1/requesters/{x}/erase"), None).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["tickets"], 1);
     let left = occurrences(&t, &x).await;
     assert!(left.is_empty(), "{x} still in {left:?}");
     assert!(occurrences(&t, &format!("Erika {tag}")).await.is_empty());

@@ -121,14 +121,22 @@ impl Verdict {
 impl Logbuch {
     /// Seals what the writers added since the last round; returns how many entries.
     pub async fn seal_record(&self) -> AppResult<u64> {
+        self.seal_at_most(u64::MAX).await
+    }
+
+    /// Seals at most about `limit` entries (the scheduled rounds: a database
+    /// migrated with millions of unsealed entries is sealed over several
+    /// rounds, without holding up the worker's other work).
+    pub(crate) async fn seal_at_most(&self, limit: u64) -> AppResult<u64> {
         let mut n = 0;
-        loop {
+        while n < limit {
             let sealed = audit::seal(&self.store.db, 5000).await?;
             n += sealed;
             if sealed < 5000 {
-                return Ok(n);
+                break;
             }
         }
+        Ok(n)
     }
 
     /// Seals and writes a signed checkpoint over every chain now.
@@ -144,6 +152,10 @@ impl Logbuch {
         let every = chrono::Duration::minutes(self.settings.audit.checkpoint_minutes.max(1) as i64);
         let latest = audit::checkpoints(&self.store.db).await?.pop();
         if latest.is_some_and(|c| now - c.at < every) {
+            return Ok(false);
+        }
+        // A backlog (a database just migrated) is sealed over the rounds first.
+        if audit::unsealed(&self.store.db).await? > 50_000 {
             return Ok(false);
         }
         self.write_checkpoint().await?;

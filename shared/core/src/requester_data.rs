@@ -47,6 +47,15 @@ pub struct AccessEntry {
     pub what: String,
 }
 
+/// What an erasure did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Erasure {
+    /// Tickets anonymised.
+    pub tickets: u64,
+    /// Tickets kept because of a legal hold (their numbers).
+    pub held: Vec<i64>,
+}
+
 /// The export: `auskunft.json`'s content and the original files.
 #[derive(Debug, Serialize)]
 struct Export {
@@ -274,9 +283,10 @@ impl Logbuch {
 
     /// Erases `address` within reach (Art. 17): every ticket mentioning it is
     /// anonymised (figures stay, nothing personal), its bounces and their
-    /// mails go. Returns the tickets erased.
+    /// mails go. A ticket under a legal hold stays (Art. 17(3)(e)). Returns
+    /// the tickets erased and those kept for their hold.
     #[tracing::instrument(skip_all, fields(user = %who.user))]
-    pub async fn erase_requester(&self, who: &Principal, address: &str) -> AppResult<u64> {
+    pub async fn erase_requester(&self, who: &Principal, address: &str) -> AppResult<Erasure> {
         let (address, scope, found) = self.requester_tickets(who, address).await?;
         let db = &self.store.db;
         let tenants = Self::scope_tenants(&scope);
@@ -286,17 +296,21 @@ impl Logbuch {
         }
         self.seal_record().await?;
         let reason = format!("erasure by {}", who.user.0);
-        let mut n = 0;
+        let mut out = Erasure::default();
         for t in &found {
             let txn = logbuch_store::begin_write(db).await?;
+            if retention::held(&txn, t.id).await? {
+                out.held.push(t.id);
+                continue;
+            }
             retention::remove_ticket(&txn, t.id, "anonymise", &reason).await?;
             txn.commit().await?;
-            n += 1;
+            out.tickets += 1;
         }
         let txn = logbuch_store::begin_write(db).await?;
         retention::forget_bounces(&txn, &address, tenants.as_deref()).await?;
         txn.commit().await?;
-        Ok(n)
+        Ok(out)
     }
 }
 

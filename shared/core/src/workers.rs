@@ -55,6 +55,8 @@ const SCHEDULER_LEASE_FOR: Duration = Duration::from_secs(150);
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const SPOOL_EVERY: Duration = Duration::from_secs(2);
 const SEAL_EVERY: Duration = Duration::from_secs(5);
+/// Entries sealed per round at most (about 2 s of work on PostgreSQL).
+const SEAL_PER_ROUND: u64 = 50_000;
 const IDLE_PAUSE: Duration = Duration::from_millis(250);
 /// A stored mail still pending after this long has probably lost its job.
 const STALE_AFTER: Duration = Duration::from_secs(300);
@@ -149,7 +151,7 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
         // access-log entries into their chains within seconds.
         if holding == Some(true) && sealed.elapsed() >= SEAL_EVERY {
             sealed = Instant::now();
-            log_err("audit seal", app.seal_record().await);
+            log_err("audit seal", app.seal_at_most(SEAL_PER_ROUND).await);
         }
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -184,7 +186,7 @@ impl Logbuch {
         if let Some(n) = log_err("retention", self.retention_round(now).await).filter(|n| *n > 0) {
             tracing::info!(tickets = n, "anonymised or deleted tickets past their retention time");
         }
-        if let Some(n) = log_err("audit seal", self.seal_record().await).filter(|n| *n > 0) {
+        if let Some(n) = log_err("audit seal", self.seal_at_most(SEAL_PER_ROUND).await).filter(|n| *n > 0) {
             tracing::debug!(entries = n, "sealed history and access log entries");
         }
         if log_err("audit checkpoint", self.checkpoint_when_due(now).await) == Some(true) {

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use logbuch_core::Logbuch;
 use logbuch_core::pgp::KeyView;
-use logbuch_core::requester_data::{AccessEntry, RequesterOverview};
+use logbuch_core::requester_data::{AccessEntry, Erasure, RequesterOverview};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -95,20 +95,14 @@ pub(crate) fn zip_response(zip: Vec<u8>) -> Response {
     (headers, zip).into_response()
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Erased {
-    /// Tickets anonymised.
-    pub tickets: u64,
-}
-
 #[utoipa::path(post, path = "/api/v1/requesters/{address}/erase", params(("address" = String, Path)), tag = "member data",
-    responses((status = 200, body = Erased), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Erasure), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn erase(
     State(app): State<Logbuch>,
     Auth(who): Auth,
     ApiPath(address): ApiPath<String>,
-) -> ApiResult<Json<Erased>> {
-    Ok(Json(Erased { tickets: app.erase_requester(&who, &address).await? }))
+) -> ApiResult<Json<Erasure>> {
+    Ok(Json(app.erase_requester(&who, &address).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -104,7 +104,14 @@ pub async fn erase(State(app): State<Logbuch>, StaffForm { sp, form }: StaffForm
         };
         return Ok(page_with(&p, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let n = app.erase_requester(&sp.principal, &address).await?;
+    let erased = app.erase_requester(&sp.principal, &address).await?;
+    let n = erased.tickets;
+    let held = if erased.held.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = erased.held.iter().map(|t| format!("#{t}")).collect();
+        format!(" Wegen eines Sperrvermerks bleiben: {}.", list.join(", "))
+    };
     let p = MemberDataPage {
         nav: Some(nav(&app, &sp).await?),
         csrf: sp.csrf.clone(),
@@ -112,7 +119,7 @@ pub async fn erase(State(app): State<Logbuch>, StaffForm { sp, form }: StaffForm
         found: None,
         error: None,
         done: Some(format!(
-            "Gelöscht: {n} Tickets zu {address} sind anonymisiert, Rückläufer und Mails entfernt. Je Ticket bleibt ein Grabstein (wann, von wem, wie viel)."
+            "Gelöscht: {n} Tickets zu {address} sind anonymisiert, Rückläufer und Mails entfernt. Je Ticket bleibt ein Grabstein (wann, von wem, wie viel).{held}"
         )),
     };
     Ok(page(&p))
