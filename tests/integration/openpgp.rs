@@ -164,4 +164,72 @@ async fn encrypted_in_and_out(backend: Backend) {
     assert!(why["to"].as_str().unwrap().contains("kein OpenPGP-Schlüssel"), "{why}");
 }
 
-both!(encrypted_in_and_out);
+both!(encrypted_in_and_out, a_key_from_the_web_key_directory);
+
+/// With `pgp.wkd`, a requester's key comes from their domain's Web Key
+/// Directory (here a real HTTP server with the directory's layout): the
+/// reply leaves encrypted without anyone filing the key by hand.
+async fn a_key_from_the_web_key_directory(backend: Backend) {
+    let dir = std::env::temp_dir().join(format!("lb-wkd-{:x}", rand::random::<u64>()));
+    let tag = format!("{:x}", rand::random::<u32>());
+    let anna = format!("anna-{tag}@example.org");
+    let key = logbuch_pgp::generate_key(&format!("Anna <{anna}>"), "annas-passwort").unwrap();
+    let hu = dir.join("www/.well-known/openpgpkey/example.org/hu");
+    std::fs::create_dir_all(&hu).unwrap();
+    let binary = logbuch_pgp::public_key_bytes(key.public_armored.as_bytes()).unwrap();
+    std::fs::write(hu.join(logbuch_core::pgp_wkd::wkd_hash(&format!("anna-{tag}"))), binary).unwrap();
+    let port = logbuch_tests::free_port();
+    let mut server = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .arg(dir.join("www"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let path = federation(&dir);
+    let t = spawn_app_with(backend, |s| {
+        with_sink(s);
+        s.federation_file = Some(path.clone());
+        s.pgp.wkd = true;
+        s.pgp.wkd_base = Some(format!("http://127.0.0.1:{port}"));
+    })
+    .await;
+    let helper = t.person(&format!("helfer-{tag}@nrw.example"), &[("helper", Some("nw"), None)]).await;
+    t.app
+        .ingest_raw(
+            "test",
+            &mail(
+                &format!("wkd-{tag}@example.org"),
+                &anna,
+                "mitglieder@piratenpartei-nrw.de",
+                "Adresse",
+                "Neue Adresse",
+            ),
+        )
+        .await
+        .unwrap();
+    drain(&t).await;
+    let n = t.list_numbers(&helper, &format!("?requester={anna}")).await[0];
+    let answer = format!("Ihre Adresse {tag} ist geändert.");
+    let (s, b) = t.post(&helper, &format!("/api/v1/tickets/{n}/replies"), json!({"body": answer})).await;
+    assert!(s.is_success(), "{b}");
+    let (s, k) = t.get(&helper, &format!("/api/v1/keys/{anna}")).await;
+    server.kill().ok();
+    server.wait().ok();
+    assert_eq!(s, StatusCode::OK, "{k}");
+    assert_eq!((k["source"].as_str(), k["fingerprint"].as_str()), (Some("wkd"), Some(key.fingerprint.as_str())));
+    send_all(&t).await;
+    let reply =
+        captured(&anna).into_iter().find(|c| c.raw.contains("multipart/encrypted")).expect("an encrypted reply");
+    assert!(!reply.raw.contains(&answer));
+    let opened =
+        logbuch_pgp::decrypt_mail(reply.raw.as_bytes(), &key.secret_armored, "annas-passwort", &[]).unwrap().unwrap();
+    assert!(text_of(&opened.inner).contains(&answer));
+    let _ = std::fs::remove_dir_all(&dir);
+}

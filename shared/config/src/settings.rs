@@ -33,6 +33,12 @@ pub struct PgpSettings {
     /// Locks the queues' secret keys at rest (`LOGBUCH__PGP__SECRET`);
     /// unset: a random secret made once and kept in `<data_dir>/pgp-secret.key`.
     pub secret: Option<SecretString>,
+    /// Look up a requester's key in their domain's Web Key Directory before
+    /// a reply from an encrypting queue, when none is on file.
+    pub wkd: bool,
+    /// Ask this base URL instead of `https://openpgpkey.<domain>` and
+    /// `https://<domain>` (a local mirror; tests).
+    pub wkd_base: Option<String>,
 }
 
 /// The tamper-evident record (issue 17): sealing the history and access log

@@ -14,6 +14,7 @@ pub mod figures;
 pub mod intake;
 pub mod outgoing;
 pub mod pgp;
+pub mod pgp_wkd;
 pub mod portal;
 mod processes;
 pub mod reports;

@@ -146,6 +146,17 @@ pub fn parse_public_key(armored_or_binary: &[u8]) -> Result<PublicKeyInfo> {
     Ok(PublicKeyInfo { fingerprint: fingerprint_hex(&key), addresses, can_encrypt, expires_at })
 }
 
+/// A public key (armored or binary) as ASCII armor, for storing one that came binary (WKD).
+pub fn armor_public_key(armored_or_binary: &[u8]) -> Result<String> {
+    Ok(load_public(armored_or_binary)?.to_armored_string(ArmorOptions::default())?)
+}
+
+/// A public key (armored or binary) in its binary form, as a key directory serves it.
+pub fn public_key_bytes(armored_or_binary: &[u8]) -> Result<Vec<u8>> {
+    use pgp::ser::Serialize;
+    Ok(load_public(armored_or_binary)?.to_bytes()?)
+}
+
 /// Extracts the lower-cased address from "Name <addr>" or a bare "addr".
 pub(crate) fn address_of(user_id: &str) -> Option<String> {
     let addr = match (user_id.rfind('<'), user_id.rfind('>')) {

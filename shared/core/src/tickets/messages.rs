@@ -125,6 +125,8 @@ impl Logbuch {
         let action = if kind == MessageKind::Note { Action::AddNote } else { Action::AddReply };
         // Before the transaction: SQLite has one connection, the directory may need it.
         let dir = self.directory().await?;
+        // A network call, so before the transaction too.
+        self.prefetch_wkd(who, id, kind).await;
         let txn = logbuch_store::begin_write(&self.store.db).await?;
         let t = self.load_ticket(&txn, who, id, action, &dir).await?;
         if let Some(seen) = input.seen {
