@@ -80,18 +80,23 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
     let (mut escalated, mut swept, mut spooled, mut sealed) = (long_ago, long_ago, long_ago, long_ago);
     // Whether this worker holds the scheduler lease; unknown before the first round.
     let mut holding: Option<bool> = None;
+    // When an intake loop last took a full batch (ms since `started`): a
+    // peak is on, and the sealing between scheduled rounds waits for it.
+    let started = Instant::now();
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     // Intake: independent loops, each taking a few jobs at a time, so one slow
     // mail never holds up a whole batch.
     let mut intake = tokio::task::JoinSet::new();
     for n in 0..app.settings.intake.concurrency.max(1) {
         let (app, cancel, worker) = (app.clone(), cancel.clone(), format!("{worker}-{n}"));
+        let busy = busy.clone();
         intake.spawn(async move {
             while !cancel.is_cancelled() {
-                let handled = log_err(
-                    "intake",
-                    app.run_intake_sequential(&worker, app.settings.intake.commit_batch.max(1)).await,
-                )
-                .unwrap_or(0);
+                let batch = app.settings.intake.commit_batch.max(1);
+                let handled = log_err("intake", app.run_intake_sequential(&worker, batch).await).unwrap_or(0);
+                if handled >= batch {
+                    busy.store(started.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 if handled == 0 {
                     tokio::select! {
                         _ = cancel.cancelled() => break,
@@ -148,8 +153,12 @@ pub async fn run(app: Logbuch, cancel: Cancel) {
             }
         }
         // Between the scheduled rounds, the holder seals new history and
-        // access-log entries into their chains within seconds.
-        if holding == Some(true) && sealed.elapsed() >= SEAL_EVERY {
+        // access-log entries into their chains within seconds; during an
+        // intake peak (a dunning run) it leaves the database to the intake
+        // and the scheduled round seals once a minute.
+        let last_full = busy.load(std::sync::atomic::Ordering::Relaxed);
+        let peak = (started.elapsed().as_millis() as u64).saturating_sub(last_full) < 2_000 && last_full > 0;
+        if holding == Some(true) && sealed.elapsed() >= SEAL_EVERY && !peak {
             sealed = Instant::now();
             log_err("audit seal", app.seal_at_most(SEAL_PER_ROUND).await);
         }
