@@ -161,4 +161,82 @@ async fn export_and_erase_an_address(backend: Backend) {
     assert!(verdict.ok(), "{:?}", verdict.lines());
 }
 
-both!(export_and_erase_an_address);
+both!(export_and_erase_an_address, member_data_pages);
+
+/// The staff pages of member data: the address page and its export, the
+/// erasure's confirmation, a ticket's access log, the legal hold and the
+/// requester's key on the ticket page; another LV's admin gets 404.
+async fn member_data_pages(backend: Backend) {
+    use crate::ui::{browser_for, form, html};
+    let t = spawn_app(backend).await;
+    let tag = format!("{:x}", rand::random::<u32>());
+    t.person("chef@nw.example", &[("tenant_admin", Some("nw"), None)]).await;
+    t.person("chef@sl.example", &[("tenant_admin", Some("sl"), None)]).await;
+    let helper = t.person("helfer@nw.example", &[("helper", Some("nw"), None)]).await;
+    let x = format!("frieda-{tag}@example.org");
+    let (s, b) = t
+        .post(
+            &helper,
+            "/api/v1/tickets",
+            json!({"tenant": "nw", "queue": "presse", "subject": "Anfrage", "body": "Text", "requester": x}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let n = b["number"].as_i64().unwrap();
+    let (admin, csrf) = browser_for(&t, "chef@nw.example").await;
+    let (s, _, page) = html(&admin, format!("{}/ui/datenschutz?adresse={x}", t.url)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&format!("#{n}")) && page.contains("Auskunft herunterladen"), "{page}");
+    let r = admin
+        .post(format!("{}/ui/datenschutz/auskunft", t.url))
+        .form(&[("csrf_token", csrf.as_str()), ("adresse", x.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let (s, body) = form(
+        &admin,
+        format!("{}/ui/datenschutz/loeschen", t.url),
+        &[("csrf_token", csrf.as_str()), ("adresse", x.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "no erasure without the box ticked");
+    assert!(body.contains("Bitte bestätigen"));
+    assert_eq!(t.get(&helper, &format!("/api/v1/tickets/{n}")).await.0, StatusCode::OK, "still there");
+    let (s, _, page) = html(&admin, format!("{}/ui/tickets/{n}/zugriffe", t.url)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("helfer@nw.example"), "the helper's read is listed: {page}");
+    let (s, to) = form(
+        &admin,
+        format!("{}/ui/tickets/{n}/sperrvermerk", t.url),
+        &[("csrf_token", csrf.as_str()), ("grund", "Verfahren")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (_, _, page) = html(&admin, format!("{}/ui/tickets/{n}", t.url)).await;
+    assert!(page.contains("Sperrvermerk gesetzt"));
+    // Another LV's admin: 404 for the access log and the hold; nothing for the address.
+    let (sl, sl_csrf) = browser_for(&t, "chef@sl.example").await;
+    assert_eq!(html(&sl, format!("{}/ui/tickets/{n}/zugriffe", t.url)).await.0, StatusCode::NOT_FOUND);
+    let (s, _) = form(
+        &sl,
+        format!("{}/ui/tickets/{n}/sperrvermerk", t.url),
+        &[("csrf_token", sl_csrf.as_str()), ("aufheben", "ja")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(html(&sl, format!("{}/ui/datenschutz?adresse={x}", t.url)).await.0, StatusCode::NOT_FOUND);
+    // The helper files the requester's key from the ticket page.
+    let key = logbuch_pgp::generate_key(&format!("Frieda <{x}>"), "").unwrap();
+    let (hb, hcsrf) = browser_for(&t, "helfer@nw.example").await;
+    let (s, to) = form(
+        &hb,
+        format!("{}/ui/tickets/{n}/schluessel", t.url),
+        &[("csrf_token", hcsrf.as_str()), ("schluessel", key.public_armored.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (s, k) = t.get(&helper, &format!("/api/v1/keys/{x}")).await;
+    assert_eq!((s, k["fingerprint"].as_str()), (StatusCode::OK, Some(key.fingerprint.as_str())));
+}

@@ -134,7 +134,7 @@ async fn staff_pages_work_and_mail_html_is_inert(backend: Backend) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "pages send strangers to the login");
 }
 
-async fn form(b: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> (StatusCode, String) {
+pub(crate) async fn form(b: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> (StatusCode, String) {
     let r = b.post(url).form(fields).send().await.unwrap();
     let status = r.status();
     let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();

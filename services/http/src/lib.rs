@@ -161,6 +161,8 @@ pub fn router(app: Logbuch) -> Router {
         .route("/ui/tickets/{id}", get(ui::ticket))
         .route("/ui/tickets/{id}/take", post(ui::take))
         .route("/ui/tickets/{id}/zugriffe", get(ui::access_log))
+        .route("/ui/tickets/{id}/sperrvermerk", post(ui::hold))
+        .route("/ui/tickets/{id}/schluessel", post(ui::requester_key))
         .route("/ui/datenschutz", get(ui::member_data))
         .route("/ui/datenschutz/auskunft", post(ui::export_requester))
         .route("/ui/datenschutz/loeschen", post(ui::erase_requester))

@@ -339,6 +339,12 @@ impl Logbuch {
         self.public_key_of(who, &address).await
     }
 
+    /// The requester's address of a ticket the caller may answer (to file their key).
+    pub async fn requester_of(&self, who: &Principal, id: i64) -> AppResult<String> {
+        let dir = self.directory().await?;
+        Ok(self.load_ticket(&self.store.db, who, id, logbuch_domain::Action::AddReply, &dir).await?.requester)
+    }
+
     /// The key on file for an address (staff).
     pub async fn public_key_of(&self, who: &Principal, address: &str) -> AppResult<KeyView> {
         staff_only(who)?;

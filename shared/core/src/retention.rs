@@ -77,6 +77,13 @@ impl Logbuch {
         self.run_retention(now, PER_ROUND, |_, _| {}).await
     }
 
+    /// Whether a ticket is under a legal hold (for those who manage member data of its tenant).
+    pub async fn legal_hold_of(&self, who: &Principal, id: i64) -> AppResult<bool> {
+        let dir = self.directory().await?;
+        self.load_ticket(&self.store.db, who, id, Action::ManageMemberData, &dir).await?;
+        Ok(retention::held(&self.store.db, id).await?)
+    }
+
     /// Sets (with a reason) or lifts a legal hold on a ticket: while it is
     /// held, retention leaves it alone. On the ticket's history.
     #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]

@@ -131,3 +131,39 @@ pub async fn access_log(State(app): State<Logbuch>, headers: HeaderMap, Path(id)
     let entries = app.ticket_access_log(&sp.principal, id).await?;
     Ok(page(&AccessLogPage { nav: Some(nav(&app, &sp).await?), number: id, entries }))
 }
+
+#[derive(Deserialize)]
+pub struct HoldForm {
+    #[serde(default)]
+    grund: String,
+    #[serde(default)]
+    aufheben: Option<String>,
+}
+
+/// `POST /ui/tickets/{id}/sperrvermerk`: sets (with a reason) or lifts the legal hold.
+pub async fn hold(
+    State(app): State<Logbuch>,
+    Path(id): Path<i64>,
+    StaffForm { sp, form }: StaffForm<HoldForm>,
+) -> UiResult {
+    let reason = form.aufheben.is_none().then_some(form.grund.as_str());
+    app.set_legal_hold(&sp.principal, id, reason).await?;
+    Ok(super::see_other(&format!("/ui/tickets/{id}#sperrvermerk")))
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    schluessel: String,
+}
+
+/// `POST /ui/tickets/{id}/schluessel`: files the requester's OpenPGP key.
+pub async fn requester_key(
+    State(app): State<Logbuch>,
+    Path(id): Path<i64>,
+    StaffForm { sp, form }: StaffForm<KeyForm>,
+) -> UiResult {
+    let address = app.requester_of(&sp.principal, id).await?;
+    app.set_public_key(&sp.principal, &address, &form.schluessel).await?;
+    Ok(super::see_other(&format!("/ui/tickets/{id}")))
+}

@@ -30,7 +30,9 @@ use strings as s;
 
 pub use absence::{absence_page, end_absence, save_absence};
 pub use admin::{admin, admin_index, delete_template, edit_template, save_template};
-pub use member_data::{access_log, erase as erase_requester, export as export_requester, member_data};
+pub use member_data::{
+    access_log, erase as erase_requester, export as export_requester, hold, member_data, requester_key,
+};
 pub use reports::{csv as report_csv, report, wiki as report_wiki};
 pub use sanitize::mail_html;
 pub use ticket::{

@@ -204,6 +204,9 @@ pub fn field(f: &str) -> &str {
         "absence" => "Vertretung",
         "merged" => "zusammengeführt",
         "tag" => "Schlagwort",
+        "legal_hold" => "Sperrvermerk",
+        "export" => "Datenauskunft",
+        "encryption" => "Verschlüsselung",
         other => other,
     }
 }

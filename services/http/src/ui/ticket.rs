@@ -99,6 +99,10 @@ struct TicketPage {
     can_process: bool,
     /// May see the access log (member data of this tenant).
     can_audit: bool,
+    /// Under a legal hold (shown with `can_audit`).
+    held: bool,
+    /// The requester's address, for filing their OpenPGP key.
+    requester_address: String,
 }
 
 struct ProcessRow {
@@ -420,6 +424,8 @@ async fn render(
         process_choices,
         can_process,
         can_audit: allowed("memberdata.manage"),
+        held: allowed("memberdata.manage") && app.legal_hold_of(who, id).await?,
+        requester_address: t.requester.clone(),
         nav: Some(nav(&app, sp).await?),
         csrf: sp.csrf.clone(),
         number: t.number,
