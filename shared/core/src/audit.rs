@@ -10,6 +10,7 @@ use anyhow::Context;
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use logbuch_config::Settings;
 use logbuch_store::audit;
+use sea_orm::TransactionTrait;
 use secrecy::ExposeSecret;
 
 /// The key file of installations without `audit.signing_key`.
@@ -165,7 +166,17 @@ impl Logbuch {
     /// Recomputes every chain and checks the checkpoints against the configured key.
     pub async fn verify_record(&self, progress: impl FnMut(u64, u64)) -> AppResult<Verdict> {
         let key = signing_key(&self.settings).map_err(AppError::Internal)?.verifying_key();
-        let found = audit::verify(&self.store.db, progress).await?;
+        // One snapshot: the sealer and checkpoints go on meanwhile, and a
+        // check that saw half of a seal would report a break that is none.
+        let db = &self.store.db;
+        let txn = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            db.begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), Some(sea_orm::AccessMode::ReadOnly))
+                .await?
+        } else {
+            db.begin().await?
+        };
+        let found = audit::verify(&txn, progress).await?;
+        txn.commit().await?;
         let mut bad_signatures = Vec::new();
         for c in audit::checkpoints(&self.store.db).await? {
             if !signature_holds(&key, &c) {
