@@ -98,8 +98,10 @@ impl MigrationTrait for Migration {
             // The sealer's work list: small, since entries are sealed within seconds.
             db.execute_unprepared(&format!("CREATE INDEX {table}_unsealed ON {table} (id) WHERE hash IS NULL")).await?;
         }
-        // Retention removes a file when no other attachment uses it.
+        // Retention removes a file when no other attachment uses it, and a
+        // ticket's intake keys (an erasure or export reads them by ticket).
         db.execute_unprepared("CREATE INDEX attachments_sha256 ON attachments (sha256)").await?;
+        db.execute_unprepared("CREATE INDEX intake_keys_ticket ON intake_keys (ticket_id)").await?;
         // Retention, resolved from the federation file per queue (months after resolution; mode).
         db.execute_unprepared("ALTER TABLE queues ADD COLUMN retention_months INTEGER").await?;
         db.execute_unprepared("ALTER TABLE queues ADD COLUMN retention_mode VARCHAR(16)").await?;
@@ -199,6 +201,7 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table(AuditHeads::Table).to_owned()).await?;
         let db = m.get_connection();
         db.execute_unprepared("DROP INDEX attachments_sha256").await?;
+        db.execute_unprepared("DROP INDEX intake_keys_ticket").await?;
         db.execute_unprepared("ALTER TABLE queues DROP COLUMN retention_months").await?;
         db.execute_unprepared("ALTER TABLE queues DROP COLUMN retention_mode").await?;
         db.execute_unprepared("ALTER TABLE queues DROP COLUMN encryption").await?;

@@ -14,6 +14,7 @@ use logbuch_pgp as pgp;
 use logbuch_store::pgp as store;
 use secrecy::ExposeSecret;
 use serde::Serialize;
+use std::time::Duration;
 
 /// The file keeping the key-locking secret of installations without `pgp.secret`.
 const SECRET_FILE: &str = "pgp-secret.key";
@@ -31,9 +32,20 @@ pub(crate) enum ReplyCrypto {
     Withhold,
 }
 
+/// What the blocking part of opening a mail found.
+struct Opened {
+    state: PgpState,
+    /// The decrypted mail, parsed.
+    parsed: Option<ParsedMail>,
+    /// Keys the mail carries.
+    carried: Vec<String>,
+}
+
 /// What `outgoing` needs to encrypt and sign a mail.
 #[derive(Debug, Clone)]
 pub(crate) struct Sealing {
+    /// The queue's key's fingerprint (the signer).
+    pub signer: String,
     pub recipient_keys: Vec<String>,
     pub secret_key: String,
     pub passphrase: String,
@@ -86,7 +98,7 @@ impl PgpState {
         (!parts.is_empty()).then(|| parts.join(" · "))
     }
 
-    fn to_json(&self) -> Option<String> {
+    pub(crate) fn to_json(&self) -> Option<String> {
         serde_json::to_string(self).ok()
     }
 }
@@ -207,14 +219,27 @@ impl Logbuch {
         if !encrypted && !signed {
             return p;
         }
-        match self.try_open_pgp(raw, &p, encrypted).await {
-            Ok(opened) => opened,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "an OpenPGP mail could not be opened; kept as it came");
+        let limit = Duration::from_secs(self.settings.intake.stage_timeout_secs.max(1));
+        match tokio::time::timeout(limit, self.try_open_pgp(raw, &p, encrypted)).await {
+            Ok(Ok(opened)) => opened,
+            outcome => {
+                let why = match outcome {
+                    Err(_) => "took too long".to_owned(),
+                    Ok(Err(e)) => format!("{e:#}"),
+                    Ok(Ok(_)) => String::new(),
+                };
+                tracing::warn!(error = %why, "an OpenPGP mail could not be opened; kept as it came");
                 let mut p = p;
-                let state =
-                    PgpState { encrypted, error: Some("kein passender Schlüssel".into()), ..Default::default() };
-                p.pgp = state.to_json();
+                // A PGP/MIME mail we cannot open says so; a text that merely
+                // quotes an armored block is left as it is.
+                if p.attachments.iter().any(|a| a.content_type == "application/pgp-encrypted") {
+                    let state = PgpState {
+                        encrypted: true,
+                        error: Some("kein passender Schlüssel".into()),
+                        ..Default::default()
+                    };
+                    p.pgp = state.to_json();
+                }
                 p
             }
         }
@@ -222,14 +247,17 @@ impl Logbuch {
 
     async fn try_open_pgp(&self, raw: &[u8], p: &ParsedMail, encrypted: bool) -> AppResult<ParsedMail> {
         let db = &self.store.db;
-        // The sender's key on file, and keys the mail carries for its sender.
-        let mut known: Vec<String> = store::public_key(db, &p.from).await?.map(|k| k.armored).into_iter().collect();
-        let carried = pgp::extract_keys_from_mail(raw);
-        self.learn_keys(&p.from, &carried).await?;
-        known.extend(carried);
-        let mut state = PgpState { encrypted, ..Default::default() };
-        let mut opened = p.clone();
-        if encrypted {
+        // Signatures count as checked only against a key on file that did not
+        // come from a mail (anyone can attach a key naming any address).
+        let trusted: Vec<String> = store::public_key(db, &p.from)
+            .await?
+            .filter(|k| k.source != "mail")
+            .map(|k| k.armored)
+            .into_iter()
+            .collect();
+        let keys = if encrypted {
+            // Only the keys of the queues the mail was sent to: another
+            // tenant's key must never open mail that lands here.
             let dir = self.directory().await?;
             let ids: Vec<i64> = p
                 .delivered_to
@@ -238,46 +266,61 @@ impl Logbuch {
                 .chain(&p.cc)
                 .filter_map(|a| dir.queue_for_address(a).map(|q| q.id))
                 .collect();
-            // The queues it was sent to first; then any queue's key (a forwarded mail).
-            let mut keys = store::queue_keys(db, Some(&ids)).await?;
-            keys.extend(store::queue_keys(db, None).await?.into_iter().filter(|k| !ids.contains(&k.queue_id)));
-            let secret = passphrase(&self.settings).map_err(AppError::Internal)?;
-            let (raw_owned, known2) = (raw.to_vec(), known.clone());
-            let found = tokio::task::spawn_blocking(move || {
-                let refs: Vec<&str> = known2.iter().map(String::as_str).collect();
-                keys.iter()
-                    .find_map(|k| pgp::decrypt_mail(&raw_owned, &k.secret_armored, &secret, &refs).ok().flatten())
-            })
+            let keys = store::queue_keys(db, Some(&ids)).await?;
+            if keys.is_empty() {
+                return Err(AppError::Internal(anyhow::anyhow!("no queue it was sent to has a key")));
+            }
+            keys
+        } else {
+            Vec::new()
+        };
+        let secret = if encrypted { passphrase(&self.settings).map_err(AppError::Internal)? } else { String::new() };
+        let (raw, from) = (raw.to_vec(), p.from.clone());
+        // All the OpenPGP and MIME work off the async threads.
+        let work = tokio::task::spawn_blocking(move || -> Result<Opened, String> {
+            let refs: Vec<&str> = trusted.iter().map(String::as_str).collect();
+            let mut carried = pgp::extract_keys_from_mail(&raw);
+            let mut state = PgpState { encrypted, ..Default::default() };
+            if !encrypted {
+                if let Some(s) = pgp::verify_signed_mime(&raw, &refs).map_err(|e| e.to_string())? {
+                    signature_state(&s.signature, &mut state);
+                }
+                return Ok(Opened { state, parsed: None, carried });
+            }
+            let found = keys
+                .iter()
+                .find_map(|k| pgp::decrypt_mail(&raw, &k.secret_armored, &secret, &refs).ok().flatten())
+                .ok_or("no key of the queues it was sent to opens it")?;
+            signature_state(&found.signature, &mut state);
+            let inner = rewrap(&raw, &found.inner, found.inline);
+            carried.extend(pgp::extract_keys_from_mail(&inner));
+            let parsed = logbuch_mail::parse_mail(&inner).map_err(|e| e.to_string())?;
+            let _ = from;
+            Ok(Opened { state, parsed: Some(parsed), carried })
+        });
+        let opened = work
             .await
             .map_err(|e| AppError::Internal(e.into()))?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no queue key opens the mail")))?;
-            signature_state(&found.signature, &mut state);
-            let inner = rewrap(raw, &found.inner, found.inline);
-            let inner_keys = pgp::extract_keys_from_mail(&inner);
-            self.learn_keys(&p.from, &inner_keys).await?;
-            let parsed = logbuch_mail::parse_mail(&inner).map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-            opened.text = parsed.text;
-            opened.html = parsed.html;
-            opened.attachments = parsed.attachments;
-        } else {
-            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-            if let Some(s) =
-                pgp::verify_signed_mime(raw, &refs).map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
-            {
-                signature_state(&s.signature, &mut state);
-            }
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        self.learn_keys(&p.from, &opened.carried).await?;
+        let mut out = p.clone();
+        if let Some(parsed) = opened.parsed {
+            out.text = parsed.text;
+            out.html = parsed.html;
+            out.attachments = parsed.attachments;
         }
         // The signature and keys are now on record; they are no files of the request.
-        opened
-            .attachments
+        out.attachments
             .retain(|a| !matches!(a.content_type.as_str(), "application/pgp-signature" | "application/pgp-keys"));
-        opened.pgp = state.to_json();
-        Ok(opened)
+        out.pgp = opened.state.to_json();
+        Ok(out)
     }
 
-    /// Files keys a mail carries for its own sender (never for anyone else), if none is on file.
+    /// Files a key a mail carries for its own sender (never for anyone
+    /// else), if none is on file: used to encrypt replies, never to count a
+    /// signature as checked. A few keys per mail at most.
     async fn learn_keys(&self, from: &str, armored: &[String]) -> AppResult<()> {
-        for k in armored.iter().filter(|k| k.len() <= MAX_KEY_BYTES) {
+        for k in armored.iter().filter(|k| k.len() <= MAX_KEY_BYTES).take(3) {
             if let Ok(info) = pgp::parse_public_key(k.as_bytes())
                 && info.can_encrypt
                 && info.addresses.iter().any(|a| a == from)
@@ -302,6 +345,7 @@ impl Logbuch {
         let queue_key = store::queue_keys(db, Some(&[queue.id])).await?.pop();
         match (key, queue_key) {
             (Some(k), Some(q)) => Ok(ReplyCrypto::Encrypt(Sealing {
+                signer: q.fingerprint,
                 recipient_keys: vec![k.armored],
                 secret_key: q.secret_armored,
                 passphrase: passphrase(&self.settings).map_err(AppError::Internal)?,

@@ -19,6 +19,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequesterTicket {
     pub number: i64,
+    /// The address's own ticket (requester, status link, bounce); else
+    /// another's ticket in which it sent or received a message.
+    pub own: bool,
     pub tenant: String,
     pub queue: String,
     pub subject: String,
@@ -33,7 +36,7 @@ pub struct RequesterOverview {
     pub tickets: Vec<RequesterTicket>,
     /// Bounces recorded for the address (failed deliveries to it).
     pub bounces: usize,
-    /// Reads of these tickets by staff, newest first.
+    /// Reads of the address's own tickets by staff, newest first.
     pub accesses: Vec<AccessEntry>,
 }
 
@@ -54,7 +57,13 @@ pub struct Erasure {
     pub tickets: u64,
     /// Tickets kept because of a legal hold (their numbers).
     pub held: Vec<i64>,
+    /// Other people's tickets the address was taken out of (its messages
+    /// gone, its name replaced); their history still names it.
+    pub redacted: Vec<i64>,
 }
+
+/// The largest export built (it is assembled in memory).
+const MAX_EXPORT_BYTES: usize = 200 * 1000 * 1000;
 
 /// The export: `auskunft.json`'s content and the original files.
 #[derive(Debug, Serialize)]
@@ -66,13 +75,12 @@ struct Export {
     bounces: Vec<serde_json::Value>,
 }
 
-/// Addresses are compared in lower case; a plausible address or a 422.
+/// A whole mail address in lower case, or a 422 (never a fragment such as
+/// `@` or a domain, which would match everybody).
 fn address_of(raw: &str) -> AppResult<String> {
-    let a = raw.trim().to_lowercase();
-    if a.len() > 254 || !a.contains('@') || a.chars().any(char::is_whitespace) {
-        return Err(AppError::validation("address", "Bitte eine Mailadresse angeben, z. B. mitglied@example.org."));
-    }
-    Ok(a)
+    crate::tickets::validate_address("address", raw).map_err(|_| {
+        AppError::validation("address", "Bitte eine vollständige Mailadresse angeben, z. B. mitglied@example.org.")
+    })
 }
 
 fn not_found() -> AppError {
@@ -91,19 +99,30 @@ fn safe_name(name: &str) -> String {
 }
 
 impl Logbuch {
-    /// The tickets mentioning `address` within the caller's reach, and that reach.
-    async fn requester_tickets(&self, who: &Principal, raw: &str) -> AppResult<(String, AccessScope, Vec<Ticket>)> {
+    /// The tickets naming `address` within the caller's reach (each with
+    /// whether it is the address's own), and that reach.
+    async fn requester_tickets(
+        &self,
+        who: &Principal,
+        raw: &str,
+    ) -> AppResult<(String, AccessScope, Vec<(Ticket, bool)>)> {
         let address = address_of(raw)?;
         let dir = self.directory().await?;
+        if dir.queue_for_address(&address).is_some() {
+            return Err(AppError::validation(
+                "address",
+                "Das ist eine Adresse eines Bereichs von Logbuch, keine Person.",
+            ));
+        }
         let scope = self.authz.scope(who, Action::ManageMemberData, &dir.tenant_refs());
         if matches!(&scope, AccessScope::Only(g) if g.is_empty()) {
             return Err(not_found());
         }
         let db = &self.store.db;
         let mut found = Vec::new();
-        for id in retention::tickets_of_address(db, &address).await? {
+        for (id, own) in retention::tickets_of_address(db, &address).await? {
             if let Some(t) = tickets::find_scoped(db, &scope, id, false).await? {
-                found.push(t);
+                found.push((t, own));
             }
         }
         Ok((address, scope, found))
@@ -128,7 +147,7 @@ impl Logbuch {
         }
         let dir = self.directory().await?;
         let mut accesses = Vec::new();
-        for t in &found {
+        for (t, _) in found.iter().filter(|(_, own)| *own) {
             for a in history::access_of_ticket(db, t.id).await? {
                 accesses.push((t.id, a));
             }
@@ -148,7 +167,8 @@ impl Logbuch {
         accesses.sort_by_key(|a| std::cmp::Reverse(a.at));
         let tickets = found
             .iter()
-            .map(|t| RequesterTicket {
+            .map(|(t, own)| RequesterTicket {
+                own: *own,
                 number: t.id,
                 tenant: dir.tenant_ref(t.tenant_id).map(|r| r.code.as_str().to_owned()).unwrap_or_default(),
                 queue: dir.queue(t.queue_id).map(|q| q.name.clone()).unwrap_or_default(),
@@ -199,12 +219,28 @@ impl Logbuch {
         let me = users::find_user(db, who.user.0).await?.map(|u| u.email).unwrap_or_default();
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut out = Vec::new();
-        for t in &found {
+        let mut size = 0usize;
+        for (t, own) in &found {
             let base = format!("tickets/{}", t.id);
+            if !own {
+                // Another's ticket: only the messages the address sent or received (Art. 15(4)).
+                let (msgs, files_of) = self.messages_naming(t.id, &address).await?;
+                for (path, bytes) in files_of {
+                    size += bytes.len();
+                    files.push((format!("{base}/{path}"), bytes));
+                }
+                out.push(serde_json::json!({
+                    "number": t.id, "role": "erwähnt",
+                    "tenant": dir.tenant_ref(t.tenant_id).map(|r| r.code.as_str().to_owned()).unwrap_or_default(),
+                    "messages": msgs,
+                }));
+                continue;
+            }
             let mut attachments = Vec::new();
             for a in messages::attachments_of_ticket(db, t.id).await? {
                 let path = format!("{base}/dateien/{}-{}", a.id, safe_name(&a.filename));
                 if let Some((_, bytes)) = messages::attachment_with_content(db, t.id, a.id).await? {
+                    size += bytes.len();
                     files.push((path.clone(), bytes));
                 }
                 attachments.push(serde_json::json!({
@@ -216,7 +252,14 @@ impl Logbuch {
             for raw in intake::raw_mails_of_ticket(db, t.id).await? {
                 let path = format!("{base}/mails/{}.eml", raw.id);
                 raws.push(serde_json::json!({"received_at": raw.received_at, "path": path}));
+                size += raw.content.len();
                 files.push((path, raw.content));
+            }
+            if size > MAX_EXPORT_BYTES {
+                return Err(AppError::TooLarge(format!(
+                    "Die Auskunft wäre größer als {} MB; bitte beim Betrieb anfragen (logbuch admin).",
+                    MAX_EXPORT_BYTES / 1_000_000
+                )));
             }
             let msgs: Vec<_> = messages::of_ticket(db, t.id)
                 .await?
@@ -244,7 +287,7 @@ impl Logbuch {
                 .map(|f| serde_json::json!({"label": f.label, "value": f.value}))
                 .collect();
             out.push(serde_json::json!({
-                "number": t.id,
+                "number": t.id, "role": "anfragend",
                 "tenant": dir.tenant_ref(t.tenant_id).map(|r| r.code.as_str().to_owned()).unwrap_or_default(),
                 "queue": dir.queue(t.queue_id).map(|q| q.name.clone()).unwrap_or_default(),
                 "subject": t.subject, "status": t.status, "requester": t.requester, "requester_name": t.requester_name,
@@ -273,7 +316,7 @@ impl Logbuch {
         let zip = write_zip(&[("LIESMICH.txt".into(), readme.into_bytes()), ("auskunft.json".into(), json)], &files)
             .map_err(AppError::Internal)?;
         let txn = logbuch_store::begin_write(db).await?;
-        for t in &found {
+        for (t, _) in &found {
             history::record(&txn, t.id, Some(who.user.0), "export", None, Some("Datenauskunft (Art. 15 DSGVO)".into()))
                 .await?;
         }
@@ -294,23 +337,63 @@ impl Logbuch {
         if found.is_empty() && bounces.is_empty() {
             return Err(not_found());
         }
-        self.seal_record().await?;
         let reason = format!("erasure by {}", who.user.0);
         let mut out = Erasure::default();
-        for t in &found {
+        for (t, own) in &found {
             let txn = logbuch_store::begin_write(db).await?;
             if retention::held(&txn, t.id).await? {
                 out.held.push(t.id);
                 continue;
             }
-            retention::remove_ticket(&txn, t.id, "anonymise", &reason).await?;
+            if *own {
+                retention::remove_ticket(&txn, t.id, "anonymise", &reason).await?;
+                out.tickets += 1;
+            } else {
+                retention::redact_address(&txn, t.id, &address).await?;
+                out.redacted.push(t.id);
+            }
             txn.commit().await?;
-            out.tickets += 1;
         }
         let txn = logbuch_store::begin_write(db).await?;
         retention::forget_bounces(&txn, &address, tenants.as_deref()).await?;
         txn.commit().await?;
         Ok(out)
+    }
+}
+
+impl Logbuch {
+    /// The messages of a ticket `address` sent or received, and their files (`dateien/…`).
+    async fn messages_naming(
+        &self,
+        ticket: i64,
+        address: &str,
+    ) -> AppResult<(Vec<serde_json::Value>, Vec<(String, Vec<u8>)>)> {
+        let db = &self.store.db;
+        let names = |list: &Option<String>| {
+            list.as_deref().is_some_and(|l| l.split(',').any(|a| a.trim().eq_ignore_ascii_case(address)))
+        };
+        let mut msgs = Vec::new();
+        let mut ids = Vec::new();
+        for m in messages::of_ticket(db, ticket).await? {
+            if m.from_addr.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(address))
+                || names(&m.to_addrs)
+                || names(&m.cc_addrs)
+            {
+                ids.push(m.id);
+                msgs.push(serde_json::json!({
+                    "id": m.id, "from": m.from_addr, "to": m.to_addrs, "cc": m.cc_addrs,
+                    "subject": m.subject, "created_at": m.created_at, "text": m.body_text,
+                }));
+            }
+        }
+        let mut files = Vec::new();
+        for a in messages::attachments_of_ticket(db, ticket).await?.into_iter().filter(|a| ids.contains(&a.message_id))
+        {
+            if let Some((_, bytes)) = messages::attachment_with_content(db, ticket, a.id).await? {
+                files.push((format!("dateien/{}-{}", a.id, safe_name(&a.filename)), bytes));
+            }
+        }
+        Ok((msgs, files))
     }
 }
 

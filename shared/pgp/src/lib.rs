@@ -357,6 +357,9 @@ pub(crate) fn issuer_string(sig: &Signature) -> String {
 }
 
 /// Decrypts an armored or binary OpenPGP message and checks any signature in it.
+/// The largest plaintext a decryption yields (the intake's mail limit).
+pub const MAX_PLAINTEXT: usize = 25 * 1000 * 1000;
+
 pub(crate) fn decrypt_and_verify(
     data: &[u8],
     secret: &SignedSecretKey,
@@ -372,8 +375,14 @@ pub(crate) fn decrypt_and_verify(
     // decompress() is a no-op for uncompressed data and also unwraps signed+compressed.
     let mut msg = msg.decompress()?;
     // The integrity (MDC) check only happens at the end of the stream: read it all
-    // before trusting any byte, and drop the data on error.
-    let plain = msg.as_data_vec().map_err(|e| PgpError::Decrypt(e.to_string()))?;
+    // before trusting any byte, and drop the data on error. At most
+    // MAX_PLAINTEXT: a compressed message can expand a thousandfold.
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut msg, MAX_PLAINTEXT as u64 + 1), &mut plain)
+        .map_err(|e| PgpError::Decrypt(e.to_string()))?;
+    if plain.len() > MAX_PLAINTEXT {
+        return Err(PgpError::Decrypt(format!("the decrypted message is larger than {MAX_PLAINTEXT} bytes")));
+    }
     let state = message_signature_state(&msg, keyring, from);
     Ok((plain, state))
 }

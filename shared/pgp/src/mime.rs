@@ -179,7 +179,9 @@ pub fn extract_keys_from_mail(raw_mail: &[u8]) -> Vec<String> {
 
 fn verify_signed(raw: &[u8], keyring: &[SignedPublicKey], from: Option<&str>) -> Result<Option<SignedMime>> {
     let mail = parse(raw)?;
-    let Some(part) = mail.parts.iter().find(|p| {
+    // Only a signature over the whole mail counts: a signed part wrapped
+    // beside unsigned text must not make the text look signed.
+    let Some(part) = mail.parts.first().filter(|p| {
         is_type(p, "multipart", "signed")
             && attr(p, "protocol").is_some_and(|v| v.eq_ignore_ascii_case("application/pgp-signature"))
     }) else {

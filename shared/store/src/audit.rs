@@ -120,38 +120,34 @@ fn access_link(e: access_log::Model) -> Link {
 
 /// Entries of a chain kind: the unsealed ones (oldest first), or those of a range of tickets.
 async fn links(db: &impl ConnectionTrait, chain: Chain, pick: Pick) -> Result<Vec<Link>> {
+    use access_log::Column as A;
+    use history::Column as H;
     Ok(match chain {
-        Chain::History => {
-            let q = history::Entity::find();
-            let q = match pick {
-                Pick::Unsealed(n) => {
-                    q.filter(history::Column::Hash.is_null()).order_by_asc(history::Column::Id).limit(n)
-                }
-                Pick::Tickets(from, to) => q
-                    .filter(history::Column::TicketId.gte(from))
-                    .filter(history::Column::TicketId.lt(to))
-                    .order_by_asc(history::Column::TicketId)
-                    .order_by_asc(history::Column::Id),
-                Pick::Ticket(t) => q.filter(history::Column::TicketId.eq(t)).order_by_asc(history::Column::Id),
-            };
-            q.all(db).await?.into_iter().map(history_link).collect()
-        }
-        Chain::Access => {
-            let q = access_log::Entity::find();
-            let q = match pick {
-                Pick::Unsealed(n) => {
-                    q.filter(access_log::Column::Hash.is_null()).order_by_asc(access_log::Column::Id).limit(n)
-                }
-                Pick::Tickets(from, to) => q
-                    .filter(access_log::Column::TicketId.gte(from))
-                    .filter(access_log::Column::TicketId.lt(to))
-                    .order_by_asc(access_log::Column::TicketId)
-                    .order_by_asc(access_log::Column::Id),
-                Pick::Ticket(t) => q.filter(access_log::Column::TicketId.eq(t)).order_by_asc(access_log::Column::Id),
-            };
-            q.all(db).await?.into_iter().map(access_link).collect()
-        }
+        Chain::History => picked::<history::Entity>(pick, [H::Id, H::TicketId, H::Hash])
+            .all(db)
+            .await?
+            .into_iter()
+            .map(history_link)
+            .collect(),
+        Chain::Access => picked::<access_log::Entity>(pick, [A::Id, A::TicketId, A::Hash])
+            .all(db)
+            .await?
+            .into_iter()
+            .map(access_link)
+            .collect(),
     })
+}
+
+/// The query of [`links`] for a table, given its id, ticket and hash columns.
+fn picked<E: EntityTrait>(pick: Pick, [id, ticket, hash]: [E::Column; 3]) -> sea_orm::Select<E> {
+    let q = E::find();
+    match pick {
+        Pick::Unsealed(n) => q.filter(hash.is_null()).order_by_asc(id).limit(n),
+        Pick::Tickets(from, to) => {
+            q.filter(ticket.gte(from)).filter(ticket.lt(to)).order_by_asc(ticket).order_by_asc(id)
+        }
+        Pick::Ticket(t) => q.filter(ticket.eq(t)).order_by_asc(id),
+    }
 }
 
 #[derive(Clone, Copy)]

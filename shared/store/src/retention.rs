@@ -70,29 +70,124 @@ pub async fn due(db: &impl ConnectionTrait, now: chrono::DateTime<chrono::Utc>, 
     Ok(out)
 }
 
-/// The ticket ids whose requester, a message's sender or recipients, or a
-/// status link name `address` (lower case), across all tenants.
-pub async fn tickets_of_address(db: &impl ConnectionTrait, address: &str) -> Result<Vec<i64>> {
+/// The tickets that name `address` (lower case) across all tenants, each
+/// with whether it is the address's own: its requester, its status link or
+/// a bounce of a mail to it — or another's ticket where the address sent or
+/// received a message (From, To, Cc, matched as a whole address). Never the
+/// day's collections of bounces and automatic answers (other people's);
+/// `forget_bounces` reaches into those.
+pub async fn tickets_of_address(db: &impl ConnectionTrait, address: &str) -> Result<Vec<(i64, bool)>> {
     let backend = db.get_database_backend();
-    let like = format!("%{}%", address.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let listed = format!("%, {}, %", address.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let not_collected = "NOT IN (SELECT ticket_id FROM bounce_collections)";
     let sql = placeholders(
         backend,
-        "SELECT id FROM tickets WHERE lower(requester) = $1 \
-         UNION SELECT ticket_id FROM messages WHERE lower(from_addr) = $2 \
-           OR lower(to_addrs) LIKE $3 ESCAPE '\\' OR lower(cc_addrs) LIKE $4 ESCAPE '\\' \
-         UNION SELECT ticket_id FROM portal_links WHERE lower(requester) = $5 \
-         UNION SELECT ticket_id FROM bounces WHERE lower(address) = $6 \
-           AND ticket_id NOT IN (SELECT ticket_id FROM bounce_collections) \
-         ORDER BY 1",
+        &format!(
+            "SELECT id, 1 FROM tickets WHERE lower(requester) = $1 AND id {not_collected} \
+             UNION SELECT ticket_id, 1 FROM portal_links WHERE lower(requester) = $2 \
+             UNION SELECT ticket_id, 1 FROM bounces WHERE lower(address) = $3 AND ticket_id {not_collected} \
+             UNION SELECT ticket_id, 0 FROM messages WHERE ticket_id {not_collected} AND (lower(from_addr) = $4 \
+               OR (', ' || lower(COALESCE(to_addrs, '')) || ', ') LIKE $5 ESCAPE '\\' \
+               OR (', ' || lower(COALESCE(cc_addrs, '')) || ', ') LIKE $6 ESCAPE '\\') \
+             ORDER BY 1"
+        ),
     );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [address.into(), address.into(), like.clone().into(), like.into(), address.into(), address.into()],
-        ))
-        .await?;
-    Ok(rows.iter().filter_map(|r| r.try_get_by_index::<i64>(0).ok()).collect())
+    let values = [address.into(), address.into(), address.into(), address.into(), listed.clone().into(), listed.into()];
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut out: Vec<(i64, bool)> = Vec::new();
+    for r in rows {
+        let (Ok(t), Ok(own)) = (r.try_get_by_index::<i64>(0), r.try_get_by_index::<i32>(1)) else { continue };
+        match out.last_mut() {
+            Some(last) if last.0 == t => last.1 |= own == 1,
+            _ => out.push((t, own == 1)),
+        }
+    }
+    Ok(out)
+}
+
+/// Takes `address` out of another person's ticket it is named in (an
+/// erasure): the messages it sent go with their files and intake keys; in
+/// the others it is replaced by „[gelöscht]“ in the recipients and the
+/// text; the raw mails of all of these go (they name it in their headers),
+/// and so do search documents naming it. The ticket's history (a
+/// tamper-evident chain) is left as it is. Returns rows changed per table.
+pub async fn redact_address(db: &impl ConnectionTrait, ticket: i64, address: &str) -> Result<Counts> {
+    let backend = db.get_database_backend();
+    let t = ticket;
+    let names = |list: &Option<String>| {
+        list.as_deref().is_some_and(|l| l.split(',').any(|a| a.trim().eq_ignore_ascii_case(address)))
+    };
+    let (mut sent, mut named) = (Vec::new(), Vec::new());
+    for m in crate::messages::of_ticket(db, t).await? {
+        if m.from_addr.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(address)) {
+            sent.push(m.id);
+        } else if names(&m.to_addrs) || names(&m.cc_addrs) {
+            named.push(m.id);
+        }
+    }
+    let list = |ids: &[i64]| {
+        if ids.is_empty() { "0".to_owned() } else { ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",") }
+    };
+    let (sent_ids, all_ids) = (list(&sent), list(&[sent.clone(), named.clone()].concat()));
+    let doc = if backend == sea_orm::DbBackend::Postgres { "document::text" } else { "content" };
+    let like = format!("%{}%", address.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let steps: [(&'static str, String, Vec<sea_orm::Value>); 8] = [
+        (
+            "raw_mails",
+            format!(
+                "DELETE FROM raw_mails WHERE id IN (SELECT k.raw_mail_id FROM intake_keys k JOIN messages m \
+                 ON m.message_id_header = k.message_id AND m.ticket_id = k.ticket_id WHERE m.id IN ({all_ids}) \
+                 AND NOT EXISTS (SELECT 1 FROM intake_keys o WHERE o.message_id = k.message_id AND o.ticket_id <> {t}))"
+            ),
+            vec![],
+        ),
+        (
+            "intake_keys",
+            format!(
+                "DELETE FROM intake_keys WHERE ticket_id = {t} AND message_id IN \
+                 (SELECT message_id_header FROM messages WHERE id IN ({sent_ids}))"
+            ),
+            vec![],
+        ),
+        ("attachments", format!("DELETE FROM attachments WHERE message_id IN ({sent_ids})"), vec![]),
+        ("messages", format!("DELETE FROM messages WHERE id IN ({sent_ids})"), vec![]),
+        (
+            "search_docs",
+            format!("DELETE FROM search_docs WHERE ticket_id = {t} AND lower({doc}) LIKE $1 ESCAPE '\\'"),
+            vec![like.into()],
+        ),
+        (
+            "messages.to",
+            format!(
+                "UPDATE messages SET to_addrs = REPLACE(lower(to_addrs), $1, '[gelöscht]') WHERE id IN ({all_ids})"
+            ),
+            vec![address.into()],
+        ),
+        (
+            "messages.cc",
+            format!(
+                "UPDATE messages SET cc_addrs = REPLACE(lower(cc_addrs), $1, '[gelöscht]') WHERE id IN ({all_ids})"
+            ),
+            vec![address.into()],
+        ),
+        (
+            "messages.text",
+            format!(
+                "UPDATE messages SET body_text = REPLACE(body_text, $1, '[gelöscht]'), \
+                 body_html = REPLACE(body_html, $2, '[gelöscht]') WHERE ticket_id = {t}"
+            ),
+            vec![address.into(), address.into()],
+        ),
+    ];
+    let mut counts = Counts::new();
+    for (what, sql, values) in steps {
+        let sql = placeholders(backend, &sql);
+        let n = db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected();
+        if n > 0 {
+            counts.insert(what, n);
+        }
+    }
+    Ok(counts)
 }
 
 /// Rows removed, per table.
@@ -156,10 +251,12 @@ pub async fn remove_ticket(db: &impl ConnectionTrait, ticket_id: i64, mode: &str
         (
             "raw_mails",
             format!(
-                "DELETE FROM raw_mails WHERE id IN (SELECT raw_mail_id FROM intake_keys WHERE ticket_id = {t} \
-                 UNION SELECT raw_mail_id FROM bounces WHERE ticket_id = {t}) \
-                 AND NOT EXISTS (SELECT 1 FROM intake_keys k WHERE k.raw_mail_id = raw_mails.id AND k.ticket_id <> {t}) \
-                 AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.raw_mail_id = raw_mails.id AND b.ticket_id <> {t})"
+                // A mail to two tenants opened two tickets from one raw mail
+                // (the same Message-ID, the intake key's first column); a
+                // bounce belongs to one ticket only.
+                "DELETE FROM raw_mails WHERE id IN (SELECT k.raw_mail_id FROM intake_keys k WHERE k.ticket_id = {t} \
+                   AND NOT EXISTS (SELECT 1 FROM intake_keys o WHERE o.message_id = k.message_id AND o.ticket_id <> {t}) \
+                 UNION SELECT raw_mail_id FROM bounces WHERE ticket_id = {t})"
             ),
         ),
         ("intake_keys", format!("DELETE FROM intake_keys WHERE ticket_id = {t}")),
@@ -291,7 +388,7 @@ pub async fn forget_bounces(db: &impl ConnectionTrait, address: &str, tenants: O
         Some([]) => " AND 1 = 0".to_owned(),
         Some(t) => format!(" AND tenant_id IN ({})", t.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
     };
-    let like = format!("%{}%", address.replace(['\\', '%'], "").replace('_', "\\_"));
+    let like = format!("%{}%", address.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let collections = format!("SELECT ticket_id FROM bounce_collections WHERE 1 = 1{within}");
     let mentioning =
         format!("SELECT id FROM messages WHERE ticket_id IN ({collections}) AND lower(body_text) LIKE $1 ESCAPE '\\'");
@@ -308,13 +405,21 @@ pub async fn forget_bounces(db: &impl ConnectionTrait, address: &str, tenants: O
         format!("DELETE FROM attachments WHERE message_id IN ({mentioning})"),
         format!("DELETE FROM messages WHERE id IN ({mentioning})"),
         format!("DELETE FROM search_docs WHERE ticket_id IN ({collections}) AND lower({doc}) LIKE $1 ESCAPE '\\'"),
+        // The bounce mails that report only this address (one may name several).
+        format!(
+            "DELETE FROM raw_mails WHERE id IN (SELECT raw_mail_id FROM bounces WHERE lower(address) = lower($1){within}) \
+             AND NOT EXISTS (SELECT 1 FROM bounces o WHERE o.raw_mail_id = raw_mails.id AND lower(o.address) <> lower($2))"
+        ),
         format!("DELETE FROM bounces WHERE lower(address) = lower($1){within}"),
+        "DELETE FROM pgp_keys WHERE address = lower($1)".to_owned(),
     ];
     let mut n = 0;
     for (i, sql) in steps.iter().enumerate() {
-        let value: sea_orm::Value = if i == steps.len() - 1 { address.into() } else { like.clone().into() };
+        // The first five match the address in texts, the rest as a whole.
+        let value: sea_orm::Value = if i >= 5 { address.into() } else { like.clone().into() };
+        let values = if sql.contains("$2") { vec![value, address.into()] } else { vec![value] };
         let sql = placeholders(backend, sql);
-        n += db.execute_raw(Statement::from_sql_and_values(backend, sql, [value])).await?.rows_affected();
+        n += db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected();
     }
     Ok(n)
 }

@@ -106,12 +106,18 @@ pub async fn erase(State(app): State<Logbuch>, StaffForm { sp, form }: StaffForm
     }
     let erased = app.erase_requester(&sp.principal, &address).await?;
     let n = erased.tickets;
-    let held = if erased.held.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = erased.held.iter().map(|t| format!("#{t}")).collect();
-        format!(" Wegen eines Sperrvermerks bleiben: {}.", list.join(", "))
-    };
+    let numbers = |v: &[i64]| v.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(", ");
+    let mut more = String::new();
+    if !erased.redacted.is_empty() {
+        more.push_str(&format!(
+            " Aus Tickets anderer Personen ({}) sind ihre Nachrichten entfernt und die Adresse ersetzt; ihr Verlauf nennt sie noch.",
+            numbers(&erased.redacted)
+        ));
+    }
+    if !erased.held.is_empty() {
+        more.push_str(&format!(" Wegen eines Sperrvermerks bleiben: {}.", numbers(&erased.held)));
+    }
+    let tickets = if n == 1 { "1 Ticket ist".to_owned() } else { format!("{n} Tickets sind") };
     let p = MemberDataPage {
         nav: Some(nav(&app, &sp).await?),
         csrf: sp.csrf.clone(),
@@ -119,7 +125,7 @@ pub async fn erase(State(app): State<Logbuch>, StaffForm { sp, form }: StaffForm
         found: None,
         error: None,
         done: Some(format!(
-            "Gelöscht: {n} Tickets zu {address} sind anonymisiert, Rückläufer und Mails entfernt. Je Ticket bleibt ein Grabstein (wann, von wem, wie viel).{held}"
+            "Gelöscht: {tickets} zu {address} anonymisiert, Rückläufer und Mails entfernt. Je Ticket bleibt ein Grabstein (wann, von wem, wie viel).{more}"
         )),
     };
     Ok(page(&p))

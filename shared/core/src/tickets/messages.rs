@@ -237,6 +237,21 @@ impl Logbuch {
             row.message_id_header = Set(Some(message_id.clone()));
             row.in_reply_to = Set(in_reply_to.clone());
             row.references = Set(Some(references.join(" ")).filter(|r| !r.is_empty()));
+            let seal = match crypto {
+                crate::pgp::ReplyCrypto::Encrypt(s) => {
+                    let state = crate::pgp::PgpState {
+                        encrypted: true,
+                        signed: true,
+                        verified: true,
+                        signer: Some(s.signer.clone()),
+                        signer_address: Some(from.clone()),
+                        error: None,
+                    };
+                    row.pgp = Set(state.to_json());
+                    Some(s)
+                }
+                _ => None,
+            };
             let draft = crate::outgoing::Draft {
                 ticket_id: Some(t.id),
                 kind: "reply",
@@ -251,13 +266,7 @@ impl Logbuch {
                 automatic: false,
                 limited: false,
                 message_id: Some(message_id),
-                seal: match crypto {
-                    crate::pgp::ReplyCrypto::Encrypt(s) => {
-                        row.pgp = Set(Some(r#"{"encrypted":true,"signed":true,"verified":true}"#.to_owned()));
-                        Some(s)
-                    }
-                    _ => None,
-                },
+                seal,
             };
             mails.extend(crate::outgoing::queue_draft(self, txn, draft).await?);
         } else {
