@@ -48,14 +48,19 @@ async fn encrypted_in_and_out(backend: Backend) {
     .await;
     let tag = format!("{:x}", rand::random::<u32>());
     let helper = t.person(&format!("helfer-{tag}@nrw.example"), &[("helper", Some("nw"), None)]).await;
+    let admin = t.person(&format!("chef-{tag}@nrw.example"), &[("tenant_admin", Some("nw"), None)]).await;
     let erika = format!("erika-{tag}@example.org");
     let otto = format!("otto-{tag}@example.org");
 
-    // Erika's key pair, made here as her mail program would; staff file her public key.
+    // Erika's key pair, made here as her mail program would; her LV's admin files her public key
+    // (by address: for those who manage member data; a helper files it from a ticket).
     let erika_key = logbuch_pgp::generate_key(&format!("Erika Muster <{erika}>"), "erikas-passwort").unwrap();
+    let put = json!({"key": erika_key.public_armored});
+    let (s, _) = t.call(Some(&helper), reqwest::Method::PUT, &format!("/api/v1/keys/{erika}"), Some(put)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, k) = t
         .call(
-            Some(&helper),
+            Some(&admin),
             reqwest::Method::PUT,
             &format!("/api/v1/keys/{erika}"),
             Some(json!({"key": erika_key.public_armored})),
@@ -67,7 +72,7 @@ async fn encrypted_in_and_out(backend: Backend) {
     let other = logbuch_pgp::generate_key(&format!("Jemand <jemand-{tag}@example.org>"), "x").unwrap();
     let (s, e) = t
         .call(
-            Some(&helper),
+            Some(&admin),
             reqwest::Method::PUT,
             &format!("/api/v1/keys/{erika}"),
             Some(json!({"key": other.public_armored})),
@@ -201,6 +206,7 @@ async fn a_key_from_the_web_key_directory(backend: Backend) {
     })
     .await;
     let helper = t.person(&format!("helfer-{tag}@nrw.example"), &[("helper", Some("nw"), None)]).await;
+    let admin = t.person(&format!("chef-{tag}@nrw.example"), &[("tenant_admin", Some("nw"), None)]).await;
     t.app
         .ingest_raw(
             "test",
@@ -219,7 +225,7 @@ async fn a_key_from_the_web_key_directory(backend: Backend) {
     let answer = format!("Ihre Adresse {tag} ist geändert.");
     let (s, b) = t.post(&helper, &format!("/api/v1/tickets/{n}/replies"), json!({"body": answer})).await;
     assert!(s.is_success(), "{b}");
-    let (s, k) = t.get(&helper, &format!("/api/v1/keys/{anna}")).await;
+    let (s, k) = t.get(&admin, &format!("/api/v1/keys/{anna}")).await;
     server.kill().ok();
     server.wait().ok();
     assert_eq!(s, StatusCode::OK, "{k}");

@@ -123,6 +123,13 @@ async fn verify_finds_removed_entries(backend: Backend) {
     exec(&t, &format!("UPDATE audit_checkpoints SET digest = '{digest}' WHERE id = 1")).await;
     let verdict = t.app.verify_record(|_, _| {}).await.unwrap();
     assert_eq!(verdict.bad_signatures, vec![1]);
+
+    // A deleted checkpoint is missed.
+    t.app.write_checkpoint().await.unwrap();
+    exec(&t, "DELETE FROM audit_checkpoints WHERE id = 1").await;
+    let verdict = t.app.verify_record(|_, _| {}).await.unwrap();
+    assert_eq!(verdict.found.missing_checkpoints, vec![1]);
+    assert!(verdict.lines().iter().any(|l| l.contains("Prüfpunkt 1 fehlt")));
 }
 
 both!(verify_names_what_was_changed, verify_finds_removed_entries);

@@ -256,6 +256,10 @@ async fn member_data_pages(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
-    let (s, k) = t.get(&helper, &format!("/api/v1/keys/{x}")).await;
+    let chef = logbuch_tests::Person {
+        email: "chef@nw.example".into(),
+        token: logbuch_core::admin::create_token(&t.app, "chef@nw.example", "t").await.unwrap(),
+    };
+    let (s, k) = t.get(&chef, &format!("/api/v1/keys/{x}")).await;
     assert_eq!((s, k["fingerprint"].as_str()), (StatusCode::OK, Some(key.fingerprint.as_str())));
 }

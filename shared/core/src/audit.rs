@@ -31,6 +31,18 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<SigningKey> {
     }
 }
 
+/// The key checkpoints are checked with: the configured one or the key file
+/// that exists; never a new one (that would call every checkpoint forged).
+fn verifying_key(settings: &Settings) -> anyhow::Result<VerifyingKey> {
+    if settings.audit.signing_key.is_none() && !settings.data_dir.join(KEY_FILE).exists() {
+        anyhow::bail!(
+            "no audit key here: set audit.signing_key (LOGBUCH__AUDIT__SIGNING_KEY) as on the servers, or run where {} is",
+            settings.data_dir.join(KEY_FILE).display()
+        );
+    }
+    Ok(signing_key(settings)?.verifying_key())
+}
+
 /// A secret of this installation kept in a file beside the embedded
 /// database (`<data_dir>/name`, owner-only): 32 random bytes as hex, made
 /// at first use. Installations with their own database set it in the
@@ -76,6 +88,8 @@ impl Verdict {
         self.found.breaks.is_empty()
             && self.found.heads_differ.is_empty()
             && self.found.unlinked_checkpoints.is_empty()
+            && self.found.missing_checkpoints.is_empty()
+            && self.found.sealed_beyond == 0
             && self.bad_signatures.is_empty()
             && self.found.checkpoint.as_ref().is_none_or(|(c, digest)| c.digest == *digest)
     }
@@ -107,6 +121,15 @@ impl Verdict {
                 c.id,
                 c.at.format("%d.%m.%Y %H:%M UTC")
             )),
+        }
+        for id in &f.missing_checkpoints {
+            out.push(format!("BRUCH: Prüfpunkt {id} fehlt (gelöscht)."));
+        }
+        if f.sealed_beyond > 0 {
+            out.push(format!(
+                "BRUCH: {} Einträge wurden in einer Runde versiegelt, deren Prüfpunkt fehlt (der letzte Prüfpunkt wurde gelöscht).",
+                f.sealed_beyond
+            ));
         }
         for id in &f.unlinked_checkpoints {
             out.push(format!("BRUCH: Prüfpunkt {id} verweist nicht auf den Prüfpunkt davor."));
@@ -165,7 +188,7 @@ impl Logbuch {
 
     /// Recomputes every chain and checks the checkpoints against the configured key.
     pub async fn verify_record(&self, progress: impl FnMut(u64, u64)) -> AppResult<Verdict> {
-        let key = signing_key(&self.settings).map_err(AppError::Internal)?.verifying_key();
+        let key = verifying_key(&self.settings).map_err(AppError::Internal)?;
         // One snapshot: the sealer and checkpoints go on meanwhile, and a
         // check that saw half of a seal would report a break that is none.
         let db = &self.store.db;

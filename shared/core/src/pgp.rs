@@ -359,7 +359,7 @@ impl Logbuch {
     /// then encrypted in queues with encryption.
     #[tracing::instrument(skip_all, fields(user = %who.user))]
     pub async fn set_public_key(&self, who: &Principal, address: &str, armored: &str) -> AppResult<KeyView> {
-        staff_only(who)?;
+        staff_only(self, who)?;
         let address = crate::tickets::validate_address("address", address)?;
         if armored.len() > MAX_KEY_BYTES {
             return Err(AppError::validation("key", "Der Schlüssel ist zu groß (höchstens 256 KB)."));
@@ -383,15 +383,32 @@ impl Logbuch {
         self.public_key_of(who, &address).await
     }
 
-    /// The requester's address of a ticket the caller may answer (to file their key).
-    pub async fn requester_of(&self, who: &Principal, id: i64) -> AppResult<String> {
+    /// Files the OpenPGP key of a ticket's requester, by someone who may
+    /// answer the ticket; on the ticket's history with the fingerprint.
+    #[tracing::instrument(skip_all, fields(user = %who.user, ticket = id))]
+    pub async fn set_requester_key(&self, who: &Principal, id: i64, armored: &str) -> AppResult<KeyView> {
         let dir = self.directory().await?;
-        Ok(self.load_ticket(&self.store.db, who, id, logbuch_domain::Action::AddReply, &dir).await?.requester)
+        let t = self.load_ticket(&self.store.db, who, id, logbuch_domain::Action::AddReply, &dir).await?;
+        let info = checked_key(&t.requester, armored)?;
+        let db = &self.store.db;
+        store::save_public_key(db, &t.requester, &info.fingerprint, armored.trim(), "upload", Some(who.user.0)).await?;
+        logbuch_store::history::record(db, id, Some(who.user.0), "pgp_key", None, Some(info.fingerprint.clone()))
+            .await?;
+        let k = store::public_key(db, &t.requester)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("key gone")))?;
+        Ok(KeyView {
+            address: k.address,
+            fingerprint: k.fingerprint,
+            source: k.source,
+            added_at: k.added_at,
+            can_encrypt: true,
+        })
     }
 
     /// The key on file for an address (staff).
     pub async fn public_key_of(&self, who: &Principal, address: &str) -> AppResult<KeyView> {
-        staff_only(who)?;
+        staff_only(self, who)?;
         let address = address.trim().to_lowercase();
         let k = store::public_key(&self.store.db, &address)
             .await?
@@ -408,17 +425,47 @@ impl Logbuch {
 
     /// Removes the key on file for an address (staff).
     pub async fn remove_public_key(&self, who: &Principal, address: &str) -> AppResult<bool> {
-        staff_only(who)?;
+        staff_only(self, who)?;
         Ok(store::delete_public_key(&self.store.db, address.trim()).await?)
     }
 }
 
-/// Keys of outside addresses are for the people who answer them: anyone with a role.
-fn staff_only(who: &Principal) -> AppResult<()> {
-    if who.assignments.is_empty() {
-        return Err(AppError::Forbidden("Schlüssel verwalten nur Menschen mit einer Rolle in Logbuch.".into()));
+/// A key on file serves every tenant (an address has one key): filing,
+/// reading and removing one by address is for those who manage member data
+/// somewhere; a helper files the requester's key from a ticket they answer
+/// ([`Logbuch::set_requester_key`]).
+fn staff_only(app: &Logbuch, who: &Principal) -> AppResult<()> {
+    let may = who.assignments.iter().any(|a| {
+        app.authz.role_grants(a.role, &logbuch_domain::TenantCode::bund(), logbuch_domain::Action::ManageMemberData)
+    });
+    if !may {
+        return Err(AppError::Forbidden(
+            "Schlüssel nach Adresse verwalten dürfen, wer Mitgliederdaten verwaltet; den Schlüssel der anfragenden Person hinterlegt man am Ticket.".into(),
+        ));
     }
     Ok(())
+}
+
+/// A key staff file for `address`: readable, able to encrypt, naming the address.
+fn checked_key(address: &str, armored: &str) -> AppResult<pgp::PublicKeyInfo> {
+    if armored.len() > MAX_KEY_BYTES {
+        return Err(AppError::validation("key", "Der Schlüssel ist zu groß (höchstens 256 KB)."));
+    }
+    let info = pgp::parse_public_key(armored.as_bytes())
+        .map_err(|_| AppError::validation("key", "Das ist kein lesbarer öffentlicher OpenPGP-Schlüssel."))?;
+    if !info.can_encrypt {
+        return Err(AppError::validation(
+            "key",
+            "Der Schlüssel kann nicht (mehr) verschlüsseln: abgelaufen, widerrufen oder ohne Verschlüsselungs-Unterschlüssel.",
+        ));
+    }
+    if !info.addresses.iter().any(|a| a.eq_ignore_ascii_case(address)) {
+        return Err(AppError::validation(
+            "key",
+            format!("Der Schlüssel gehört nicht zu {address} (er nennt {}).", info.addresses.join(", ")),
+        ));
+    }
+    Ok(info)
 }
 
 #[cfg(test)]

@@ -41,7 +41,14 @@ pub fn wkd_hash(local: &str) -> String {
 pub(crate) fn wkd_urls(address: &str, base: Option<&str>) -> Option<Vec<String>> {
     let (local, domain) = address.rsplit_once('@')?;
     let domain = domain.to_lowercase();
-    if local.is_empty() || !domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
+    // A public name only: no IP literal, no single label (localhost), a top-level domain of letters.
+    let tld = domain.rsplit('.').next().unwrap_or("");
+    if local.is_empty()
+        || !domain.contains('.')
+        || tld.len() < 2
+        || !tld.chars().all(|c| c.is_ascii_alphabetic())
+        || !domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
         return None;
     }
     let (hash, l) = (wkd_hash(local), local.replace('%', "%25").replace('&', "%26").replace('+', "%2B"));
@@ -82,17 +89,25 @@ impl Logbuch {
             return Ok(());
         }
         let Some(urls) = wkd_urls(&t.requester, self.settings.pgp.wkd_base.as_deref()) else { return Ok(()) };
+        // No redirects: the directory answers at its own address, or not at all.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!(e))?;
         for url in urls {
-            let Ok(res) = http.get(&url).send().await else { continue };
+            let Ok(mut res) = http.get(&url).send().await else { continue };
             if !res.status().is_success() || res.content_length().is_some_and(|n| n as usize > MAX_KEY_BYTES) {
                 continue;
             }
-            let Ok(bytes) = res.bytes().await else { continue };
+            // Read at most MAX_KEY_BYTES, whatever the server claims.
+            let mut bytes = Vec::new();
+            while let Ok(Some(chunk)) = res.chunk().await {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_KEY_BYTES {
+                    break;
+                }
+            }
             if bytes.len() > MAX_KEY_BYTES {
                 continue;
             }
@@ -124,6 +139,9 @@ mod tests {
         );
         assert_eq!(urls[1], "https://example.org/.well-known/openpgpkey/hu/iy9q119eutrkn8s1mk4r39qejnbu3n5q?l=Joe.Doe");
         assert!(wkd_urls("kaputt", None).is_none());
+        assert!(wkd_urls("x@127.0.0.1", None).is_none(), "no IP literals");
+        assert!(wkd_urls("x@localhost", None).is_none());
+        assert!(wkd_urls("x@[::1]", None).is_none());
         assert!(wkd_urls("a@evil.org/../x", None).is_none());
     }
 }

@@ -211,6 +211,11 @@ pub async fn seal(db: &DatabaseConnection, limit: u64) -> Result<u64> {
         tickets.sort_unstable();
         tickets.dedup();
         let mut ends = heads(&txn, chain, &tickets).await?;
+        // Written into the statement below: a recorded end that is no hash is refused.
+        if let Some((t, _)) = ends.iter().find(|(_, (_, h))| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(sea_orm::DbErr::Custom(format!("audit_heads of ticket {t} holds no hash")).into());
+        }
         let mut values = Vec::with_capacity(pending.len());
         for l in &pending {
             let (length, head) = ends.entry(l.ticket_id).or_insert_with(|| (0, GENESIS.to_owned()));
@@ -454,6 +459,11 @@ pub struct Verified {
     pub checkpoint: Option<(Checkpoint, String)>,
     /// Checkpoints whose `prev_digest` is not the digest of the one before.
     pub unlinked_checkpoints: Vec<i64>,
+    /// Checkpoint numbers missing before the latest (deleted behind Logbuch's back).
+    pub missing_checkpoints: Vec<i64>,
+    /// Entries sealed in a round whose checkpoint is gone (the latest was
+    /// deleted: the entries after the one before it would go unchecked).
+    pub sealed_beyond: u64,
 }
 
 /// Checks one chain; returns its end (length, head), its end as of round
@@ -538,11 +548,13 @@ pub async fn verify(db: &impl ConnectionTrait, mut progress: impl FnMut(u64, u64
     let all = checkpoints(db).await?;
     let mut out = Verified::default();
     let mut prev = GENESIS.to_owned();
-    for c in &all {
+    for (i, c) in all.iter().enumerate() {
         if c.prev_digest != prev {
             out.unlinked_checkpoints.push(c.id);
         }
         prev = c.digest.clone();
+        let expected = i as i64 + 1 + out.missing_checkpoints.len() as i64;
+        out.missing_checkpoints.extend(expected..c.id);
     }
     let latest = all.last().cloned();
     let round = latest.as_ref().map_or(0, |c| c.id);
@@ -582,6 +594,7 @@ pub async fn verify(db: &impl ConnectionTrait, mut progress: impl FnMut(u64, u64
             let (len, head, (rlen, rhead), broken, unsealed) = check_chain(chain, &links, round);
             out.chains += 1;
             out.entries += links.len() as u64;
+            out.sealed_beyond += links.iter().filter(|l| l.sealed_in.is_some_and(|r| r > round + 1)).count() as u64;
             out.unsealed += unsealed;
             if let Some(b) = broken {
                 out.breaks.push(b);

@@ -169,7 +169,6 @@ pub async fn requester_key(
     Path(id): Path<i64>,
     StaffForm { sp, form }: StaffForm<KeyForm>,
 ) -> UiResult {
-    let address = app.requester_of(&sp.principal, id).await?;
-    app.set_public_key(&sp.principal, &address, &form.schluessel).await?;
+    app.set_requester_key(&sp.principal, id, &form.schluessel).await?;
     Ok(super::see_other(&format!("/ui/tickets/{id}")))
 }

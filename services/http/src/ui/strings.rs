@@ -207,6 +207,7 @@ pub fn field(f: &str) -> &str {
         "legal_hold" => "Sperrvermerk",
         "export" => "Datenauskunft",
         "encryption" => "Verschlüsselung",
+        "pgp_key" => "OpenPGP-Schlüssel hinterlegt",
         other => other,
     }
 }
