@@ -56,8 +56,8 @@ impl Logbuch {
         let mut done = 0;
         for d in due {
             let txn = logbuch_store::begin_write(&self.store.db).await?;
-            // Held or removed meanwhile (another worker, a person): leave it.
-            if retention::held(&txn, d.ticket_id).await? {
+            // Held, reopened or removed meanwhile (another worker, a person): leave it.
+            if !retention::still_due(&txn, d.ticket_id).await? {
                 continue;
             }
             retention::remove_ticket(&txn, d.ticket_id, &d.mode, "retention").await?;

@@ -200,6 +200,25 @@ pub async fn held(db: &impl ConnectionTrait, ticket_id: i64) -> Result<bool> {
     Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0) > 0)
 }
 
+/// Inside the removal's transaction: whether the ticket is still resolved,
+/// not held and not removed (its row locked on PostgreSQL, so a reply or
+/// reopening waits for the removal, or the removal sees it).
+pub async fn still_due(db: &impl ConnectionTrait, ticket_id: i64) -> Result<bool> {
+    let backend = db.get_database_backend();
+    let lock = if backend == sea_orm::DbBackend::Postgres { " FOR UPDATE" } else { "" };
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT status FROM tickets WHERE id = {ticket_id} \
+                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.ticket_id = {ticket_id}) \
+                 AND NOT EXISTS (SELECT 1 FROM ticket_tombstones x WHERE x.ticket_id = {ticket_id}){lock}"
+            ),
+        ))
+        .await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<String>(0).ok()).is_some_and(|s| s == "resolved"))
+}
+
 /// Sets (reason) or lifts (None) a legal hold; returns whether anything changed.
 pub async fn set_hold(db: &impl ConnectionTrait, ticket_id: i64, by: i64, reason: Option<&str>) -> Result<bool> {
     let backend = db.get_database_backend();
