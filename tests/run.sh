@@ -4,12 +4,20 @@
 # (needs root and Debian's postgresql package, which it installs if missing)
 # unless LOGBUCH_TEST_DATABASE_URL points at a server of your own, and a
 # throwaway Redis on 127.0.0.1:6380 unless LOGBUCH_TEST_REDIS_URL is set,
-# and a throwaway Dovecot (needs root; installs dovecot if missing).
+# and a throwaway Dovecot (needs root; installs dovecot if missing), and
+# Request Tracker 5 for the import tests (installs request-tracker5 if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${LOGBUCH_TEST_DATABASE_URL:-}" ]; then
   bash tests/peers/pg-up.sh
 fi
+# Request Tracker 5 on :8091 (Debian request-tracker5, its database on the
+# PostgreSQL above) for the import tests; skipped when LOGBUCH_TEST_RT_DIR
+# names a running one of your own.
+if [ -z "${LOGBUCH_TEST_RT_DIR:-}" ]; then
+  bash tests/peers/rt-up.sh
+fi
+export LOGBUCH_TEST_RT_DIR=${LOGBUCH_TEST_RT_DIR:-${PEERS_DIR:-/tmp/peers}/rt}
 if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
   bash tests/peers/redis-up.sh
 fi

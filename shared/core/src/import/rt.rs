@@ -320,6 +320,7 @@ impl Rt {
                 item.message_id = logbuch_mail::normalize_message_id(&text(&p["MessageId"]));
             }
             if !filename.is_empty() {
+                let filename = decode_words(&filename);
                 item.files.push(SourceFile { content: self.file_bytes(p).await?, filename, content_type: ctype });
             } else if ctype == "text/plain" && item.body.is_empty() {
                 item.body = text(&p["Content"]);
@@ -439,6 +440,73 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// A file name RT kept MIME-encoded (`=?UTF-8?B?…?=`, as REST2 clients
+/// must send non-ASCII names): decoded for UTF-8 and Latin-1, B and Q.
+fn decode_words(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("=?") {
+        let word = &rest[start + 2..];
+        let parts: Vec<&str> = word.splitn(3, '?').collect();
+        let decoded = match parts.as_slice() {
+            [charset, enc, tail] => tail.find("?=").and_then(|end| {
+                let text = &tail[..end];
+                let bytes = match enc.to_ascii_uppercase().as_str() {
+                    "B" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
+                    "Q" => q_decode(text),
+                    _ => return None,
+                };
+                let charset = charset.to_ascii_lowercase();
+                let decoded = if charset == "utf-8" || charset == "us-ascii" {
+                    String::from_utf8(bytes).ok()?
+                } else if charset == "iso-8859-1" || charset == "latin1" || charset == "windows-1252" {
+                    bytes.iter().map(|b| char::from(*b)).collect()
+                } else {
+                    return None;
+                };
+                // The word's whole length: "=?" charset "?" enc "?" text "?=".
+                Some((decoded, 2 + charset.len() + 1 + enc.len() + 1 + end + 2))
+            }),
+            _ => None,
+        };
+        match decoded {
+            Some((text, len)) => {
+                let between = &rest[..start];
+                // Blanks between two encoded words do not count.
+                if !between.trim().is_empty() || out.is_empty() {
+                    out.push_str(between);
+                }
+                out.push_str(&text);
+                rest = &rest[start + len..];
+            }
+            None => {
+                out.push_str(&rest[..start + 2]);
+                rest = &rest[start + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn q_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'='
+            && let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'_' { b' ' } else { b[i] });
+        i += 1;
+    }
+    out
+}
+
 /// Rough text of an HTML-only message, for search and the plain view.
 fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -475,6 +543,18 @@ mod tests {
     fn queue_names_in_paths() {
         assert_eq!(encode("Presse NRW"), "Presse%20NRW");
         assert_eq!(encode("Mitglieder-Bü"), "Mitglieder-B%C3%BC");
+    }
+
+    #[test]
+    fn encoded_file_names() {
+        assert_eq!(
+            decode_words("=?UTF-8?B?TWVsZGViZXNjaGVpbmlndW5nIE3DvGxsZXIucGRm?="),
+            "Meldebescheinigung Müller.pdf"
+        );
+        assert_eq!(decode_words("=?ISO-8859-1?Q?Best=E4tigung_neu.txt?="), "Bestätigung neu.txt");
+        assert_eq!(decode_words("=?UTF-8?Q?a?= =?UTF-8?Q?b?=.txt"), "ab.txt");
+        assert_eq!(decode_words("plain =?x.txt"), "plain =?x.txt");
+        assert_eq!(decode_words("Bestätigung.txt"), "Bestätigung.txt");
     }
 
     #[test]
