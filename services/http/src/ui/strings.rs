@@ -204,6 +204,9 @@ pub fn field(f: &str) -> &str {
         "absence" => "Vertretung",
         "merged" => "zusammengeführt",
         "tag" => "Schlagwort",
+        "import" => "Import",
+        "imported" => "früherer Verlauf",
+        "subject" => "Betreff",
         other => other,
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod map;
 pub mod rt;
+mod text;
 mod write;
 
 pub use map::ImportMap;
@@ -222,6 +223,7 @@ impl Logbuch {
         progress: impl FnMut(&Progress),
     ) -> AppResult<ImportReport> {
         let source = rt::Rt::new(url, token, map)?;
+        source.login().await;
         self.run_import(&source, map, opts, progress).await
     }
 

@@ -9,10 +9,9 @@ use super::{Fetched, ImportReport, ItemKind, SourceItem, SourceTicket, SourceUse
 use crate::tickets::Directory;
 use crate::{AppResult, Logbuch};
 use chrono::{DateTime, Utc};
-use logbuch_domain::{MessageKind, Priority, Status};
-use logbuch_store::entity::{message, ticket};
+use logbuch_domain::{Priority, Status};
+use logbuch_store::entity::ticket;
 use logbuch_store::imports::{self, Saved};
-use logbuch_store::messages::{self, NewFile};
 use logbuch_store::{Deferred, history, now, tickets};
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
 use serde::{Deserialize, Serialize};
@@ -63,6 +62,8 @@ enum Outcome {
     Unchanged,
     Skipped(String),
 }
+
+mod items;
 
 /// Counts of one ticket's writing, added to the report after its commit.
 #[derive(Default)]
@@ -211,15 +212,7 @@ impl Context<'_> {
         } else {
             (None, None)
         };
-        let first_reply = t
-            .items
-            .iter()
-            .find(|i| {
-                i.kind == ItemKind::Correspondence
-                    && !Self::written_by_requester(t, &i.author)
-                    && (i.author.staff || self.map.user(&key_of(&i.author)).is_some())
-            })
-            .map(|i| i.at);
+        let first_reply = t.items.iter().find(|i| self.is_staff_reply(t, i)).map(|i| i.at);
         let updated = t.items.iter().map(|i| i.at).max().unwrap_or(t.created).max(t.created);
         let subject: String =
             t.subject.chars().filter(|c| !c.is_control()).take(self.limits().max_subject_chars).collect();
@@ -287,6 +280,13 @@ impl Context<'_> {
             counts.remarks.push(format!("Bearbeiter(in) {} ohne Logbuch-Konto: Ticket ohne Bearbeitung", o.label()));
         }
         id
+    }
+
+    /// Whether an item is staff answering the requester (the first one is the first response).
+    fn is_staff_reply(&self, t: &SourceTicket, i: &SourceItem) -> bool {
+        i.kind == ItemKind::Correspondence
+            && !Self::written_by_requester(t, &i.author)
+            && (i.author.staff || self.map.user(&key_of(&i.author)).is_some())
     }
 
     /// Whether an author is (one of) the requesters.
@@ -366,6 +366,11 @@ impl Context<'_> {
             }
         }
         let newest = t.items.iter().filter(|i| i.id > last_item).map(|i| i.at).max();
+        if current.first_responded_at.is_none()
+            && let Some(reply) = t.items.iter().find(|i| i.id > last_item && self.is_staff_reply(t, i))
+        {
+            row.first_responded_at = Set(Some(reply.at));
+        }
         if changes.is_empty() && newest.is_none() && now_state.watchers == before.watchers {
             return Ok(false);
         }
@@ -378,96 +383,5 @@ impl Context<'_> {
         history::record(txn, id, None, "import", None, Some(format!("{} (aktualisiert)", t.reference))).await?;
         imports::add_refs(txn, id, self.source, &t.tags).await?;
         Ok(!changes.is_empty() || watchers || newest.is_some())
-    }
-
-    /// One item of the old ticket: a message with its files, or a history entry.
-    async fn add_item(
-        &self,
-        txn: &DatabaseTransaction,
-        t: &SourceTicket,
-        id: i64,
-        item: &SourceItem,
-        counts: &mut Counts,
-        writes: &mut Deferred,
-    ) -> AppResult<()> {
-        let staff = self.map.user(&key_of(&item.author)).or_else(|| self.map.user(&item.author.login));
-        let kind = match &item.kind {
-            ItemKind::Change(what) => {
-                let mut row = history::entry(id, None, item.at, "imported", None, Some(what.clone()));
-                row.actor_label = Set(Some(item.author.label()));
-                row.actor_id = Set(staff);
-                row.insert(txn).await?;
-                counts.history += 1;
-                return Ok(());
-            }
-            ItemKind::Request => MessageKind::Inbound,
-            ItemKind::Comment => MessageKind::Note,
-            // Someone outside writing (a requester, or a Cc by mail) is inbound; staff answered.
-            ItemKind::Correspondence
-                if Self::written_by_requester(t, &item.author) || (staff.is_none() && !item.author.staff) =>
-            {
-                MessageKind::Inbound
-            }
-            ItemKind::Correspondence => MessageKind::Outbound,
-        };
-        // The request's sender is the requester even when staff typed it in (as on the phone).
-        let by_staff = staff.is_some() || item.author.staff || item.author.email.is_empty();
-        let from = match (&item.kind, Self::requester_of(t)) {
-            (ItemKind::Request, Some(r)) if by_staff => r.email.clone(),
-            _ => item.author.email.clone(),
-        };
-        let body = if item.body.trim().is_empty() && item.html.is_none() && item.files.is_empty() {
-            "(ohne Text)".to_owned()
-        } else {
-            item.body.clone()
-        };
-        let max_body = self.limits().max_body_bytes;
-        let body = if body.len() > max_body {
-            counts.remarks.push(format!("Text über {} KiB gekürzt", max_body / 1024));
-            let mut end = max_body;
-            while !body.is_char_boundary(end) {
-                end -= 1;
-            }
-            body[..end].to_owned()
-        } else {
-            body
-        };
-        let row = message::ActiveModel {
-            ticket_id: Set(id),
-            kind: Set(kind.as_str().to_owned()),
-            author_id: Set(if kind == MessageKind::Inbound && item.kind != ItemKind::Request { None } else { staff }),
-            from_addr: Set(Some(from).filter(|f| !f.is_empty())),
-            to_addrs: Set(None),
-            cc_addrs: Set(None),
-            subject: Set(item.subject.clone().filter(|s| !s.trim().is_empty())),
-            message_id_header: Set(item.message_id.clone()),
-            in_reply_to: Set(None),
-            references: Set(None),
-            body_text: Set(body),
-            body_html: Set(item.html.clone()),
-            created_at: Set(item.at),
-            ..Default::default()
-        };
-        let max_file = self.limits().max_attachment_bytes;
-        let mut files = Vec::new();
-        for f in &item.files {
-            if f.content.len() > max_file {
-                counts.remarks.push(format!("Datei über {} MB nicht übernommen", max_file / 1_000_000));
-                continue;
-            }
-            files.push(NewFile {
-                filename: f.filename.clone(),
-                content_type: f.content_type.clone(),
-                content: f.content.clone(),
-            });
-        }
-        messages::insert_indexed(txn, row, &files, None, Some(writes)).await?;
-        counts.files += files.len() as u64;
-        if kind == MessageKind::Note {
-            counts.notes += 1;
-        } else {
-            counts.messages += 1;
-        }
-        Ok(())
     }
 }

@@ -1,0 +1,163 @@
+//! Import benchmark (issue 19): N tickets (default 5,000) in a queue of a
+//! real Request Tracker 5, filled through REST2's bulk calls — German text,
+//! every ticket answered by staff, every fourth with an internal comment,
+//! every tenth with a PDF — imported into NRW's member queue, then imported
+//! again (nothing new). Prints tickets/s of both runs.
+//!
+//! Run it with `tests/bench-import.sh`. `BENCH_RT_QUEUE=<name>` imports a
+//! queue filled before instead of filling a new one (RT keeps it until
+//! `rt-up.sh` runs again without `RT_REUSE=1`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine;
+use logbuch_core::Logbuch;
+use logbuch_core::import::{ImportMap, ImportOptions};
+use serde_json::{Value, json};
+use std::time::Instant;
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+struct Rt {
+    api: String,
+    auth: String,
+    http: reqwest::Client,
+}
+
+impl Rt {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let res = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .header("Authorization", &self.auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert!(status.is_success(), "RT {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
+
+/// Fills `queue` with `n` tickets, 100 per bulk call, two calls at a time.
+async fn fill(rt: &Rt, queue: &str, n: usize) {
+    let started = Instant::now();
+    let pdf = base64::engine::general_purpose::STANDARD.encode(PDF);
+    let mut ids: Vec<i64> = Vec::with_capacity(n);
+    let batches: Vec<Vec<Value>> = (0..n)
+        .map(|i| {
+            let mut t = json!({
+                "Queue": queue,
+                "Requestor": format!("mitglied{i}@example.org"),
+                "Subject": format!("Beitragsänderung Nr. {i} – Umzug nach Köln"),
+                "Content": format!("Sehr geehrte Damen und Herren,\nich bin umgezogen und bitte um Änderung meines Beitrags (Mitgliedsnummer {i}).\nMit freundlichen Grüßen"),
+                "ContentType": "text/plain",
+            });
+            if i % 10 == 0 {
+                t["Attachments"] = json!([{"FileName": "Meldebescheinigung.pdf", "FileType": "application/pdf", "FileContent": pdf}]);
+            }
+            t
+        })
+        .collect::<Vec<_>>()
+        .chunks(100)
+        .map(<[Value]>::to_vec)
+        .collect();
+    for pair in batches.chunks(2) {
+        let calls = pair.iter().map(|b| rt.call(reqwest::Method::POST, "/tickets/bulk", Value::Array(b.clone())));
+        for v in futures_util::future::join_all(calls).await {
+            ids.extend(v.as_array().unwrap().iter().filter_map(|t| t["id"].as_str()?.parse::<i64>().ok()));
+        }
+        eprint!(
+            "\rRT füllen: {} von {n} Tickets angelegt ({:.0}/s)   ",
+            ids.len(),
+            ids.len() as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    eprintln!();
+    let answers: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "Content": "Vielen Dank, wir haben Ihren Beitrag geändert.", "ContentType": "text/plain"}))
+        .collect();
+    let comments: Vec<Value> = ids
+        .iter()
+        .step_by(4)
+        .map(|id| json!({"id": id, "Content": "Interne Notiz: Lastschrift prüfen.", "ContentType": "text/plain"}))
+        .collect();
+    for (path, list) in [("/tickets/bulk/correspond", answers), ("/tickets/bulk/comment", comments)] {
+        let mut done = 0;
+        for pair in list.chunks(200) {
+            let calls = pair.chunks(100).map(|b| rt.call(reqwest::Method::POST, path, Value::Array(b.to_vec())));
+            futures_util::future::join_all(calls).await;
+            done += pair.len();
+            eprint!("\rRT füllen: {path} {done} von {}   ", list.len());
+        }
+        eprintln!();
+    }
+    println!("RT gefüllt: {n} Tickets in {:.0} s", started.elapsed().as_secs_f64());
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = env("BENCH_TICKETS", "5000").parse().unwrap();
+    let dir = env("LOGBUCH_TEST_RT_DIR", "/tmp/peers/rt");
+    let url = std::fs::read_to_string(format!("{dir}/url")).expect("RT url (tests/peers/rt-up.sh)").trim().to_owned();
+    let token = std::fs::read_to_string(format!("{dir}/token")).expect("RT token").trim().to_owned();
+    let rt = Rt { api: format!("{url}/REST/2.0"), auth: format!("token {token}"), http: reqwest::Client::new() };
+    let queue = match std::env::var("BENCH_RT_QUEUE") {
+        Ok(q) => q,
+        Err(_) => {
+            let q = format!("Bench {}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+            rt.call(reqwest::Method::POST, "/queue", json!({"Name": q})).await;
+            fill(&rt, &q, n).await;
+            println!("BENCH_RT_QUEUE='{q}' importiert dieselbe Queue noch einmal");
+            q
+        }
+    };
+
+    let data = std::env::temp_dir().join(format!("logbuch-bench-import-{}", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    let mut settings = logbuch_config::Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
+    settings.data_dir = data.clone();
+    let backend = match std::env::var("LOGBUCH_BENCH_DATABASE_URL") {
+        Ok(base) => {
+            let name = format!("lb_import_bench_{}", std::process::id());
+            let admin = sea_orm::Database::connect(&base).await.unwrap();
+            use sea_orm::ConnectionTrait;
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            let (prefix, _) = base.rsplit_once('/').unwrap();
+            settings.database.url = Some(format!("{prefix}/{name}").into());
+            format!("PostgreSQL ({prefix}/{name})")
+        }
+        Err(_) => format!("SQLite ({})", data.display()),
+    };
+    let app = Logbuch::connect(settings).await.unwrap();
+    app.prepare().await.unwrap();
+    logbuch_core::admin::create_user(&app, "erika@piratenpartei-nrw.example", "Erika").await.unwrap();
+    let map = ImportMap::parse(&format!(
+        "rtname = \"logbuch.test\"\n[[queue]]\nsource = \"{queue}\"\ntenant = \"nw\"\nqueue = \"mitgliederverwaltung\"\n\
+         [users]\n\"root@localhost\" = \"erika@piratenpartei-nrw.example\"\n"
+    ))
+    .unwrap();
+    println!("Import aus RT-Queue „{queue}“ nach {backend}");
+    for run in ["erster Lauf", "zweiter Lauf (nichts Neues)"] {
+        let mut last = Instant::now();
+        let report = app
+            .import_rt(&url, &token, &map, &ImportOptions::default(), |p| {
+                if last.elapsed().as_millis() >= 500 {
+                    last = Instant::now();
+                    eprint!("\r{} von {} Tickets, {:.0}/s   ", p.done, p.total, p.rate());
+                }
+            })
+            .await
+            .unwrap();
+        eprintln!();
+        println!("{run}: {}", report.summary().trim_end().replace('\n', "\n  "));
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
