@@ -5,7 +5,8 @@
 # unless LOGBUCH_TEST_DATABASE_URL points at a server of your own, and a
 # throwaway Redis on 127.0.0.1:6380 unless LOGBUCH_TEST_REDIS_URL is set,
 # and a throwaway Dovecot (needs root; installs dovecot if missing), and
-# Request Tracker 5 for the import tests (installs request-tracker5 if missing).
+# Request Tracker 5 and Redmine 5 for the import tests (installed from Debian
+# if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${LOGBUCH_TEST_DATABASE_URL:-}" ]; then
@@ -18,6 +19,11 @@ if [ -z "${LOGBUCH_TEST_RT_DIR:-}" ]; then
   bash tests/peers/rt-up.sh
 fi
 export LOGBUCH_TEST_RT_DIR=${LOGBUCH_TEST_RT_DIR:-${PEERS_DIR:-/tmp/peers}/rt}
+# Redmine 5 on :8092 (Debian redmine, likewise), unless LOGBUCH_TEST_REDMINE_DIR is set.
+if [ -z "${LOGBUCH_TEST_REDMINE_DIR:-}" ]; then
+  bash tests/peers/redmine-up.sh
+fi
+export LOGBUCH_TEST_REDMINE_DIR=${LOGBUCH_TEST_REDMINE_DIR:-${PEERS_DIR:-/tmp/peers}/redmine}
 if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
   bash tests/peers/redis-up.sh
 fi

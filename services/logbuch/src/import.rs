@@ -1,4 +1,4 @@
-//! `logbuch admin import rt …`: moving in from another tracker (issue 19),
+//! `logbuch admin import rt | redmine …`: moving in from another tracker (issue 19),
 //! with a progress bar on stderr and the summary on stdout.
 
 use clap::Subcommand;
@@ -25,6 +25,25 @@ pub enum ImportCommand {
         #[arg(long)]
         limit: Option<u64>,
     },
+    /// Redmine through its REST API (an administrator's key: people's mail
+    /// addresses are visible only to administrators). Idempotent like `rt`.
+    Redmine {
+        /// Redmine's address, e.g. https://redmine.example.org
+        #[arg(long)]
+        url: String,
+        /// An administrator's API key (better through the environment).
+        #[arg(long, env = "LOGBUCH_IMPORT_KEY", hide_env_values = true)]
+        key: String,
+        /// Only the map's entries for this project (identifier); default: all of them.
+        #[arg(long)]
+        project: Option<String>,
+        /// The map file (TOML): projects (and custom field values) to tenants and queues, people, statuses, priorities.
+        #[arg(long)]
+        map: PathBuf,
+        /// Stop after writing this many tickets; a rerun continues.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
 }
 
 /// One line, rewritten in place: counts and the rate.
@@ -43,26 +62,39 @@ fn bar(p: &Progress) {
     let _ = std::io::stderr().flush();
 }
 
-pub async fn run(app: &Logbuch, cmd: ImportCommand) -> anyhow::Result<()> {
-    match cmd {
-        ImportCommand::Rt { url, token, map, limit } => {
-            let map = ImportMap::load(&map)?;
-            let mut shown: Option<(std::time::Instant, u64)> = None;
-            let report = app
-                .import_rt(&url, &token, &map, &ImportOptions { limit }, |p| {
-                    let due = match shown {
-                        None => true,
-                        Some((at, done)) => done != p.done && (at.elapsed().as_millis() >= 200 || p.done == p.total),
-                    };
-                    if due {
-                        shown = Some((std::time::Instant::now(), p.done));
-                        bar(p);
-                    }
-                })
-                .await?;
-            eprintln!();
-            print!("{}", report.summary());
+/// The bar at most five times a second, and at the end.
+fn throttled() -> impl FnMut(&Progress) {
+    let mut shown: Option<(std::time::Instant, u64)> = None;
+    move |p| {
+        let due = match shown {
+            None => true,
+            Some((at, done)) => done != p.done && (at.elapsed().as_millis() >= 200 || p.done == p.total),
+        };
+        if due {
+            shown = Some((std::time::Instant::now(), p.done));
+            bar(p);
         }
     }
+}
+
+pub async fn run(app: &Logbuch, cmd: ImportCommand) -> anyhow::Result<()> {
+    let report = match cmd {
+        ImportCommand::Rt { url, token, map, limit } => {
+            let map = ImportMap::load(&map)?;
+            app.import_rt(&url, &token, &map, &ImportOptions { limit }, throttled()).await?
+        }
+        ImportCommand::Redmine { url, key, project, map, limit } => {
+            let mut map = ImportMap::load(&map)?;
+            if let Some(p) = project {
+                map.queues.retain(|q| q.source.trim() == p.trim());
+                if map.queues.is_empty() {
+                    anyhow::bail!("Die Zuordnungsdatei nennt das Projekt „{p}“ nicht ([[queue]] source).");
+                }
+            }
+            app.import_redmine(&url, &key, &map, &ImportOptions { limit }, throttled()).await?
+        }
+    };
+    eprintln!();
+    print!("{}", report.summary());
     Ok(())
 }

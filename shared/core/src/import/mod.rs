@@ -12,6 +12,7 @@
 //! skipped; the import goes on.
 
 pub mod map;
+pub mod redmine;
 pub mod rt;
 mod text;
 mod write;
@@ -224,6 +225,19 @@ impl Logbuch {
     ) -> AppResult<ImportReport> {
         let source = rt::Rt::new(url, token, map)?;
         source.login().await;
+        self.run_import(&source, map, opts, progress).await
+    }
+
+    /// Imports from Redmine (REST API at `url`) with an administrator's API key.
+    pub async fn import_redmine(
+        &self,
+        url: &str,
+        key: &str,
+        map: &ImportMap,
+        opts: &ImportOptions,
+        progress: impl FnMut(&Progress),
+    ) -> AppResult<ImportReport> {
+        let source = redmine::Redmine::new(url, key, map)?;
         self.run_import(&source, map, opts, progress).await
     }
 

@@ -160,7 +160,8 @@ impl Context<'_> {
                 let outcome = if changed || new_items { Outcome::Updated } else { Outcome::Unchanged };
                 (r.target_id, outcome, r.last_item)
             }
-            None => (self.create(&txn, t, queue, status, counts).await?, Outcome::Created, 0),
+            // Everything of a new ticket, also an item numbered 0 (Redmine's description).
+            None => (self.create(&txn, t, queue, status, counts).await?, Outcome::Created, i64::MIN),
         };
         let mut newest = last_item;
         for item in t.items.iter().filter(|i| i.id > last_item) {
@@ -179,7 +180,7 @@ impl Context<'_> {
                 source_id: &t.id,
                 target_id: ticket_id,
                 source_updated: &stamp,
-                last_item: newest,
+                last_item: newest.max(0),
                 state: serde_json::to_string(&State::of(t)).map_err(anyhow::Error::new)?,
             },
         )
