@@ -1,18 +1,21 @@
 //! Import benchmark (issue 19): N tickets (default 5,000) in a queue of a
-//! real Request Tracker 5, filled through REST2's bulk calls — German text,
-//! every ticket answered by staff, every fourth with an internal comment,
-//! every tenth with a PDF — imported into NRW's member queue, then imported
-//! again (nothing new). Prints tickets/s of both runs.
+//! real Request Tracker 5 (`BENCH_SOURCE=rt`, the default; filled through
+//! REST2's bulk calls) or a project of a real Redmine 5
+//! (`BENCH_SOURCE=redmine`; filled issue by issue, four at a time) —
+//! German text, every ticket answered by staff, every fourth with an
+//! internal comment, every tenth with a PDF — imported into NRW's member
+//! queue, then imported again (nothing new). Prints tickets/s of both runs.
 //!
-//! Run it with `tests/bench-import.sh`. `BENCH_RT_QUEUE=<name>` imports a
-//! queue filled before instead of filling a new one (RT keeps it until
-//! `rt-up.sh` runs again without `RT_REUSE=1`).
+//! Run it with `tests/bench-import.sh`. `BENCH_QUEUE=<name>` imports an RT
+//! queue or Redmine project filled before instead of filling a new one (the
+//! peers keep it until their script runs again without `*_REUSE=1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
+use futures_util::StreamExt;
 use logbuch_core::Logbuch;
-use logbuch_core::import::{ImportMap, ImportOptions};
+use logbuch_core::import::{ImportMap, ImportOptions, Progress};
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -59,7 +62,7 @@ async fn fill(rt: &Rt, queue: &str, n: usize) {
                 "Content": format!("Sehr geehrte Damen und Herren,\nich bin umgezogen und bitte um Änderung meines Beitrags (Mitgliedsnummer {i}).\nMit freundlichen Grüßen"),
                 "ContentType": "text/plain",
             });
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 t["Attachments"] = json!([{"FileName": "Meldebescheinigung.pdf", "FileType": "application/pdf", "FileContent": pdf}]);
             }
             t
@@ -102,22 +105,106 @@ async fn fill(rt: &Rt, queue: &str, n: usize) {
     println!("RT gefüllt: {n} Tickets in {:.0} s", started.elapsed().as_secs_f64());
 }
 
+/// Fills a new Redmine project with `n` issues (admin as author), four calls at a time.
+async fn fill_redmine(http: &reqwest::Client, url: &str, key: &str, project: &str, n: usize) {
+    let started = Instant::now();
+    let call = |method: reqwest::Method, path: String, body: Value| async move {
+        let res = http
+            .request(method, format!("{url}{path}"))
+            .header("X-Redmine-API-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert!(status.is_success(), "Redmine {path}: {status} {text}");
+        serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
+    };
+    let p = json!({"project": {"name": format!("Bench {project}"), "identifier": project, "is_public": false}});
+    call(reqwest::Method::POST, "/projects.json".into(), p).await;
+    let one = |i: usize| async move {
+        let mut issue = json!({"project_id": project, "tracker_id": 3,
+            "subject": format!("Beitragsänderung Nr. {i} – Umzug nach Köln"),
+            "description": format!("Sehr geehrte Damen und Herren,\nich bin umgezogen und bitte um Änderung meines Beitrags (Mitgliedsnummer {i}).\nMit freundlichen Grüßen")});
+        if i.is_multiple_of(10) {
+            let res = http
+                .post(format!("{url}/uploads.json?filename=Meldebescheinigung.pdf"))
+                .header("X-Redmine-API-Key", key)
+                .header("Content-Type", "application/octet-stream")
+                .body(PDF.to_vec())
+                .send()
+                .await
+                .unwrap();
+            let token = res.json::<Value>().await.unwrap()["upload"]["token"].clone();
+            issue["uploads"] =
+                json!([{"token": token, "filename": "Meldebescheinigung.pdf", "content_type": "application/pdf"}]);
+        }
+        let id = call(reqwest::Method::POST, "/issues.json".into(), json!({"issue": issue})).await["issue"]["id"]
+            .as_i64()
+            .unwrap();
+        let note = json!({"issue": {"notes": "Vielen Dank, wir haben Ihren Beitrag geändert.", "status_id": 2}});
+        call(reqwest::Method::PUT, format!("/issues/{id}.json"), note).await;
+        if i.is_multiple_of(4) {
+            let note = json!({"issue": {"notes": "Interne Notiz: Lastschrift prüfen.", "private_notes": true}});
+            call(reqwest::Method::PUT, format!("/issues/{id}.json"), note).await;
+        }
+    };
+    let mut done = 0usize;
+    let mut work = futures_util::stream::iter(0..n).map(one).buffer_unordered(4);
+    while work.next().await.is_some() {
+        done += 1;
+        if done.is_multiple_of(50) {
+            eprint!(
+                "\rRedmine füllen: {done} von {n} Tickets ({:.0}/s)   ",
+                done as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    eprintln!();
+    println!("Redmine gefüllt: {n} Tickets in {:.0} s", started.elapsed().as_secs_f64());
+}
+
+fn read(dir: &str, file: &str) -> String {
+    std::fs::read_to_string(format!("{dir}/{file}"))
+        .unwrap_or_else(|e| panic!("{dir}/{file}: {e} (tests/peers/*-up.sh)"))
+        .trim()
+        .to_owned()
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = env("BENCH_TICKETS", "5000").parse().unwrap();
-    let dir = env("LOGBUCH_TEST_RT_DIR", "/tmp/peers/rt");
-    let url = std::fs::read_to_string(format!("{dir}/url")).expect("RT url (tests/peers/rt-up.sh)").trim().to_owned();
-    let token = std::fs::read_to_string(format!("{dir}/token")).expect("RT token").trim().to_owned();
-    let rt = Rt { api: format!("{url}/REST/2.0"), auth: format!("token {token}"), http: reqwest::Client::new() };
-    let queue = match std::env::var("BENCH_RT_QUEUE") {
-        Ok(q) => q,
-        Err(_) => {
-            let q = format!("Bench {}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-            rt.call(reqwest::Method::POST, "/queue", json!({"Name": q})).await;
-            fill(&rt, &q, n).await;
-            println!("BENCH_RT_QUEUE='{q}' importiert dieselbe Queue noch einmal");
-            q
-        }
+    let redmine = env("BENCH_SOURCE", "rt") == "redmine";
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let (url, secret, queue, map_extra) = if redmine {
+        let dir = env("LOGBUCH_TEST_REDMINE_DIR", "/tmp/peers/redmine");
+        let (url, key) = (read(&dir, "url"), read(&dir, "key"));
+        let project = match std::env::var("BENCH_QUEUE") {
+            Ok(q) => q,
+            Err(_) => {
+                let p = format!("bench-{stamp}");
+                fill_redmine(&reqwest::Client::new(), &url, &key, &p, n).await;
+                println!("BENCH_QUEUE='{p}' importiert dasselbe Projekt noch einmal");
+                p
+            }
+        };
+        (url, key, project, "\"admin@example.net\" = \"erika@piratenpartei-nrw.example\"\n")
+    } else {
+        let dir = env("LOGBUCH_TEST_RT_DIR", "/tmp/peers/rt");
+        let (url, token) = (read(&dir, "url"), read(&dir, "token"));
+        let rt = Rt { api: format!("{url}/REST/2.0"), auth: format!("token {token}"), http: reqwest::Client::new() };
+        let queue = match std::env::var("BENCH_QUEUE") {
+            Ok(q) => q,
+            Err(_) => {
+                let q = format!("Bench {stamp}");
+                rt.call(reqwest::Method::POST, "/queue", json!({"Name": q})).await;
+                fill(&rt, &q, n).await;
+                println!("BENCH_QUEUE='{q}' importiert dieselbe Queue noch einmal");
+                q
+            }
+        };
+        (url, token, queue, "\"root@localhost\" = \"erika@piratenpartei-nrw.example\"\n")
     };
 
     let data = std::env::temp_dir().join(format!("logbuch-bench-import-{}", std::process::id()));
@@ -141,21 +228,26 @@ async fn main() {
     logbuch_core::admin::create_user(&app, "erika@piratenpartei-nrw.example", "Erika").await.unwrap();
     let map = ImportMap::parse(&format!(
         "rtname = \"logbuch.test\"\n[[queue]]\nsource = \"{queue}\"\ntenant = \"nw\"\nqueue = \"mitgliederverwaltung\"\n\
-         [users]\n\"root@localhost\" = \"erika@piratenpartei-nrw.example\"\n"
+         [users]\n{map_extra}"
     ))
     .unwrap();
-    println!("Import aus RT-Queue „{queue}“ nach {backend}");
+    let from = if redmine { "Redmine-Projekt" } else { "RT-Queue" };
+    println!("Import aus {from} „{queue}“ nach {backend}");
     for run in ["erster Lauf", "zweiter Lauf (nichts Neues)"] {
         let mut last = Instant::now();
-        let report = app
-            .import_rt(&url, &token, &map, &ImportOptions::default(), |p| {
-                if last.elapsed().as_millis() >= 500 {
-                    last = Instant::now();
-                    eprint!("\r{} von {} Tickets, {:.0}/s   ", p.done, p.total, p.rate());
-                }
-            })
-            .await
-            .unwrap();
+        let progress = |p: &Progress| {
+            if last.elapsed().as_millis() >= 500 {
+                last = Instant::now();
+                eprint!("\r{} von {} Tickets, {:.0}/s   ", p.done, p.total, p.rate());
+            }
+        };
+        let opts = ImportOptions::default();
+        let report = if redmine {
+            app.import_redmine(&url, &secret, &map, &opts, progress).await
+        } else {
+            app.import_rt(&url, &secret, &map, &opts, progress).await
+        }
+        .unwrap();
         eprintln!();
         println!("{run}: {}", report.summary().trim_end().replace('\n', "\n  "));
     }

@@ -94,6 +94,13 @@ fn parse_status(field: &str, s: &str) -> AppResult<StatusMap> {
     })
 }
 
+/// What an old system's own statuses and priorities become unless the map says otherwise.
+#[derive(Debug)]
+pub struct Defaults {
+    pub status: &'static [(&'static str, StatusMap)],
+    pub priority: &'static [(&'static str, Priority)],
+}
+
 /// The map checked against the database: queues and people by id.
 #[derive(Debug)]
 pub struct Resolved {
@@ -111,13 +118,13 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// Resolves the map; `default_status` gives the old system's own statuses
-    /// (the map's `[status]` wins).
+    /// Resolves the map; `defaults` gives the old system's own statuses and
+    /// priority names (the map's `[status]` and `[priority]` win).
     pub(crate) async fn new(
         map: &ImportMap,
         dir: &Directory,
         db: &impl sea_orm::ConnectionTrait,
-        default_status: &[(&str, StatusMap)],
+        defaults: &Defaults,
     ) -> AppResult<Self> {
         let mut queues = Vec::new();
         for q in &map.queues {
@@ -137,11 +144,12 @@ impl Resolved {
             }
         }
         let mut status: HashMap<String, StatusMap> =
-            default_status.iter().map(|(k, v)| ((*k).to_lowercase(), *v)).collect();
+            defaults.status.iter().map(|(k, v)| ((*k).to_lowercase(), *v)).collect();
         for (k, v) in &map.status {
             status.insert(k.to_lowercase(), parse_status("status", v)?);
         }
-        let mut priority_names = HashMap::new();
+        let mut priority_names: HashMap<String, Priority> =
+            defaults.priority.iter().map(|(k, v)| ((*k).to_lowercase(), *v)).collect();
         let mut priority_steps = Vec::new();
         for (k, v) in &map.priority {
             let p = v.parse::<Priority>().map_err(|_| {

@@ -250,7 +250,7 @@ impl Logbuch {
     ) -> AppResult<ImportReport> {
         let started = Instant::now();
         let dir = self.directory().await?;
-        let resolved = map::Resolved::new(map, &dir, &self.store.db, source.default_status()).await?;
+        let resolved = map::Resolved::new(map, &dir, &self.store.db, source.defaults()).await?;
         let mut report = ImportReport { source: source.key().to_owned(), ..Default::default() };
         report.progress.started = Some(started);
         for u in &resolved.unknown_users {
@@ -321,8 +321,8 @@ pub(crate) type Fetched = Result<SourceTicket, (String, String)>;
 pub(crate) trait Source {
     /// The import records' source key.
     fn key(&self) -> &str;
-    /// The old system's statuses and what they become unless the map says otherwise.
-    fn default_status(&self) -> &'static [(&'static str, map::StatusMap)];
+    /// The old system's statuses and priorities and what they become unless the map says otherwise.
+    fn defaults(&self) -> &'static map::Defaults;
     /// Every ticket of the map's queue `index`, with its last-updated stamp.
     async fn list(&self, index: usize, queue: &map::QueueMap) -> AppResult<Vec<Listed>>;
     /// These tickets in full (one per listed ticket, in any order). Items

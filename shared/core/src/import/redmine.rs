@@ -9,11 +9,11 @@
 //! details (status, assignee, fields) the old history. A file belongs to the
 //! journal that added it, else to the request.
 
-use super::map::{ImportMap, QueueMap, StatusMap};
+use super::map::{Defaults, ImportMap, QueueMap, StatusMap};
 use super::{Fetched, ItemKind, Listed, SourceFile, SourceItem, SourceTicket, SourceUser, parse_time};
 use crate::{AppError, AppResult};
 use futures_util::{StreamExt, TryStreamExt};
-use logbuch_domain::Status;
+use logbuch_domain::{Priority, Status};
 use logbuch_store::imports::Record;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -31,6 +31,19 @@ const STATUSES: &[(&str, StatusMap)] = &[
     ("Resolved", StatusMap::To(Status::Resolved)),
     ("Closed", StatusMap::To(Status::Resolved)),
     ("Rejected", StatusMap::To(Status::Resolved)),
+];
+
+/// Redmine's default priorities, German and English.
+const PRIORITIES: &[(&str, Priority)] = &[
+    ("Niedrig", Priority::Low),
+    ("Normal", Priority::Normal),
+    ("Hoch", Priority::High),
+    ("Dringend", Priority::Urgent),
+    ("Sofort", Priority::Urgent),
+    ("Low", Priority::Low),
+    ("High", Priority::High),
+    ("Urgent", Priority::Urgent),
+    ("Immediate", Priority::Urgent),
 ];
 
 /// Issues read at once.
@@ -300,8 +313,8 @@ impl super::Source for Redmine {
         &self.source
     }
 
-    fn default_status(&self) -> &'static [(&'static str, StatusMap)] {
-        STATUSES
+    fn defaults(&self) -> &'static Defaults {
+        &Defaults { status: STATUSES, priority: PRIORITIES }
     }
 
     async fn list(&self, index: usize, queue: &QueueMap) -> AppResult<Vec<Listed>> {

@@ -11,7 +11,7 @@
 
 mod client;
 
-use super::map::{ImportMap, QueueMap, StatusMap};
+use super::map::{Defaults, ImportMap, QueueMap, StatusMap};
 use super::text::{decode_words, encode, html_to_text};
 use super::{Fetched, ItemKind, Listed, SourceFile, SourceItem, SourceTicket, SourceUser, parse_time};
 use crate::{AppError, AppResult};
@@ -305,8 +305,9 @@ impl super::Source for Rt {
         &self.key
     }
 
-    fn default_status(&self) -> &'static [(&'static str, StatusMap)] {
-        STATUSES
+    fn defaults(&self) -> &'static Defaults {
+        // RT's priorities are numbers a site gives its own meaning: the queue's default unless mapped.
+        &Defaults { status: STATUSES, priority: &[] }
     }
 
     async fn list(&self, index: usize, queue: &QueueMap) -> AppResult<Vec<Listed>> {
