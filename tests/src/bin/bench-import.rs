@@ -211,9 +211,11 @@ async fn main() {
     std::fs::create_dir_all(&data).unwrap();
     let mut settings = logbuch_config::Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
     settings.data_dir = data.clone();
+    let mut drop_db = None;
     let backend = match std::env::var("LOGBUCH_BENCH_DATABASE_URL") {
         Ok(base) => {
             let name = format!("lb_import_bench_{}", std::process::id());
+            drop_db = Some((base.clone(), name.clone()));
             let admin = sea_orm::Database::connect(&base).await.unwrap();
             use sea_orm::ConnectionTrait;
             admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
@@ -252,4 +254,10 @@ async fn main() {
         println!("{run}: {}", report.summary().trim_end().replace('\n', "\n  "));
     }
     let _ = std::fs::remove_dir_all(&data);
+    if let Some((base, name)) = drop_db {
+        app.store.db.clone().close().await.unwrap();
+        use sea_orm::ConnectionTrait;
+        let admin = sea_orm::Database::connect(&base).await.unwrap();
+        admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+    }
 }

@@ -21,6 +21,7 @@ pub use map::ImportMap;
 
 use crate::{AppResult, Logbuch};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -212,6 +213,8 @@ pub struct ImportOptions {
 
 /// Tickets fetched together (RT's page size).
 pub(crate) const CHUNK: usize = 100;
+/// Chunks fetched side by side ahead of the writer.
+const FETCH_AHEAD: usize = 2;
 
 impl Logbuch {
     /// Imports from Request Tracker (REST2 at `url`, e.g. `https://rt.example/rt`).
@@ -273,41 +276,32 @@ impl Logbuch {
         report.progress.done = report.progress.unchanged;
         progress(&report.progress);
         let ctx = write::Context { app: self, dir: &dir, map: &resolved, source: source.key(), started: Utc::now() };
-        let mut written = 0u64;
-        let mut chunks = todo.chunks(CHUNK);
-        // The next chunk is fetched while this one is written.
-        let mut next = match chunks.next() {
-            Some(c) => Some(source.fetch(c, &known).await),
-            None => None,
+        // The next chunks are fetched while this one is written: the old
+        // system's answer times, not ours, set the pace.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Fetched>>(1);
+        let fetching = async move {
+            let mut chunks =
+                futures_util::stream::iter(todo.chunks(CHUNK)).map(|c| source.fetch(c, &known)).buffered(FETCH_AHEAD);
+            while let Some(batch) = chunks.next().await {
+                if tx.send(batch).await.is_err() {
+                    break; // the writer stopped
+                }
+            }
         };
-        while let Some(fetched) = next.take() {
-            let following = chunks.next();
-            let write_all = async {
-                let mut stop = false;
-                for t in fetched {
+        let writing = async {
+            let mut written = 0u64;
+            while let Some(batch) = rx.recv().await {
+                for t in batch {
                     if opts.limit.is_some_and(|l| written >= l) {
-                        stop = true;
-                        break;
+                        report.interrupted = true;
+                        return;
                     }
-                    let changed = ctx.write_one(t, &mut report).await;
-                    written += u64::from(changed);
+                    written += u64::from(ctx.write_one(t, &mut report).await);
                     progress(&report.progress);
                 }
-                stop
-            };
-            let (stop, fetched_next) = match following {
-                Some(c) => {
-                    let (stop, f) = tokio::join!(write_all, source.fetch(c, &known));
-                    (stop, Some(f))
-                }
-                None => (write_all.await, None),
-            };
-            if stop {
-                report.interrupted = true;
-                break;
             }
-            next = fetched_next;
-        }
+        };
+        tokio::join!(fetching, writing);
         report.elapsed = started.elapsed();
         progress(&report.progress);
         Ok(report)

@@ -253,6 +253,12 @@ impl Context<'_> {
         if !unmapped.is_empty() {
             marker.push_str(&format!("; Beobachter ohne Logbuch-Konto: {}", unmapped.join(", ")));
         }
+        // Logbuch has one requester per ticket; RT may have several.
+        let others: Vec<String> =
+            t.requesters.iter().filter(|u| Some(*u) != requester).map(SourceUser::label).collect();
+        if !others.is_empty() {
+            marker.push_str(&format!("; weitere Anfragende: {}", others.join(", ")));
+        }
         entry(now(), "import", None, Some(marker)).await?;
         if active {
             // Escalation counts from the import, not from the old creation.
