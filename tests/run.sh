@@ -4,12 +4,26 @@
 # (needs root and Debian's postgresql package, which it installs if missing)
 # unless LOGBUCH_TEST_DATABASE_URL points at a server of your own, and a
 # throwaway Redis on 127.0.0.1:6380 unless LOGBUCH_TEST_REDIS_URL is set,
-# and a throwaway Dovecot (needs root; installs dovecot if missing).
+# and a throwaway Dovecot (needs root; installs dovecot if missing), and
+# Request Tracker 5 and Redmine 5 for the import tests (installed from Debian
+# if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${LOGBUCH_TEST_DATABASE_URL:-}" ]; then
   bash tests/peers/pg-up.sh
 fi
+# Request Tracker 5 on :8091 (Debian request-tracker5, its database on the
+# PostgreSQL above) for the import tests; skipped when LOGBUCH_TEST_RT_DIR
+# names a running one of your own.
+if [ -z "${LOGBUCH_TEST_RT_DIR:-}" ]; then
+  bash tests/peers/rt-up.sh
+fi
+export LOGBUCH_TEST_RT_DIR=${LOGBUCH_TEST_RT_DIR:-${PEERS_DIR:-/tmp/peers}/rt}
+# Redmine 5 on :8092 (Debian redmine, likewise), unless LOGBUCH_TEST_REDMINE_DIR is set.
+if [ -z "${LOGBUCH_TEST_REDMINE_DIR:-}" ]; then
+  bash tests/peers/redmine-up.sh
+fi
+export LOGBUCH_TEST_REDMINE_DIR=${LOGBUCH_TEST_REDMINE_DIR:-${PEERS_DIR:-/tmp/peers}/redmine}
 if [ -z "${LOGBUCH_TEST_REDIS_URL:-}" ]; then
   bash tests/peers/redis-up.sh
 fi

@@ -20,6 +20,7 @@ mod m0014_processes;
 mod m0015_report_indexes;
 mod m0016_requester_context;
 mod m0017_member_data;
+mod m0018_import;
 
 /// PostgreSQL's full-text index: one GIN over tenant and document (btree_gin),
 /// so a rare word in one tenant is one index lookup. `logbuch admin
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_report_indexes::Migration),
             Box::new(m0016_requester_context::Migration),
             Box::new(m0017_member_data::Migration),
+            Box::new(m0018_import::Migration),
         ]
     }
 }

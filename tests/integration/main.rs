@@ -10,6 +10,8 @@ mod crash;
 mod federation;
 mod history;
 mod imap;
+mod import_redmine;
+mod import_rt;
 mod intake;
 mod isolation;
 mod jobs;

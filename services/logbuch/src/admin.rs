@@ -40,6 +40,10 @@ pub enum AdminCommand {
     Verify,
     /// Seal new history and access-log entries and write a signed checkpoint now.
     Checkpoint,
+    /// Move in from another tracker: tickets, messages, notes, files,
+    /// people and history into the tenants and queues of a map file.
+    #[command(subcommand)]
+    Import(crate::import::ImportCommand),
     /// Anonymise or delete the resolved tickets past their retention time
     /// (federation file: retention_months), as the scheduled work does.
     Retention {
@@ -159,6 +163,7 @@ pub async fn run(app: Logbuch, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Verify => crate::records::verify(&app).await?,
         AdminCommand::Checkpoint => crate::records::checkpoint(&app).await?,
+        AdminCommand::Import(cmd) => crate::import::run(&app, cmd).await?,
         AdminCommand::Retention { dry_run } => crate::records::retention(&app, dry_run).await?,
         AdminCommand::Tenants => {
             for t in logbuch_store::tenants::list_tenants(&app.store.db).await? {

@@ -2,6 +2,7 @@
 //! `worker` (workers only), `migrate`, `admin …`.
 
 mod admin;
+mod import;
 mod records;
 
 use anyhow::Context;

@@ -11,6 +11,7 @@ pub mod demo;
 mod error;
 mod escalation;
 pub mod figures;
+pub mod import;
 pub mod intake;
 pub mod outgoing;
 pub mod pgp;

@@ -54,6 +54,34 @@ pub fn ticket_tag(subject: &str) -> Option<i64> {
     rest[..end].trim().parse().ok().filter(|n| *n > 0)
 }
 
+/// Every subject tag of another tracker in a subject, as `name #number` in
+/// lower case with single blanks: `Re: [RT.Example #12] …` gives
+/// `rt.example #12` (Request Tracker's `[$rtname #id]` or a queue's own
+/// tag). Imported tickets are found by these.
+pub fn foreign_tags(subject: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = subject;
+    while let Some(open) = rest.find('[') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(']') else { break };
+        let inner = &rest[..close];
+        if let Some((name, number)) = inner.rsplit_once('#') {
+            let name = name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            let number = number.trim();
+            if !name.is_empty()
+                && name.len() <= 100
+                && !number.is_empty()
+                && number.len() <= 18
+                && number.bytes().all(|b| b.is_ascii_digit())
+            {
+                out.push(format!("{name} #{number}"));
+            }
+        }
+        rest = &rest[close..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +109,15 @@ mod tests {
         assert_eq!(ticket_tag("AW: [LOGBUCH #7]"), Some(7));
         assert_eq!(ticket_tag("[Logbuch #x] hm"), None);
         assert_eq!(ticket_tag("Logbuch #5"), None);
+    }
+
+    #[test]
+    fn foreign_subject_tags() {
+        assert_eq!(foreign_tags("Re: [RT.Example  #12] Umzug"), vec!["rt.example #12"]);
+        assert_eq!(foreign_tags("AW: [Presse NRW #7] [logbuch.test #8]"), vec!["presse nrw #7", "logbuch.test #8"]);
+        assert_eq!(foreign_tags("[Logbuch #3] x"), vec!["logbuch #3"]);
+        assert!(foreign_tags("[#12] [rt #x] [rt 12] [rt #12").is_empty());
+        assert!(foreign_tags("ohne Tag").is_empty());
     }
 }
 

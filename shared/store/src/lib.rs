@@ -11,6 +11,7 @@ pub mod demo;
 pub mod drafts;
 pub mod entity;
 pub mod history;
+pub mod imports;
 pub mod intake;
 pub mod merges;
 pub mod messages;

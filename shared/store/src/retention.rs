@@ -266,7 +266,7 @@ pub async fn remove_ticket(db: &impl ConnectionTrait, ticket_id: i64, mode: &str
         .collect();
     let files = if files.is_empty() { "''".to_owned() } else { files.join(", ") };
     // Raw mails and files go only when no other ticket still came from or uses them.
-    let steps: [(&'static str, String); 22] = [
+    let steps: [(&'static str, String); 23] = [
         (
             "raw_mails",
             format!(
@@ -293,6 +293,8 @@ pub async fn remove_ticket(db: &impl ConnectionTrait, ticket_id: i64, mode: &str
         ("search_docs", format!("DELETE FROM search_docs WHERE ticket_id = {t}")),
         ("ticket_fields", format!("DELETE FROM ticket_fields WHERE ticket_id = {t}")),
         ("ticket_tags", format!("DELETE FROM ticket_tags WHERE ticket_id = {t}")),
+        // The old system's subject tag; its import record stays, so no rerun brings the ticket back.
+        ("ticket_refs", format!("DELETE FROM ticket_refs WHERE ticket_id = {t}")),
         ("ticket_watchers", format!("DELETE FROM ticket_watchers WHERE ticket_id = {t}")),
         ("ticket_links", format!("DELETE FROM ticket_links WHERE ticket_id = {t} OR linked_id = {t}")),
         ("ticket_merges", format!("DELETE FROM ticket_merges WHERE merged_id = {t} OR survivor_id = {t}")),

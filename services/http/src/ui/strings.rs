@@ -208,6 +208,9 @@ pub fn field(f: &str) -> &str {
         "export" => "Datenauskunft",
         "encryption" => "Verschlüsselung",
         "pgp_key" => "OpenPGP-Schlüssel hinterlegt",
+        "import" => "Import",
+        "imported" => "früherer Verlauf",
+        "subject" => "Betreff",
         other => other,
     }
 }

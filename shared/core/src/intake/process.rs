@@ -293,6 +293,15 @@ impl Logbuch {
         {
             return Ok(Some(t));
         }
+        // An imported ticket's old tag (`[rt.example #12]`): replies to mail the old system sent.
+        let tags = logbuch_mail::foreign_tags(&m.subject);
+        if let Some(n) = logbuch_store::imports::ticket_by_refs(db, &tags).await?
+            && let Some(t) =
+                intake::find_ticket_for_system(db, logbuch_store::merges::survivor_of(db, n).await?.unwrap_or(n))
+                    .await?
+        {
+            return Ok(Some(t));
+        }
         let ids: Vec<String> = m.in_reply_to.iter().chain(m.references.iter().rev()).cloned().collect();
         match intake::ticket_by_message_ids(db, &ids).await? {
             Some(n) => Ok(intake::find_ticket_for_system(db, n).await?),
