@@ -188,7 +188,13 @@ impl Logbuch {
 
     /// Recomputes every chain and checks the checkpoints against the configured key.
     pub async fn verify_record(&self, progress: impl FnMut(u64, u64)) -> AppResult<Verdict> {
-        let key = verifying_key(&self.settings).map_err(AppError::Internal)?;
+        // The key is needed once there are checkpoints to check.
+        let checkpoints = audit::checkpoints(&self.store.db).await?;
+        let key = if checkpoints.is_empty() {
+            None
+        } else {
+            Some(verifying_key(&self.settings).map_err(AppError::Internal)?)
+        };
         // One snapshot: the sealer and checkpoints go on meanwhile, and a
         // check that saw half of a seal would report a break that is none.
         let db = &self.store.db;
@@ -202,7 +208,7 @@ impl Logbuch {
         txn.commit().await?;
         let mut bad_signatures = Vec::new();
         for c in audit::checkpoints(&self.store.db).await? {
-            if !signature_holds(&key, &c) {
+            if !key.as_ref().is_some_and(|k| signature_holds(k, &c)) {
                 bad_signatures.push(c.id);
             }
         }
