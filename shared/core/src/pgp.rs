@@ -361,23 +361,7 @@ impl Logbuch {
     pub async fn set_public_key(&self, who: &Principal, address: &str, armored: &str) -> AppResult<KeyView> {
         staff_only(self, who)?;
         let address = crate::tickets::validate_address("address", address)?;
-        if armored.len() > MAX_KEY_BYTES {
-            return Err(AppError::validation("key", "Der Schlüssel ist zu groß (höchstens 256 KB)."));
-        }
-        let info = pgp::parse_public_key(armored.as_bytes())
-            .map_err(|_| AppError::validation("key", "Das ist kein lesbarer öffentlicher OpenPGP-Schlüssel."))?;
-        if !info.can_encrypt {
-            return Err(AppError::validation(
-                "key",
-                "Der Schlüssel kann nicht (mehr) verschlüsseln: abgelaufen, widerrufen oder ohne Verschlüsselungs-Unterschlüssel.",
-            ));
-        }
-        if !info.addresses.contains(&address) {
-            return Err(AppError::validation(
-                "key",
-                format!("Der Schlüssel gehört nicht zu {address} (er nennt {}).", info.addresses.join(", ")),
-            ));
-        }
+        let info = checked_key(&address, armored)?;
         store::save_public_key(&self.store.db, &address, &info.fingerprint, armored.trim(), "upload", Some(who.user.0))
             .await?;
         self.public_key_of(who, &address).await

@@ -94,28 +94,28 @@ pub struct Link {
     pub sealed_in: Option<i64>,
 }
 
+/// A [`Link`] from a row of either table (the same chain columns).
+macro_rules! link_of {
+    ($e:expr, $content:expr) => {{
+        let e = $e;
+        Link {
+            content: $content(&e),
+            id: e.id,
+            ticket_id: e.ticket_id,
+            chain_pos: e.chain_pos,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+            sealed_in: e.sealed_in,
+        }
+    }};
+}
+
 fn history_link(e: history::Model) -> Link {
-    Link {
-        content: history_content(&e),
-        id: e.id,
-        ticket_id: e.ticket_id,
-        chain_pos: e.chain_pos,
-        prev_hash: e.prev_hash,
-        hash: e.hash,
-        sealed_in: e.sealed_in,
-    }
+    link_of!(e, history_content)
 }
 
 fn access_link(e: access_log::Model) -> Link {
-    Link {
-        content: access_content(&e),
-        id: e.id,
-        ticket_id: e.ticket_id,
-        chain_pos: e.chain_pos,
-        prev_hash: e.prev_hash,
-        hash: e.hash,
-        sealed_in: e.sealed_in,
-    }
+    link_of!(e, access_content)
 }
 
 /// Entries of a chain kind: the unsealed ones (oldest first), or those of a range of tickets.
