@@ -213,6 +213,8 @@ pub struct ImportOptions {
 
 /// Tickets fetched together (RT's page size).
 pub(crate) const CHUNK: usize = 100;
+/// Tickets written in one transaction (each under its own savepoint).
+const COMMIT_GROUP: usize = 25;
 /// Chunks fetched side by side ahead of the writer.
 const FETCH_AHEAD: usize = 2;
 
@@ -290,14 +292,17 @@ impl Logbuch {
         };
         let writing = async {
             let mut written = 0u64;
-            while let Some(batch) = rx.recv().await {
-                for t in batch {
-                    if opts.limit.is_some_and(|l| written >= l) {
+            while let Some(mut batch) = rx.recv().await {
+                while !batch.is_empty() {
+                    let group: Vec<Fetched> = batch.drain(..COMMIT_GROUP.min(batch.len())).collect();
+                    let allowance = opts.limit.map(|l| l.saturating_sub(written));
+                    let (n, stopped) = ctx.write_group(group, &mut report, allowance).await;
+                    written += n;
+                    progress(&report.progress);
+                    if stopped {
                         report.interrupted = true;
                         return;
                     }
-                    written += u64::from(ctx.write_one(t, &mut report).await);
-                    progress(&report.progress);
                 }
             }
         };

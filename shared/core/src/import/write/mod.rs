@@ -13,7 +13,7 @@ use logbuch_domain::{Priority, Status};
 use logbuch_store::entity::ticket;
 use logbuch_store::imports::{self, Saved};
 use logbuch_store::{Deferred, history, now, tickets};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 /// What the run shares while writing.
@@ -75,58 +75,128 @@ struct Counts {
     remarks: Vec<String>,
 }
 
+/// One ticket's outcome, counted into the report once its transaction committed.
+struct Written {
+    id: String,
+    outcome: Outcome,
+    counts: Counts,
+    problems: Vec<String>,
+}
+
 impl Context<'_> {
-    /// Writes one fetched ticket and counts it; true when something was written.
-    pub(super) async fn write_one(&self, fetched: Fetched, report: &mut ImportReport) -> bool {
-        let t = match fetched {
-            Ok(t) => t,
-            Err((id, why)) => {
-                report.progress.skipped += 1;
-                report.progress.done += 1;
-                report.skipped.push((id, why));
-                return false;
+    /// Writes fetched tickets in one transaction, each under its own
+    /// savepoint: one that fails is rolled back alone and reported, and one
+    /// commit (one flush to disk) serves them all. Stops before the ticket
+    /// that would exceed `allowance` written tickets. Returns how many were
+    /// written (new or updated) and whether it stopped early.
+    pub(super) async fn write_group(
+        &self,
+        group: Vec<Fetched>,
+        report: &mut ImportReport,
+        allowance: Option<u64>,
+    ) -> (u64, bool) {
+        let mut written = 0;
+        let mut stopped = false;
+        let mut done = Vec::with_capacity(group.len());
+        let txn = match logbuch_store::begin_write(&self.app.store.db).await {
+            Ok(txn) => Some(txn),
+            Err(e) => {
+                tracing::warn!(source = self.source, error = %e, "import: no transaction");
+                None
             }
         };
-        let mut counts = Counts::default();
-        let outcome = match self.write(&t, &mut counts).await {
-            Ok(o) => o,
-            Err(e) => {
+        for fetched in group {
+            if allowance.is_some_and(|a| written >= a) {
+                stopped = true;
+                break;
+            }
+            let t = match fetched {
+                Ok(t) => t,
+                Err((id, why)) => {
+                    done.push(Written {
+                        id,
+                        outcome: Outcome::Skipped(why),
+                        counts: Counts::default(),
+                        problems: vec![],
+                    });
+                    continue;
+                }
+            };
+            let mut counts = Counts::default();
+            let outcome = match &txn {
+                Some(txn) => self.write_saved(txn, &t, &mut counts).await,
+                None => Err(anyhow::anyhow!("keine Datenbankverbindung").into()),
+            };
+            let outcome = outcome.unwrap_or_else(|e| {
                 tracing::warn!(source = self.source, ticket = %t.id, error = %e, "import of a ticket failed");
                 Outcome::Skipped(format!("nicht geschrieben: {e}"))
+            });
+            if matches!(outcome, Outcome::Created | Outcome::Updated) {
+                written += 1;
             }
-        };
-        let p = &mut report.progress;
-        p.done += 1;
-        let wrote = match outcome {
-            Outcome::Created => {
-                p.created += 1;
-                true
-            }
-            Outcome::Updated => {
-                p.updated += 1;
-                true
-            }
-            Outcome::Unchanged => {
-                p.unchanged += 1;
-                false
-            }
-            Outcome::Skipped(why) => {
-                p.skipped += 1;
-                report.skipped.push((t.id.clone(), why));
-                return false;
-            }
-        };
-        report.messages += counts.messages;
-        report.notes += counts.notes;
-        report.files += counts.files;
-        report.history += counts.history;
-        for r in counts.remarks.into_iter().chain(t.problems.iter().cloned()) {
-            report.remark(r);
+            done.push(Written { id: t.id, outcome, counts, problems: t.problems });
         }
-        wrote
+        if let Some(txn) = txn
+            && let Err(e) = txn.commit().await
+        {
+            tracing::warn!(source = self.source, error = %e, "import: commit failed");
+            written = 0;
+            for w in &mut done {
+                if !matches!(w.outcome, Outcome::Skipped(_)) {
+                    w.outcome = Outcome::Skipped(format!("nicht geschrieben: {e}"));
+                }
+            }
+        }
+        for w in done {
+            Self::count(w, report);
+        }
+        (written, stopped)
     }
 
-    async fn write(&self, t: &SourceTicket, counts: &mut Counts) -> AppResult<Outcome> {
+    /// One ticket under a savepoint of the group's transaction.
+    async fn write_saved(
+        &self,
+        txn: &DatabaseTransaction,
+        t: &SourceTicket,
+        counts: &mut Counts,
+    ) -> AppResult<Outcome> {
+        let sp = txn.begin().await?;
+        match self.write(&sp, t, counts).await {
+            Ok(outcome) => {
+                sp.commit().await?;
+                Ok(outcome)
+            }
+            Err(e) => {
+                let _ = sp.rollback().await;
+                *counts = Counts::default();
+                Err(e)
+            }
+        }
+    }
+
+    fn count(w: Written, report: &mut ImportReport) {
+        let p = &mut report.progress;
+        p.done += 1;
+        match w.outcome {
+            Outcome::Created => p.created += 1,
+            Outcome::Updated => p.updated += 1,
+            Outcome::Unchanged => p.unchanged += 1,
+            Outcome::Skipped(why) => {
+                p.skipped += 1;
+                report.skipped.push((w.id, why));
+                return;
+            }
+        }
+        report.messages += w.counts.messages;
+        report.notes += w.counts.notes;
+        report.files += w.counts.files;
+        report.history += w.counts.history;
+        for r in w.counts.remarks.into_iter().chain(w.problems) {
+            report.remark(r);
+        }
+    }
+
+    async fn write(&self, txn: &DatabaseTransaction, t: &SourceTicket, counts: &mut Counts) -> AppResult<Outcome> {
         let status = match self.map.status(&t.status) {
             Some(StatusMap::To(s)) => s,
             Some(StatusMap::Skip) => {
@@ -142,38 +212,36 @@ impl Context<'_> {
         let Some((_, queue)) = self.map.queues.get(t.queue) else {
             return Ok(Outcome::Skipped("keine Queue zugeordnet".into()));
         };
-        let db = &self.app.store.db;
-        let txn = logbuch_store::begin_write(db).await?;
-        let record = imports::record(&txn, self.source, "ticket", &t.id).await?;
+        let record = imports::record(txn, self.source, "ticket", &t.id).await?;
         let mut writes = Deferred::default();
         let (ticket_id, outcome, last_item) = match &record {
             Some(r) => {
-                if imports::removed(&txn, r.target_id).await? {
+                if imports::removed(txn, r.target_id).await? {
                     return Ok(Outcome::Skipped(format!(
                         "Ticket #{} wurde in Logbuch gelöscht oder anonymisiert; es wird nicht wieder eingelesen",
                         r.target_id
                     )));
                 }
                 let before: State = serde_json::from_str(&r.state).unwrap_or_default();
-                let changed = self.update(&txn, t, r.target_id, status, &before, r.last_item, counts).await?;
+                let changed = self.update(txn, t, r.target_id, status, &before, r.last_item, counts).await?;
                 let new_items = t.items.iter().any(|i| i.id > r.last_item);
                 let outcome = if changed || new_items { Outcome::Updated } else { Outcome::Unchanged };
                 (r.target_id, outcome, r.last_item)
             }
             // Everything of a new ticket, also an item numbered 0 (Redmine's description).
-            None => (self.create(&txn, t, queue, status, counts).await?, Outcome::Created, i64::MIN),
+            None => (self.create(txn, t, queue, status, counts).await?, Outcome::Created, i64::MIN),
         };
         let mut newest = last_item;
         for item in t.items.iter().filter(|i| i.id > last_item) {
-            self.add_item(&txn, t, ticket_id, item, counts, &mut writes).await?;
+            self.add_item(txn, t, ticket_id, item, counts, &mut writes).await?;
             newest = newest.max(item.id);
         }
-        writes.flush(&txn).await?;
+        writes.flush(txn).await?;
         // A stamp from the last seconds may hide a change within the same second: look again next time.
         let settled = super::parse_time(&t.updated).is_some_and(|u| u < self.started - chrono::Duration::seconds(5));
         let stamp = if settled { t.updated.clone() } else { format!("{} (noch offen)", t.updated) };
         imports::save_record(
-            &txn,
+            txn,
             Saved {
                 source: self.source,
                 kind: "ticket",
@@ -185,7 +253,6 @@ impl Context<'_> {
             },
         )
         .await?;
-        txn.commit().await?;
         Ok(outcome)
     }
 
