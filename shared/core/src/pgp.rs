@@ -275,7 +275,7 @@ impl Logbuch {
             Vec::new()
         };
         let secret = if encrypted { passphrase(&self.settings).map_err(AppError::Internal)? } else { String::new() };
-        let (raw, from) = (raw.to_vec(), p.from.clone());
+        let raw = raw.to_vec();
         // All the OpenPGP and MIME work off the async threads.
         let work = tokio::task::spawn_blocking(move || -> Result<Opened, String> {
             let refs: Vec<&str> = trusted.iter().map(String::as_str).collect();
@@ -295,7 +295,6 @@ impl Logbuch {
             let inner = rewrap(&raw, &found.inner, found.inline);
             carried.extend(pgp::extract_keys_from_mail(&inner));
             let parsed = logbuch_mail::parse_mail(&inner).map_err(|e| e.to_string())?;
-            let _ = from;
             Ok(Opened { state, parsed: Some(parsed), carried })
         });
         let opened = work
