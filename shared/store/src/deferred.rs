@@ -1,10 +1,10 @@
 //! Rows a batch transaction writes at its end in one statement per table
-//! instead of one per mail: history entries, search documents and failed
-//! addresses of bounces, none of which is read back inside the batch. The
-//! intake's dunning peak was bound by the statements PostgreSQL can take per
-//! second; these three were half of them.
+//! instead of one per mail: history entries, search documents, failed
+//! addresses of bounces, intake keys, status-page links and outgoing mail,
+//! none of which is read back inside the batch. The intake's dunning peak is
+//! bound by the statements PostgreSQL can take per second.
 
-use crate::entity::{bounce, history};
+use crate::entity::{bounce, history, intake_key, outbox, portal_link};
 use crate::{Result, now, search};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
@@ -14,6 +14,9 @@ pub struct Deferred {
     history: Vec<history::ActiveModel>,
     documents: Vec<(i64, String)>,
     bounces: Vec<bounce::ActiveModel>,
+    keys: Vec<intake_key::ActiveModel>,
+    links: Vec<portal_link::ActiveModel>,
+    outbox: Vec<outbox::ActiveModel>,
 }
 
 /// Rows per statement (far below either database's parameter limit).
@@ -22,7 +25,19 @@ const CHUNK: usize = 400;
 impl Deferred {
     /// A history entry, as [`crate::history::record`] writes it.
     pub fn history(&mut self, ticket_id: i64, field: &str, old: Option<String>, new: Option<String>) {
-        self.history.push(crate::history::entry(ticket_id, None, now(), field, old, new));
+        self.history_by(ticket_id, None, field, old, new);
+    }
+
+    /// The same, by a staff member (`actor`).
+    pub fn history_by(
+        &mut self,
+        ticket_id: i64,
+        actor: Option<i64>,
+        field: &str,
+        old: Option<String>,
+        new: Option<String>,
+    ) {
+        self.history.push(crate::history::entry(ticket_id, actor, now(), field, old, new));
     }
 
     /// A search document of a ticket, written with the others by [`search::add_documents`].
@@ -34,8 +49,24 @@ impl Deferred {
         self.bounces.extend(rows);
     }
 
-    /// Writes everything collected, in the order it came.
-    pub async fn flush(&mut self, db: &impl ConnectionTrait) -> Result<()> {
+    /// Which ticket a mail's (Message-ID, tenant) went to.
+    pub fn intake_key(&mut self, message_id: &str, tenant_id: i64, ticket_id: i64, raw_mail_id: i64) {
+        self.keys.push(crate::intake::intake_key_row(message_id, tenant_id, ticket_id, raw_mail_id));
+    }
+
+    /// A status-page link (its token's hash), as [`crate::portal::insert_link`] writes it.
+    pub fn portal_link(&mut self, token_hash: &str, ticket_id: i64, requester: &str) {
+        self.links.push(crate::portal::link_row(token_hash, ticket_id, requester));
+    }
+
+    /// Mails for the outbox; [`Deferred::flush`] returns their ids.
+    pub fn outbox(&mut self, rows: impl IntoIterator<Item = outbox::ActiveModel>) {
+        self.outbox.extend(rows);
+    }
+
+    /// Writes everything collected, in the order it came; returns the ids of
+    /// the outbox mails (to dispatch after the commit).
+    pub async fn flush(&mut self, db: &impl ConnectionTrait) -> Result<Vec<i64>> {
         for chunk in std::mem::take(&mut self.history).chunks(CHUNK) {
             history::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
         }
@@ -45,6 +76,17 @@ impl Deferred {
         for chunk in std::mem::take(&mut self.documents).chunks(CHUNK) {
             search::add_documents(db, chunk).await?;
         }
-        Ok(())
+        for chunk in std::mem::take(&mut self.keys).chunks(CHUNK) {
+            intake_key::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        }
+        for chunk in std::mem::take(&mut self.links).chunks(CHUNK) {
+            portal_link::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        }
+        let mut mails = Vec::new();
+        // An outbox row carries the whole mail: fewer to a statement.
+        for chunk in std::mem::take(&mut self.outbox).chunks(50) {
+            mails.extend(crate::outbox::insert_many(db, chunk.to_vec()).await?);
+        }
+        Ok(mails)
     }
 }

@@ -213,25 +213,22 @@ pub async fn existing_intake_keys(db: &impl ConnectionTrait, message_ids: &[Stri
         .await?)
 }
 
-/// Records a (Message-ID, tenant) with its ticket. A concurrent transaction
-/// that recorded the same pair makes this fail (the unique key), and with it
-/// the whole transaction: the mail is never in two tickets.
-pub async fn record_intake_key(
-    db: &impl ConnectionTrait,
+/// Records a (Message-ID, tenant) with its ticket (written with the batch's
+/// other rows, [`crate::Deferred::intake_key`]). A concurrent transaction
+/// that recorded the same pair makes the write fail (the unique key), and
+/// with it the whole transaction: the mail is never in two tickets.
+pub(crate) fn intake_key_row(
     message_id: &str,
     tenant_id: i64,
     ticket_id: i64,
     raw_mail_id: i64,
-) -> Result<()> {
-    intake_key::Entity::insert(intake_key::ActiveModel {
+) -> intake_key::ActiveModel {
+    intake_key::ActiveModel {
         message_id: Set(message_id.to_owned()),
         tenant_id: Set(tenant_id),
         ticket_id: Set(ticket_id),
         raw_mail_id: Set(raw_mail_id),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// The ticket holding a message with one of these Message-IDs (the newest match).

@@ -11,16 +11,18 @@ pub use ticket_field::Model as Field;
 
 /// Stores a link (its token's hash) to `ticket_id` for `requester`.
 pub async fn insert_link(db: &impl ConnectionTrait, token_hash: &str, ticket_id: i64, requester: &str) -> Result<()> {
-    portal_link::Entity::insert(portal_link::ActiveModel {
+    portal_link::Entity::insert(link_row(token_hash, ticket_id, requester)).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub(crate) fn link_row(token_hash: &str, ticket_id: i64, requester: &str) -> portal_link::ActiveModel {
+    portal_link::ActiveModel {
         token_hash: Set(token_hash.to_owned()),
         ticket_id: Set(ticket_id),
         requester: Set(requester.to_owned()),
         created_at: Set(now()),
         ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 pub async fn find_link(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<Link>> {

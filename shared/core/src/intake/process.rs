@@ -30,6 +30,8 @@ pub(super) struct Batch {
     /// with its ticket in one write; a concurrent duplicate fails the batch,
     /// which is then taken one by one.
     pub claim_first: bool,
+    /// Who hears of a new ticket, per queue (looked up once per batch).
+    pub recipients: crate::outgoing::Recipients,
 }
 
 impl Batch {
@@ -61,7 +63,7 @@ impl Batch {
         if self.claim_first {
             intake::settle_intake_key(txn, &m.message_id, tenant_id, ticket_id).await?;
         } else {
-            intake::record_intake_key(txn, &m.message_id, tenant_id, ticket_id, raw).await?;
+            self.writes.intake_key(&m.message_id, tenant_id, ticket_id, raw);
             self.keys.insert((m.message_id.clone(), tenant_id));
         }
         Ok(())
@@ -167,7 +169,7 @@ impl Logbuch {
             }
             // All marked done in one statement per kind; a mail another worker
             // finished meanwhile undoes the batch.
-            batch.writes.flush(&txn).await?;
+            mails.extend(batch.writes.flush(&txn).await?);
             if intake::finish_raws(&txn, &done).await? != done.len() as u64 {
                 txn.rollback().await?;
                 if ready.len() == 1 {
@@ -263,19 +265,28 @@ impl Logbuch {
                     actor: None,
                     via: "Mail",
                 },
+                Some(&mut batch.writes),
             )
             .await?;
             append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
             batch.settle_key(txn, m, q.tenant_id, t.id, raw.id).await?;
             let acknowledge = m.kind.may_auto_answer().then_some(m.message_id.as_str());
-            mails.extend(self.notify(txn, dir, &t, Notice::Opened { acknowledge }, None).await?);
+            self.notify_in_batch(
+                txn,
+                dir,
+                &t,
+                Notice::Opened { acknowledge },
+                &mut batch.writes,
+                &mut batch.recipients,
+            )
+            .await?;
             opened.push(t.id);
         }
         for (i, a) in opened.iter().enumerate() {
             for b in &opened[i + 1..] {
                 intake::link_tickets(txn, *a, *b).await?;
-                history::record(txn, *a, None, "link", None, Some(format!("#{b}"))).await?;
-                history::record(txn, *b, None, "link", None, Some(format!("#{a}"))).await?;
+                batch.writes.history(*a, "link", None, Some(format!("#{b}")));
+                batch.writes.history(*b, "link", None, Some(format!("#{a}")));
             }
         }
         Ok(if opened.is_empty() { Outcome::Duplicate } else { Outcome::Opened(opened) })
@@ -342,6 +353,8 @@ impl Logbuch {
                         actor: None,
                         via: "Mail",
                     },
+                    // Not deferred: the savepoint may be rolled back.
+                    None,
                 )
                 .await?;
                 if intake::claim_collection(&sp, q.tenant_id, &day, t.id).await? {

@@ -65,13 +65,23 @@ pub(crate) async fn queue_draft(app: &Logbuch, db: &impl ConnectionTrait, d: Dra
 
 /// Writes several mails to the outbox in one statement; returns their ids.
 pub(crate) async fn queue_drafts(app: &Logbuch, db: &impl ConnectionTrait, drafts: Vec<Draft>) -> AppResult<Vec<i64>> {
+    let rows = outbox_rows(app, db, drafts).await?;
+    Ok(store::insert_many(db, rows).await?)
+}
+
+/// The outbox rows of drafts; an automatic mail over its address's daily limit is held back.
+pub(crate) async fn outbox_rows(
+    app: &Logbuch,
+    db: &impl ConnectionTrait,
+    drafts: Vec<Draft>,
+) -> AppResult<Vec<outbox::ActiveModel>> {
     let mut rows = Vec::with_capacity(drafts.len());
     for d in drafts {
         if let Some(row) = outbox_row(app, db, d).await? {
             rows.push(row);
         }
     }
-    Ok(store::insert_many(db, rows).await?)
+    Ok(rows)
 }
 
 /// The outbox row of a draft: the mail built, the envelope sender chosen.

@@ -18,4 +18,4 @@ pub(crate) mod send_smtp {
 }
 
 pub(crate) use compose::{Draft, new_message_id, queue_draft, queue_drafts};
-pub(crate) use notify::Notice;
+pub(crate) use notify::{Notice, Recipients};

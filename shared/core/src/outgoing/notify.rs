@@ -3,6 +3,7 @@
 //! message, the requester about a new ticket (acknowledgement). A person is
 //! only ever told about a ticket they may read.
 
+use super::compose::outbox_rows;
 use super::{Draft, queue_drafts};
 use crate::tickets::Directory;
 use crate::{AppResult, Logbuch};
@@ -10,8 +11,9 @@ use logbuch_authz::Target;
 use logbuch_domain::{Action, QueueId};
 use logbuch_store::entity::user;
 use logbuch_store::tickets::Ticket;
-use logbuch_store::{tickets, users};
+use logbuch_store::{Deferred, tickets, users};
 use sea_orm::ConnectionTrait;
+use std::collections::HashMap;
 
 /// What happened to a ticket that people should hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,11 @@ pub(crate) enum Notice<'a> {
         what: &'a str,
     },
 }
+
+/// Who hears of a new ticket, per queue, within one intake batch (the
+/// queue's people do not change inside its transaction).
+#[derive(Default)]
+pub(crate) struct Recipients(HashMap<i64, Vec<String>>);
 
 impl Logbuch {
     /// The people who may read the ticket, of these (their roles read in one go).
@@ -66,9 +73,50 @@ impl Logbuch {
         notice: Notice<'_>,
         actor: Option<i64>,
     ) -> AppResult<Vec<i64>> {
+        let to = self.recipients(db, dir, t, notice, actor).await?;
+        let drafts = self.notice_drafts(db, dir, t, notice, to, None).await?;
+        queue_drafts(self, db, drafts).await
+    }
+
+    /// The same inside an intake batch: the mails and the status link go
+    /// into the batch's writes (their ids come from its flush), and the
+    /// queue's people of a new ticket are looked up once per batch.
+    pub(crate) async fn notify_in_batch(
+        &self,
+        db: &impl ConnectionTrait,
+        dir: &Directory,
+        t: &Ticket,
+        notice: Notice<'_>,
+        writes: &mut Deferred,
+        known: &mut Recipients,
+    ) -> AppResult<()> {
+        let to = match (notice, known.0.get(&t.queue_id)) {
+            (Notice::Opened { .. }, Some(to)) => to.clone(),
+            _ => {
+                let to = self.recipients(db, dir, t, notice, None).await?;
+                if let Notice::Opened { .. } = notice {
+                    known.0.insert(t.queue_id, to.clone());
+                }
+                to
+            }
+        };
+        let drafts = self.notice_drafts(db, dir, t, notice, to, Some(&mut *writes)).await?;
+        writes.outbox(outbox_rows(self, db, drafts).await?);
+        Ok(())
+    }
+
+    /// Who hears of a notice: the people it concerns who may read the
+    /// ticket (a deputy for someone away), never the actor; of a new or
+    /// handed-over ticket also the queue's extra addresses.
+    async fn recipients(
+        &self,
+        db: &impl ConnectionTrait,
+        dir: &Directory,
+        t: &Ticket,
+        notice: Notice<'_>,
+        actor: Option<i64>,
+    ) -> AppResult<Vec<String>> {
         let queue = dir.queue(t.queue_id)?;
-        let tenant = dir.tenant(t.tenant_id)?;
-        let from = dir.queue_address(queue.id).unwrap_or_else(|| self.fallback_from());
         let mut people: Vec<user::Model> = match notice {
             Notice::Opened { .. } | Notice::HandedOver => {
                 users::holders_in(db, t.tenant_id, t.queue_id, &["helper", "tenant_admin"]).await?
@@ -113,6 +161,23 @@ impl Logbuch {
                 }
             }
         }
+        Ok(to)
+    }
+
+    /// The mails of a notice to `to`, and of a new ticket the requester's
+    /// acknowledgement (with a fresh status link, written to `writes` when given).
+    async fn notice_drafts(
+        &self,
+        db: &impl ConnectionTrait,
+        dir: &Directory,
+        t: &Ticket,
+        notice: Notice<'_>,
+        to: Vec<String>,
+        writes: Option<&mut Deferred>,
+    ) -> AppResult<Vec<Draft>> {
+        let queue = dir.queue(t.queue_id)?;
+        let tenant = dir.tenant(t.tenant_id)?;
+        let from = dir.queue_address(queue.id).unwrap_or_else(|| self.fallback_from());
         let mut ctx = self.context_of(dir, t)?;
         if let Notice::Breached { what } = notice {
             ctx = minijinja::context! { breach => minijinja::context! { what => what }, ..ctx };
@@ -153,14 +218,14 @@ impl Logbuch {
             && dir.queue_for_address(&t.requester).is_none()
         {
             // The personal link to the status page, when the requester's side is on.
-            let link = if self.settings.portal.enabled {
-                self.new_portal_link(db, t.id, &t.requester).await?
-            } else {
-                String::new()
+            let link = match (self.settings.portal.enabled, writes) {
+                (false, _) => String::new(),
+                (true, Some(w)) => self.new_portal_link_deferred(w, t.id, &t.requester),
+                (true, None) => self.new_portal_link(db, t.id, &t.requester).await?,
             };
             let ctx = crate::portal::with_link(ctx.clone(), &link);
             let Some((subject, body, html)) = self.render_for(dir, "acknowledgement", &ctx, t.tenant_id) else {
-                return queue_drafts(self, db, drafts).await;
+                return Ok(drafts);
             };
             drafts.push(Draft {
                 ticket_id: Some(t.id),
@@ -179,7 +244,7 @@ impl Logbuch {
                 seal: None,
             });
         }
-        queue_drafts(self, db, drafts).await
+        Ok(drafts)
     }
 
     pub(crate) fn fallback_from(&self) -> String {

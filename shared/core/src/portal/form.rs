@@ -274,6 +274,7 @@ impl Logbuch {
                 actor: None,
                 via: "Webformular",
             },
+            None,
         )
         .await?;
         let message_id = crate::outgoing::new_message_id(Some(ticket.id), &self.settings.server.public_url);

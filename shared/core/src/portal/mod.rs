@@ -92,11 +92,30 @@ impl Logbuch {
         ticket_id: i64,
         requester: &str,
     ) -> AppResult<String> {
+        let (token, url) = self.fresh_link();
+        portal::insert_link(db, &token_hash(&token), ticket_id, &requester.to_lowercase()).await?;
+        Ok(url)
+    }
+
+    /// The same, written with a batch's other rows.
+    pub(crate) fn new_portal_link_deferred(
+        &self,
+        writes: &mut logbuch_store::Deferred,
+        ticket_id: i64,
+        requester: &str,
+    ) -> String {
+        let (token, url) = self.fresh_link();
+        writes.portal_link(&token_hash(&token), ticket_id, &requester.to_lowercase());
+        url
+    }
+
+    /// A new random token and the status page's address with it.
+    fn fresh_link(&self) -> (String, String) {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let token = hex::encode(raw);
-        portal::insert_link(db, &token_hash(&token), ticket_id, &requester.to_lowercase()).await?;
-        Ok(format!("{}/status/{token}", self.settings.server.public_url.trim_end_matches('/')))
+        let url = format!("{}/status/{token}", self.settings.server.public_url.trim_end_matches('/'));
+        (token, url)
     }
 }
 

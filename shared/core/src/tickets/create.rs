@@ -113,6 +113,7 @@ impl Logbuch {
                 actor: Some(who.user.0),
                 via: "API",
             },
+            None,
         )
         .await?;
         let mut row = message_by(&t, who, MessageKind::Inbound, &input.body);
@@ -138,12 +139,14 @@ pub(crate) struct NewTicketRow {
     pub via: &'static str,
 }
 
-/// Inserts a ticket in `queue` with its SLA due times and its "created" history entry.
+/// Inserts a ticket in `queue` with its SLA due times and its "created"
+/// history entry (written with a batch's other rows when `writes` is given).
 pub(crate) async fn open_ticket(
     db: &impl sea_orm::ConnectionTrait,
     dir: &Directory,
     queue: &queue::Model,
     new: NewTicketRow,
+    writes: Option<&mut logbuch_store::Deferred>,
 ) -> AppResult<Ticket> {
     let created = now();
     let (first_response_due, resolution_due) = super::due_times(dir.calendar(queue.tenant_id), queue, created);
@@ -169,6 +172,10 @@ pub(crate) async fn open_ticket(
         },
     )
     .await?;
-    history::record(db, t.id, new.actor, "created", Some(new.via.to_owned()), Some(dir.queue_path(queue.id))).await?;
+    let (via, path) = (Some(new.via.to_owned()), Some(dir.queue_path(queue.id)));
+    match writes {
+        Some(w) => w.history_by(t.id, new.actor, "created", via, path),
+        None => history::record(db, t.id, new.actor, "created", via, path).await?,
+    }
     Ok(t)
 }
