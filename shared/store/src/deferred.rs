@@ -16,7 +16,15 @@ pub struct Deferred {
     bounces: Vec<bounce::ActiveModel>,
     keys: Vec<intake_key::ActiveModel>,
     links: Vec<portal_link::ActiveModel>,
-    outbox: Vec<outbox::ActiveModel>,
+    outbox: Vec<Queued>,
+}
+
+/// An outgoing mail and the addresses it counts against (see [`Deferred::outbox`]).
+#[derive(Debug)]
+struct Queued {
+    row: outbox::ActiveModel,
+    limited: Vec<String>,
+    max_per_day: i32,
 }
 
 /// Rows per statement (far below either database's parameter limit).
@@ -59,9 +67,12 @@ impl Deferred {
         self.links.push(crate::portal::link_row(token_hash, ticket_id, requester));
     }
 
-    /// Mails for the outbox; [`Deferred::flush`] returns their ids.
-    pub fn outbox(&mut self, rows: impl IntoIterator<Item = outbox::ActiveModel>) {
-        self.outbox.extend(rows);
+    /// A mail for the outbox; [`Deferred::flush`] returns the ids. An
+    /// automatic mail to outside addresses (`limited`) counts against each
+    /// address's daily limit ([`crate::outbox::count_automatic`]) and is
+    /// held back when one of them is over `max_per_day`.
+    pub fn outbox(&mut self, row: outbox::ActiveModel, limited: Vec<String>, max_per_day: i32) {
+        self.outbox.push(Queued { row, limited, max_per_day });
     }
 
     /// Writes everything collected, in the order it came; returns the ids of
@@ -82,11 +93,43 @@ impl Deferred {
         for chunk in std::mem::take(&mut self.links).chunks(CHUNK) {
             portal_link::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
         }
+        let rows = within_limits(db, std::mem::take(&mut self.outbox)).await?;
         let mut mails = Vec::new();
         // An outbox row carries the whole mail: fewer to a statement.
-        for chunk in std::mem::take(&mut self.outbox).chunks(50) {
+        for chunk in rows.chunks(50) {
             mails.extend(crate::outbox::insert_many(db, chunk.to_vec()).await?);
         }
         Ok(mails)
     }
+}
+
+/// The mails not held back by a daily limit, after counting them all in one statement.
+async fn within_limits(db: &impl ConnectionTrait, queued: Vec<Queued>) -> Result<Vec<outbox::ActiveModel>> {
+    let mut adds: Vec<(String, i32)> = Vec::new();
+    for a in queued.iter().flat_map(|q| &q.limited) {
+        match adds.iter_mut().find(|(b, _)| b == a) {
+            Some((_, n)) => *n += 1,
+            None => adds.push((a.clone(), 1)),
+        }
+    }
+    let day = now().format("%Y-%m-%d").to_string();
+    let totals = crate::outbox::count_automatic_many(db, &adds, &day).await?;
+    // Today's count before this batch, then one more per mail in order.
+    let mut counts: std::collections::HashMap<String, i32> =
+        adds.into_iter().map(|(a, n)| (a.clone(), totals.get(&a).copied().unwrap_or(n) - n)).collect();
+    let mut rows = Vec::with_capacity(queued.len());
+    for q in queued {
+        let mut over = false;
+        for a in &q.limited {
+            let c = counts.entry(a.clone()).or_default();
+            *c += 1;
+            over |= *c > q.max_per_day;
+        }
+        if over {
+            tracing::info!(ticket = ?q.row.ticket_id, "automatic mail held back: daily limit for the address reached");
+        } else {
+            rows.push(q.row);
+        }
+    }
+    Ok(rows)
 }

@@ -56,6 +56,73 @@ pub async fn insert_raw(
     Ok((id, false))
 }
 
+/// A mail to store: its Message-ID, SHA-256 (hex) and bytes.
+pub struct NewRaw<'a> {
+    pub message_id: String,
+    pub sha256: String,
+    pub content: &'a [u8],
+}
+
+/// Stores several raw mails of one source, many to a statement; returns the
+/// ids of those that were new (one already stored under the same source and
+/// Message-ID, or twice among these, is stored once).
+pub async fn insert_raws(db: &impl ConnectionTrait, source: &str, mails: &[NewRaw<'_>]) -> Result<Vec<i64>> {
+    /// Rows and bytes per statement.
+    const ROWS: usize = 100;
+    const BYTES: usize = 8 << 20;
+    let backend = db.get_database_backend();
+    let mut ids = Vec::with_capacity(mails.len());
+    let mut rest = mails;
+    while !rest.is_empty() {
+        let mut n = 0;
+        let mut bytes = 0;
+        while n < rest.len() && n < ROWS && (n == 0 || bytes + rest[n].content.len() <= BYTES) {
+            bytes += rest[n].content.len();
+            n += 1;
+        }
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let at = now();
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 7);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, m) in chunk.iter().enumerate() {
+            let p = 7 * i;
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 0)",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7
+            ));
+            values.extend([
+                source.into(),
+                m.message_id.as_str().into(),
+                m.sha256.as_str().into(),
+                i64::try_from(m.content.len()).unwrap_or(i64::MAX).into(),
+                m.content.to_vec().into(),
+                at.into(),
+                PENDING.into(),
+            ]);
+        }
+        let sql = crate::placeholders(
+            backend,
+            &format!(
+                "INSERT INTO raw_mails (source, message_id, sha256, size, content, received_at, state, attempts) \
+                 VALUES {} ON CONFLICT (source, message_id) DO NOTHING RETURNING id",
+                rows.join(", ")
+            ),
+        );
+        for row in db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
+            ids.push(row.try_get_by_index::<i64>(0)?);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 pub async fn find_raw(db: &impl ConnectionTrait, id: i64) -> Result<Option<RawMail>> {
     Ok(raw_mail::Entity::find_by_id(id).one(db).await?)
 }
@@ -244,6 +311,40 @@ pub async fn ticket_by_message_ids(db: &impl ConnectionTrait, ids: &[String]) ->
         .into_tuple::<i64>()
         .one(db)
         .await?)
+}
+
+/// The ticket of the newest message with each of these Message-IDs, in one
+/// read per 500 (a batch's bounces look up the mails they report together).
+pub async fn tickets_by_message_ids(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let backend = db.get_database_backend();
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        // One equality lookup per Message-ID on PostgreSQL: a plan for
+        // `IN (…)` made while the table was small stays a sequential scan
+        // on a prepared statement (20 ms a read at 10,000 messages).
+        let sql = if backend == sea_orm::DbBackend::Postgres {
+            format!(
+                "SELECT k.mid, m.ticket_id FROM unnest(ARRAY[{list}]::text[]) AS k(mid) CROSS JOIN LATERAL \
+                 (SELECT ticket_id FROM messages WHERE message_id_header = k.mid ORDER BY id DESC LIMIT 1) m"
+            )
+        } else {
+            crate::placeholders(
+                backend,
+                &format!(
+                    "SELECT message_id_header, ticket_id FROM messages WHERE message_id_header IN ({list}) ORDER BY id"
+                ),
+            )
+        };
+        let values = chunk.iter().map(|m| m.as_str().into());
+        for row in db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
+            out.insert(row.try_get_by_index::<String>(0)?, row.try_get_by_index::<i64>(1)?);
+        }
+    }
+    Ok(out)
 }
 
 /// A ticket by number, for the system (intake threading); never for a person's request.

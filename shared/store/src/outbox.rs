@@ -114,20 +114,43 @@ pub async fn stale_pending(
         .await?)
 }
 
+/// Counts `n` more automatic mails to each address today in one statement;
+/// returns today's count of each, including them.
+pub async fn count_automatic_many(
+    db: &impl ConnectionTrait,
+    adds: &[(String, i32)],
+    day: &str,
+) -> Result<std::collections::HashMap<String, i32>> {
+    let mut out = std::collections::HashMap::new();
+    let backend = db.get_database_backend();
+    for chunk in adds.chunks(300) {
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 3);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, (address, n)) in chunk.iter().enumerate() {
+            rows.push(format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+            values.extend([address.as_str().into(), day.into(), (*n).into()]);
+        }
+        let sql = crate::placeholders(
+            backend,
+            &format!(
+                "INSERT INTO auto_mail_counts (address, day, count) VALUES {} \
+                 ON CONFLICT (address, day) DO UPDATE SET count = auto_mail_counts.count + excluded.count \
+                 RETURNING address, count",
+                rows.join(", ")
+            ),
+        );
+        for row in db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
+            out.insert(row.try_get_by_index::<String>(0)?, row.try_get_by_index::<i32>(1)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Counts one more automatic mail to `address` today; returns today's count including it.
 /// One statement (an upsert), so concurrent workers count correctly.
 pub async fn count_automatic(db: &impl ConnectionTrait, address: &str, day: &str) -> Result<i32> {
-    let backend = db.get_database_backend();
-    let sql = if backend == sea_orm::DbBackend::Postgres {
-        "INSERT INTO auto_mail_counts (address, day, count) VALUES ($1, $2, 1) \
-         ON CONFLICT (address, day) DO UPDATE SET count = auto_mail_counts.count + 1 RETURNING count"
-    } else {
-        "INSERT INTO auto_mail_counts (address, day, count) VALUES (?, ?, 1) \
-         ON CONFLICT (address, day) DO UPDATE SET count = auto_mail_counts.count + 1 RETURNING count"
-    };
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [address.into(), day.into()]))
+    count_automatic_many(db, &[(address.to_owned(), 1)], day)
         .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("auto mail count".into()))?;
-    Ok(row.try_get_by_index::<i32>(0)?)
+        .remove(address)
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("auto mail count".into()).into())
 }

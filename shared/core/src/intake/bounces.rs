@@ -60,7 +60,7 @@ impl Logbuch {
             format!("Unzustellbar: {}", describe(report))
         };
         let mut original = match &report.original_message_id {
-            Some(id) => intake::ticket_by_message_ids(txn, std::slice::from_ref(id)).await?,
+            Some(id) => batch.added.get(id).or_else(|| batch.reported.get(id)).copied(),
             None => None,
         };
         if original.is_none() {
@@ -79,6 +79,7 @@ impl Logbuch {
                 row.body_text = Set(format!("{summary}\n\n{}", m.text));
                 let document = format!("{}\n{summary}", m.subject);
                 messages::insert_indexed(txn, row, &[], Some(&document), Some(&mut batch.writes)).await?;
+                batch.added.insert(m.message_id.clone(), t.id);
                 batch.writes.history(t.id, "bounce", None, Some(describe(report)));
                 (t.id, t.tenant_id, true)
             }

@@ -64,16 +64,17 @@ impl Logbuch {
     /// the new ones together (the IMAP poller's FETCH chunks). Returns how many were new.
     #[tracing::instrument(name = "intake.store", skip_all, fields(mails = mails.len()))]
     pub async fn ingest_raw_batch(&self, source: &str, mails: &[&[u8]]) -> AppResult<usize> {
+        let rows: Vec<intake::NewRaw> = mails
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|raw| intake::NewRaw {
+                message_id: logbuch_mail::message_id_of(raw),
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw)),
+                content: raw,
+            })
+            .collect();
         let txn = logbuch_store::begin_write(&self.store.db).await?;
-        let mut new = Vec::new();
-        for raw in mails.iter().filter(|r| !r.is_empty()) {
-            let message_id = logbuch_mail::message_id_of(raw);
-            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw));
-            let (id, inserted) = intake::insert_raw(&txn, source, &message_id, &sha, raw).await?;
-            if inserted {
-                new.push(id);
-            }
-        }
+        let new = intake::insert_raws(&txn, source, &rows).await?;
         txn.commit().await?;
         let trace = logbuch_telemetry::traceparent();
         let payloads: Vec<String> = new

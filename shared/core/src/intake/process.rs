@@ -32,6 +32,10 @@ pub(super) struct Batch {
     pub claim_first: bool,
     /// Who hears of a new ticket, per queue (looked up once per batch).
     pub recipients: crate::outgoing::Recipients,
+    /// The tickets of the mails the batch's bounces report (read together
+    /// at its start), and of the mails added in the batch (newer).
+    pub reported: std::collections::HashMap<String, i64>,
+    pub added: std::collections::HashMap<String, i64>,
 }
 
 impl Batch {
@@ -158,6 +162,14 @@ impl Logbuch {
                 let ids: Vec<String> = ready.iter().map(|(_, p)| p.message_id.clone()).collect();
                 batch.keys.extend(intake::existing_intake_keys(&txn, &ids).await?);
             }
+            let reported: Vec<String> = ready
+                .iter()
+                .filter_map(|(_, p)| match &p.kind {
+                    MailKind::Bounce(r) => r.original_message_id.clone(),
+                    _ => None,
+                })
+                .collect();
+            batch.reported = intake::tickets_by_message_ids(&txn, &reported).await?;
             for (raw, parsed) in &ready {
                 let outcome = match &parsed.kind {
                     MailKind::OwnLoop => Outcome::OwnLoop,
@@ -226,7 +238,7 @@ impl Logbuch {
             if !batch.take_key(txn, m, t.tenant_id, raw.id).await? {
                 return Ok(Outcome::Duplicate);
             }
-            append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
+            append_mail(txn, &t, m, self.settings.limits.max_subject_chars, batch).await?;
             batch.writes.history(t.id, "message", None, Some(format!("Mail von {}", sender_of(m))));
             // The requester wrote: a resolved ticket opens again, a waiting one's clocks run on.
             let waited = t.status == Status::Resolved.as_str() || t.status == Status::Waiting.as_str();
@@ -268,7 +280,7 @@ impl Logbuch {
                 Some(&mut batch.writes),
             )
             .await?;
-            append_mail(txn, &t, m, self.settings.limits.max_subject_chars, &mut batch.writes).await?;
+            append_mail(txn, &t, m, self.settings.limits.max_subject_chars, batch).await?;
             batch.settle_key(txn, m, q.tenant_id, t.id, raw.id).await?;
             let acknowledge = m.kind.may_auto_answer().then_some(m.message_id.as_str());
             self.notify_in_batch(
@@ -373,6 +385,7 @@ impl Logbuch {
         row.body_text = Set(format!("{summary}\n\n{}", m.text));
         let document = format!("{}\n{summary}", m.subject);
         messages::insert_indexed(txn, row, &[], Some(&document), Some(&mut batch.writes)).await?;
+        batch.added.insert(m.message_id.clone(), ticket_id);
         batch.writes.history(ticket_id, "collected", None, Some(summary.chars().take(300).collect()));
         Ok(ticket_id)
     }
@@ -439,7 +452,7 @@ async fn append_mail(
     t: &Ticket,
     m: &ParsedMail,
     max_subject: usize,
-    writes: &mut logbuch_store::Deferred,
+    batch: &mut Batch,
 ) -> AppResult<()> {
     let files: Vec<NewFile> = m
         .attachments
@@ -450,7 +463,8 @@ async fn append_mail(
             content: a.content.clone(),
         })
         .collect();
-    messages::insert_indexed(db, mail_row(t.id, m, max_subject), &files, None, Some(writes)).await?;
+    messages::insert_indexed(db, mail_row(t.id, m, max_subject), &files, None, Some(&mut batch.writes)).await?;
+    batch.added.insert(m.message_id.clone(), t.id);
     Ok(())
 }
 

@@ -84,7 +84,8 @@ pub(crate) async fn outbox_rows(
     Ok(rows)
 }
 
-/// The outbox row of a draft: the mail built, the envelope sender chosen.
+/// The outbox row of a draft: the mail built, the envelope sender chosen;
+/// none when an automatic mail's daily limit for an address is reached.
 async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppResult<Option<outbox::ActiveModel>> {
     if d.limited {
         let day = now().format("%Y-%m-%d").to_string();
@@ -95,6 +96,20 @@ async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppRe
             }
         }
     }
+    built_row(app, d).map(Some)
+}
+
+/// The drafts' rows into a batch's writes, counted against the daily limit there.
+pub(crate) fn defer_drafts(app: &Logbuch, writes: &mut logbuch_store::Deferred, drafts: Vec<Draft>) -> AppResult<()> {
+    let max = app.settings.outgoing.max_automatic_per_day;
+    for d in drafts {
+        let limited = if d.limited { d.to.clone() } else { Vec::new() };
+        writes.outbox(built_row(app, d)?, limited, max);
+    }
+    Ok(())
+}
+
+fn built_row(app: &Logbuch, d: Draft) -> AppResult<outbox::ActiveModel> {
     let message_id =
         d.message_id.clone().unwrap_or_else(|| new_message_id(d.ticket_id, &app.settings.server.public_url));
     let mut b = MessageBuilder::new()
@@ -130,7 +145,7 @@ async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppRe
         },
         _ => d.from.clone(),
     };
-    Ok(Some(outbox::ActiveModel {
+    Ok(outbox::ActiveModel {
         ticket_id: Set(d.ticket_id),
         kind: Set(d.kind.to_owned()),
         message_id: Set(message_id),
@@ -144,7 +159,7 @@ async fn outbox_row(app: &Logbuch, db: &impl ConnectionTrait, d: Draft) -> AppRe
         created_at: Set(now()),
         sent_at: Set(None),
         ..Default::default()
-    }))
+    })
 }
 
 /// The mail `raw` (built in clear) with its body replaced by the RFC 3156

@@ -3,7 +3,7 @@
 //! message, the requester about a new ticket (acknowledgement). A person is
 //! only ever told about a ticket they may read.
 
-use super::compose::outbox_rows;
+use super::compose::defer_drafts;
 use super::{Draft, queue_drafts};
 use crate::tickets::Directory;
 use crate::{AppResult, Logbuch};
@@ -101,7 +101,7 @@ impl Logbuch {
             }
         };
         let drafts = self.notice_drafts(db, dir, t, notice, to, Some(&mut *writes)).await?;
-        writes.outbox(outbox_rows(self, db, drafts).await?);
+        defer_drafts(self, writes, drafts)?;
         Ok(())
     }
 
