@@ -238,7 +238,7 @@ impl Default for IntakeSettings {
             max_attempts: 5,
             visibility_secs: 120,
             batch: 50,
-            commit_batch: 10,
+            commit_batch: 25,
             concurrency: 8,
             lease_secs: 30,
         }
