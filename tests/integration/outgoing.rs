@@ -175,10 +175,24 @@ async fn loop_protection(backend: Backend) {
             .unwrap();
     }
     drain(&t).await;
+    // Another sender's 12 mails taken as one batch (the server's intake
+    // loops): the batch counts them together, with the same limit.
+    for i in 0..12 {
+        let m = mail(
+            &format!("batch{i}-{tag}@x"),
+            &format!("stapel-{tag}@example.org"),
+            "mitglieder-by@piratenpartei.de",
+            &format!("Frage {i}"),
+            "x",
+        );
+        t.app.ingest_raw("test", &m).await.unwrap();
+    }
+    assert_eq!(t.app.run_intake_sequential("test", 50).await.unwrap(), 12, "one batch");
     send_all(&t).await;
     assert!(captured(&format!("ooo-{tag}")).is_empty(), "no answer to an auto-reply");
     assert!(captured(&format!("list-{tag}")).is_empty(), "no answer to a list");
     assert_eq!(captured(&format!("flood-{tag}")).len(), 10, "daily limit per address");
+    assert_eq!(captured(&format!("stapel-{tag}")).len(), 10, "daily limit per address within a batch");
 }
 
 /// Seed scenario 1 (press request), end to end: mail in → coordinators
