@@ -4,7 +4,7 @@
 //! These are system paths (the intake worker acts for nobody); no person's
 //! request reaches them without the use-case layer's checks.
 
-use crate::entity::{bounce, bounce_collection, intake_key, message, queue_address, raw_mail, ticket, ticket_link};
+use crate::entity::{bounce, bounce_collection, intake_key, queue_address, raw_mail, ticket, ticket_link};
 use crate::{Result, now};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
@@ -26,23 +26,9 @@ pub async fn insert_raw(
     content: &[u8],
 ) -> Result<(i64, bool)> {
     // One statement when the mail is new (the common case): RETURNING gives its id.
-    let backend = db.get_database_backend();
-    let sql = crate::placeholders(
-        backend,
-        "INSERT INTO raw_mails (source, message_id, sha256, size, content, received_at, state, attempts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT (source, message_id) DO NOTHING RETURNING id",
-    );
-    let values: Vec<sea_orm::Value> = vec![
-        source.into(),
-        message_id.into(),
-        sha256.into(),
-        i64::try_from(content.len()).unwrap_or(i64::MAX).into(),
-        content.to_vec().into(),
-        now().into(),
-        PENDING.into(),
-    ];
-    if let Some(row) = db.query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
-        return Ok((row.try_get_by_index::<i64>(0)?, true));
+    let new = NewRaw { message_id: message_id.to_owned(), sha256: sha256.to_owned(), content };
+    if let Some(id) = insert_raws(db, source, std::slice::from_ref(&new)).await?.pop() {
+        return Ok((id, true));
     }
     let id = raw_mail::Entity::find()
         .select_only()
@@ -300,17 +286,7 @@ pub(crate) fn intake_key_row(
 
 /// The ticket holding a message with one of these Message-IDs (the newest match).
 pub async fn ticket_by_message_ids(db: &impl ConnectionTrait, ids: &[String]) -> Result<Option<i64>> {
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    Ok(message::Entity::find()
-        .select_only()
-        .column(message::Column::TicketId)
-        .filter(message::Column::MessageIdHeader.is_in(ids.iter().cloned()))
-        .order_by_desc(message::Column::Id)
-        .into_tuple::<i64>()
-        .one(db)
-        .await?)
+    Ok(newest_messages(db, ids).await?.into_values().max().map(|(_, ticket)| ticket))
 }
 
 /// The ticket of the newest message with each of these Message-IDs, in one
@@ -319,6 +295,14 @@ pub async fn tickets_by_message_ids(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, i64>> {
+    Ok(newest_messages(db, ids).await?.into_iter().map(|(m, (_, ticket))| (m, ticket)).collect())
+}
+
+/// The newest message (id, ticket) with each of these Message-IDs.
+async fn newest_messages(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, (i64, i64)>> {
     let backend = db.get_database_backend();
     let mut out = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
@@ -328,20 +312,21 @@ pub async fn tickets_by_message_ids(
         // on a prepared statement (20 ms a read at 10,000 messages).
         let sql = if backend == sea_orm::DbBackend::Postgres {
             format!(
-                "SELECT k.mid, m.ticket_id FROM unnest(ARRAY[{list}]::text[]) AS k(mid) CROSS JOIN LATERAL \
-                 (SELECT ticket_id FROM messages WHERE message_id_header = k.mid ORDER BY id DESC LIMIT 1) m"
+                "SELECT k.mid, m.id, m.ticket_id FROM unnest(ARRAY[{list}]::text[]) AS k(mid) CROSS JOIN LATERAL \
+                 (SELECT id, ticket_id FROM messages WHERE message_id_header = k.mid ORDER BY id DESC LIMIT 1) m"
             )
         } else {
             crate::placeholders(
                 backend,
                 &format!(
-                    "SELECT message_id_header, ticket_id FROM messages WHERE message_id_header IN ({list}) ORDER BY id"
+                    "SELECT message_id_header, id, ticket_id FROM messages WHERE message_id_header IN ({list}) ORDER BY id"
                 ),
             )
         };
         let values = chunk.iter().map(|m| m.as_str().into());
         for row in db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? {
-            out.insert(row.try_get_by_index::<String>(0)?, row.try_get_by_index::<i64>(1)?);
+            let message = (row.try_get_by_index::<i64>(1)?, row.try_get_by_index::<i64>(2)?);
+            out.insert(row.try_get_by_index::<String>(0)?, message);
         }
     }
     Ok(out)

@@ -48,6 +48,13 @@ From: {to}\r\nTo: ehemalig{i}@example.org\r\nSubject: Mahnung\r\nMessage-ID: <ma
     )
 }
 
+/// The one value a query returns.
+async fn scalar<T: sea_orm::TryGetable>(db: &sea_orm::DatabaseConnection, sql: &str) -> T {
+    let row =
+        db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
 /// One LMTP session, many transactions.
 async fn deliver_all(user: &str, mails: Vec<String>) {
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", LMTP_PORT)).await.unwrap();
@@ -199,17 +206,8 @@ async fn main() {
 
     let mut peak_rss = 0;
     let mut last_print = Instant::now();
-    let count = |sql: &'static str| {
-        let db = app.store.db.clone();
-        async move {
-            let row = db
-                .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned()))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index::<i64>(0).unwrap()
-        }
-    };
+    let db = app.store.db.clone();
+    let count = |sql: &'static str| scalar::<i64>(&db, sql);
     let mut samples: Vec<(f64, i64, i64)> = Vec::new();
     loop {
         peak_rss = peak_rss.max(rss_kb(pid));
@@ -238,17 +236,9 @@ async fn main() {
     }
     // From the start to the last mail's commit, as the intake stamped it
     // (`processed_at` is set in the transaction that commits the mail).
-    let stamp = |sql: &'static str| {
-        let db = app.store.db.clone();
-        async move {
-            let row = db
-                .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned()))
-                .await
-                .unwrap()
-                .unwrap();
-            let at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(0).unwrap();
-            (at - start_wall).to_std().unwrap_or_default()
-        }
+    let stamp = async |sql: &'static str| {
+        let at = scalar::<chrono::DateTime<chrono::Utc>>(&db, sql).await;
+        (at - start_wall).to_std().unwrap_or_default()
     };
     let elapsed = stamp("SELECT MAX(processed_at) FROM raw_mails").await;
     let first_mail = stamp("SELECT MIN(processed_at) FROM raw_mails").await;

@@ -335,6 +335,15 @@ pub(crate) trait Source {
 }
 
 /// A stamp of the old system (`2026-12-07T10:41:07Z`), or none for RT's "not set" (1970).
+/// The HTTP client a source is read with (two minutes a call: a large
+/// attachment); `source` names it in the error ("RT", "Redmine").
+pub(crate) fn source_client(source: &str) -> AppResult<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| crate::AppError::Internal(anyhow::anyhow!("{source}: HTTP-Client: {e}")))
+}
+
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let t = DateTime::parse_from_rfc3339(s.trim()).ok()?.with_timezone(&Utc);
     (t.timestamp() > 0).then_some(t)

@@ -78,10 +78,7 @@ impl Redmine {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(AppError::validation("url", format!("„{url}“ ist keine http(s)-Adresse von Redmine.")));
         }
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .map_err(|e| failed("HTTP-Client", e))?;
+        let http = super::source_client("Redmine")?;
         Ok(Self {
             http,
             url: url.to_owned(),

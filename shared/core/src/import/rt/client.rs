@@ -55,10 +55,7 @@ pub(crate) fn user_of(v: &Value) -> SourceUser {
 
 impl Client {
     pub(crate) fn new(url: &str, token: &str) -> AppResult<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .map_err(|e| failed("HTTP-Client", e))?;
+        let http = super::super::source_client("RT")?;
         Ok(Self {
             http,
             url: url.to_owned(),
