@@ -22,15 +22,7 @@ pub struct Redmine {
 impl Redmine {
     /// Fails (never skips) when Redmine is not there.
     pub fn find() -> Redmine {
-        let dir = std::env::var("LOGBUCH_TEST_REDMINE_DIR").unwrap_or_else(|_| "/tmp/peers/redmine".into());
-        let read = |f: &str| {
-            std::fs::read_to_string(format!("{dir}/{f}"))
-                .unwrap_or_else(|e| {
-                    panic!("{dir}/{f}: {e}. Start Redmine with tests/peers/redmine-up.sh (tests/run.sh does).")
-                })
-                .trim()
-                .to_owned()
-        };
+        let read = |f: &str| logbuch_tests::peer_file("LOGBUCH_TEST_REDMINE_DIR", "redmine", f);
         Redmine { url: read("url"), key: read("key"), http: reqwest::Client::new() }
     }
 
@@ -43,11 +35,7 @@ impl Redmine {
         if !body.is_null() {
             req = req.json(&body);
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("Redmine at {} does not answer: {e}", self.url));
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        assert!(status.is_success(), "Redmine {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        logbuch_tests::peer_json(req, "Redmine", path).await
     }
 
     /// Uploads a file (as `user`) and returns the token for an issue's `uploads`.

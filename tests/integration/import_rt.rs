@@ -22,13 +22,7 @@ pub struct Rt {
 impl Rt {
     /// Fails (never skips) when RT is not there.
     pub fn find() -> Rt {
-        let dir = std::env::var("LOGBUCH_TEST_RT_DIR").unwrap_or_else(|_| "/tmp/peers/rt".into());
-        let read = |f: &str| {
-            std::fs::read_to_string(format!("{dir}/{f}"))
-                .unwrap_or_else(|e| panic!("{dir}/{f}: {e}. Start RT with tests/peers/rt-up.sh (tests/run.sh does)."))
-                .trim()
-                .to_owned()
-        };
+        let read = |f: &str| logbuch_tests::peer_file("LOGBUCH_TEST_RT_DIR", "rt", f);
         Rt { url: read("url"), token: read("token"), http: reqwest::Client::new() }
     }
 
@@ -40,11 +34,7 @@ impl Rt {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("RT at {} does not answer: {e}", self.url));
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        assert!(status.is_success(), "RT {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        logbuch_tests::peer_json(req, "RT", path).await
     }
 
     pub async fn create_queue(&self, name: &str) {

@@ -260,3 +260,24 @@ pub fn logbuch_command(settings: &Settings, args: &[&str], env: &[(&str, &str)])
     }
     cmd
 }
+
+/// A call to a peer's JSON API (RT, Redmine): the answer's JSON, Null when
+/// empty. Fails, naming `peer` and `path`, when the peer does not answer or
+/// answers with an error status.
+pub async fn peer_json(req: reqwest::RequestBuilder, peer: &str, path: &str) -> serde_json::Value {
+    let res = req.send().await.unwrap_or_else(|e| panic!("{peer} does not answer ({path}): {e}"));
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert!(status.is_success(), "{peer} {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// A file a peer's start script wrote into its directory (`env` names the
+/// directory, else /tmp/peers/<name>); fails, never skips, when the peer is not there.
+pub fn peer_file(env: &str, name: &str, file: &str) -> String {
+    let dir = std::env::var(env).unwrap_or_else(|_| format!("/tmp/peers/{name}"));
+    std::fs::read_to_string(format!("{dir}/{file}"))
+        .unwrap_or_else(|e| panic!("{dir}/{file}: {e}. Start it with tests/peers/{name}-up.sh (tests/run.sh does)."))
+        .trim()
+        .to_owned()
+}

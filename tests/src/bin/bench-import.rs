@@ -31,18 +31,8 @@ struct Rt {
 
 impl Rt {
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let res = self
-            .http
-            .request(method, format!("{}{path}", self.api))
-            .header("Authorization", &self.auth)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        assert!(status.is_success(), "RT {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        let req = self.http.request(method, format!("{}{path}", self.api)).header("Authorization", &self.auth);
+        logbuch_tests::peer_json(req.json(&body), "RT", path).await
     }
 }
 
@@ -109,17 +99,8 @@ async fn fill(rt: &Rt, queue: &str, n: usize) {
 async fn fill_redmine(http: &reqwest::Client, url: &str, key: &str, project: &str, n: usize) {
     let started = Instant::now();
     let call = |method: reqwest::Method, path: String, body: Value| async move {
-        let res = http
-            .request(method, format!("{url}{path}"))
-            .header("X-Redmine-API-Key", key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        assert!(status.is_success(), "Redmine {path}: {status} {text}");
-        serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
+        let req = http.request(method, format!("{url}{path}")).header("X-Redmine-API-Key", key);
+        logbuch_tests::peer_json(req.json(&body), "Redmine", &path).await
     };
     let p = json!({"project": {"name": format!("Bench {project}"), "identifier": project, "is_public": false}});
     call(reqwest::Method::POST, "/projects.json".into(), p).await;
@@ -165,21 +146,14 @@ async fn fill_redmine(http: &reqwest::Client, url: &str, key: &str, project: &st
     println!("Redmine gefüllt: {n} Tickets in {:.0} s", started.elapsed().as_secs_f64());
 }
 
-fn read(dir: &str, file: &str) -> String {
-    std::fs::read_to_string(format!("{dir}/{file}"))
-        .unwrap_or_else(|e| panic!("{dir}/{file}: {e} (tests/peers/*-up.sh)"))
-        .trim()
-        .to_owned()
-}
-
 #[tokio::main]
 async fn main() {
     let n: usize = env("BENCH_TICKETS", "5000").parse().unwrap();
     let redmine = env("BENCH_SOURCE", "rt") == "redmine";
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
     let (url, secret, queue, map_extra) = if redmine {
-        let dir = env("LOGBUCH_TEST_REDMINE_DIR", "/tmp/peers/redmine");
-        let (url, key) = (read(&dir, "url"), read(&dir, "key"));
+        let read = |f: &str| logbuch_tests::peer_file("LOGBUCH_TEST_REDMINE_DIR", "redmine", f);
+        let (url, key) = (read("url"), read("key"));
         let project = match std::env::var("BENCH_QUEUE") {
             Ok(q) => q,
             Err(_) => {
@@ -191,8 +165,8 @@ async fn main() {
         };
         (url, key, project, "\"admin@example.net\" = \"erika@piratenpartei-nrw.example\"\n")
     } else {
-        let dir = env("LOGBUCH_TEST_RT_DIR", "/tmp/peers/rt");
-        let (url, token) = (read(&dir, "url"), read(&dir, "token"));
+        let read = |f: &str| logbuch_tests::peer_file("LOGBUCH_TEST_RT_DIR", "rt", f);
+        let (url, token) = (read("url"), read("token"));
         let rt = Rt { api: format!("{url}/REST/2.0"), auth: format!("token {token}"), http: reqwest::Client::new() };
         let queue = match std::env::var("BENCH_QUEUE") {
             Ok(q) => q,
