@@ -30,7 +30,8 @@ LIB=/usr/share/request-tracker5
 export DEBIAN_FRONTEND=noninteractive
 say() { echo "rt: $*" >&2; }
 elapsed() { local d=$(( ($(date +%s%N) - T0) / 100000000 )); echo "$((d / 10)).$((d % 10))"; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+# shellcheck source=tests/peers/lib.sh
+. "$(dirname "$SELF")/lib.sh"    # port_open, stop_old_instance
 apt_install() {  # apt-get install, with one 'apt-get update' retry for a machine whose lists are stale/empty
   nice -n 10 apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>"$DIR.apt.err" \
     || { apt-get update -q >/dev/null && nice -n 10 apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>"$DIR.apt.err"; } \
@@ -115,14 +116,7 @@ psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -qAt -c "select 1" >/de
   || { say "no PostgreSQL on $PG_HOST:$PG_PORT - run tests/peers/pg-up.sh first"; exit 1; }
 
 # --- 3. stop an old instance of ours, start from nothing -------------------------------
-if [ -s "$DIR/rt-server.pid" ]; then
-  pid=$(cat "$DIR/rt-server.pid")
-  kill -TERM -- "-$pid" 2>/dev/null || true    # its own process group (setsid below)
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-fi
-for _ in $(seq 50); do port_open || break; sleep 0.1; done
-port_open && { say "port $PORT is in use by something else"; exit 1; }
+stop_old_instance "$DIR/rt-server.pid"    # its own process group (setsid below)
 rm -rf "$DIR"; mkdir -p "$DIR"/{etc/RT_SiteConfig.d,outgoing,var}
 write_config > "$RT_SITE_CONFIG"
 cat > "$DIR/env" <<EOF
